@@ -1,0 +1,61 @@
+# codenook: `make run` to use it, `make test` to check it. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+
+# llama-cpp-python is compiled here. The multimodal helper library is not used, so it is
+# not built (saves minutes). CUDA only where nvcc exists *and* an NVIDIA driver answers:
+# a CUDA build on a machine without the driver cannot even be imported.
+HAVE_CUDA := $(shell command -v nvcc >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo yes)
+LLAMA_CMAKE := -DLLAVA_BUILD=OFF
+ifeq ($(HAVE_CUDA),yes)
+LLAMA_CMAKE += -DGGML_CUDA=on
+# A cached CPU wheel must not stand in for the CUDA build.
+LLAMA_PIP := --no-cache-dir
+endif
+
+# Debian packages: what running needs, and what the tests need on top.
+RUN_DEBS := g++ python3-venv python3-tk
+TEST_DEBS := $(RUN_DEBS)
+
+.PHONY: run setup test lint bench clean system-deps system-deps-test
+
+run: setup
+	$(VENV)/bin/codenook
+
+setup: $(VENV)/.installed
+
+test: $(VENV)/.installed-dev system-deps-test lint
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/lint-imports
+
+bench: $(VENV)/.installed-dev
+	@set -e; for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b; done
+
+system-deps:
+	@scripts/system-deps.sh $(RUN_DEBS)
+
+system-deps-test:
+	@scripts/system-deps.sh $(TEST_DEBS)
+
+$(PY):
+	@$(MAKE) --no-print-directory system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install $(LLAMA_PIP) -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install $(LLAMA_PIP) -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .import_linter_cache

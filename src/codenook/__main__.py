@@ -1,0 +1,5 @@
+"""Allow ``python -m codenook``."""
+
+from codenook.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""What the assistant does: conversations, jobs and the tools they use."""

@@ -1,0 +1,59 @@
+"""``codenook ask``: one question, the answer streamed to stdout."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from codenook.assist.conversation import Conversation, options_from
+from codenook.cli.options import add_generation_options, add_model_options, settings_from
+from codenook.engine.loader import open_backend
+from codenook.errors import UsageError
+
+NAME = "ask"
+HELP = "ask one coding question and stream the answer"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``ask``."""
+    parser.add_argument("question", help="the question; '-' reads it from stdin")
+    add_model_options(parser)
+    add_generation_options(parser)
+
+
+def write_piece(text: str) -> None:
+    """Print one streamed piece at once (flush per token)."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def decode_input(data: bytes, *, source: str) -> str:
+    """Bytes a user gave us as text, or a UsageError saying they are not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{source} is not UTF-8 text (bad byte at position {exc.start}); "
+            "convert it, e.g. with iconv -t UTF-8."
+        ) from exc
+
+
+def read_question(arg: str) -> str:
+    """The question from argv, or all of stdin when it is '-'."""
+    text = decode_input(sys.stdin.buffer.read(), source="stdin") if arg == "-" else arg
+    if not text.strip():
+        raise UsageError("The question is empty.")
+    return text
+
+
+def run(args: argparse.Namespace) -> int:
+    """Answer one question."""
+    question = read_question(args.question)
+    settings = settings_from(args)
+    with open_backend(settings.model) as backend:
+        result = Conversation().ask(
+            backend, question, options=options_from(settings.generation), on_text=write_piece
+        )
+    if not result.text.endswith("\n"):
+        write_piece("\n")
+    return 0

@@ -1,0 +1,52 @@
+"""``codenook info``: what model and runtime are in use, and where files live."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+
+from codenook import config
+from codenook.cli.options import add_model_options, settings_from
+from codenook.engine.loader import open_backend
+
+NAME = "info"
+HELP = "show the model, backend, context, GPU layers, threads and codenook's folders"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``info``."""
+    add_model_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the model as ``ask`` would and describe it."""
+    settings = settings_from(args)
+    paths = config.paths()
+    with open_backend(settings.model) as backend:
+        i = backend.info
+    version = importlib.metadata.version("llama-cpp-python")
+    build = "GPU offload available" if i.gpu_offload_supported else "CPU-only build"
+    if i.gpu_layers == 0:
+        gpu = "0 (all on CPU)"
+    elif i.gpu_layers < 0 or (i.layer_count and i.gpu_layers >= i.layer_count):
+        gpu = f"all ({i.layer_count or '?'} layers)"
+    else:
+        gpu = f"{i.gpu_layers} of {i.layer_count or '?'} layers"
+    trained = f" (trained for {i.trained_context_length:,})" if i.trained_context_length else ""
+    rows = [
+        ("model", f"{i.name}{' (embedded)' if i.embedded else ''}"),
+        ("file", i.path),
+        ("architecture", i.architecture),
+        ("backend", f"{i.backend} (llama-cpp-python {version}, {build})"),
+        ("context", f"{i.context_length:,} tokens{trained}"),
+        ("gpu layers", gpu),
+        ("threads", str(i.threads)),
+        ("settings", str(paths.settings_file)),
+        ("data", str(paths.data)),
+        ("logs", str(paths.logs)),
+        ("cache", str(paths.cache)),
+    ]
+    width = max(len(k) for k, _ in rows) + 1
+    for key, value in rows:
+        print(f"{key + ':':<{width}} {value}")
+    return 0

@@ -1,0 +1,222 @@
+"""llama.cpp in process, through llama-cpp-python."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import random
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import llama_cpp
+import psutil
+
+from codenook.engine.backend import (
+    Backend,
+    GenerationOptions,
+    Message,
+    ModelInfo,
+    StreamResult,
+    TokenStream,
+)
+from codenook.engine.formats import render_chatml, render_template
+from codenook.engine.gguf_file import check_model_file, diagnose_load_failure
+from codenook.errors import GenerationError, ModelError
+
+log = logging.getLogger(__name__)
+
+
+def gpu_offload_supported() -> bool:
+    """Whether this llama-cpp-python build can put layers on a GPU."""
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def default_gpu_layers() -> int:
+    """All layers (-1) on a GPU-capable build, else 0."""
+    return -1 if gpu_offload_supported() else 0
+
+
+def _split_stop(text: str, stops: Sequence[str]) -> tuple[str, str, bool]:
+    """Split pending text into (safe to emit, held back, hit a stop string).
+
+    Text that could be the start of a stop string is held back until the next token
+    decides it, so a stop string is never shown.
+    """
+    cut = min((i for i in (text.find(s) for s in stops if s) if i >= 0), default=-1)
+    if cut >= 0:
+        return text[:cut], "", True
+    hold = 0
+    for s in stops:
+        for n in range(min(len(s) - 1, len(text)), 0, -1):
+            if text.endswith(s[:n]):
+                hold = max(hold, n)
+                break
+    return text[: len(text) - hold], text[len(text) - hold :], False
+
+
+class LlamaBackend(Backend):
+    """A GGUF model loaded in this process by llama.cpp."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        context_length: int = 4096,
+        threads: int | None = None,
+        gpu_layers: int | None = None,
+        embedded: bool = False,
+    ) -> None:
+        super().__init__()
+        model_path = check_model_file(path)
+        threads = threads or default_threads()
+        gpu_layers = default_gpu_layers() if gpu_layers is None else gpu_layers
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(model_path),
+                n_ctx=context_length,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=gpu_layers,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            log.warning("llama.cpp refused %s: %s", model_path, exc)
+            raise ModelError(diagnose_load_failure(model_path)) from exc
+        meta = self._llm.metadata
+        arch = meta.get("general.architecture", "unknown")
+        trained = meta.get(f"{arch}.context_length")
+        layers = meta.get(f"{arch}.block_count")
+        self._template = meta.get("tokenizer.chat_template")
+        self._bos = self._piece(self._llm.token_bos())
+        self._eos = self._piece(self._llm.token_eos())
+        self.info = ModelInfo(
+            path=str(model_path),
+            name=meta.get("general.name") or model_path.stem,
+            architecture=arch,
+            backend="llama.cpp",
+            context_length=self._llm.n_ctx(),
+            trained_context_length=int(trained) if trained else None,
+            gpu_layers=gpu_layers,
+            layer_count=int(layers) if layers else None,
+            threads=threads,
+            gpu_offload_supported=gpu_offload_supported(),
+            embedded=embedded,
+        )
+
+    def _piece(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return self._llm.detokenize([token], special=True).decode("utf-8", "replace")
+
+    # -- prompts -------------------------------------------------------------------
+
+    def render_chat(self, messages: Sequence[Message]) -> str:
+        """The exact prompt text for ``messages``, ending where the answer starts."""
+        if self._template:
+            return render_template(
+                self._template, messages, bos_token=self._bos, eos_token=self._eos
+            )
+        return render_chatml(messages)
+
+    def tokenize_prompt(self, prompt: str) -> list[int]:
+        """Tokens for a rendered prompt, with BOS added once where the model wants one."""
+        data = prompt.encode("utf-8")
+        add_bos = bool(self._llm._model.add_bos_token()) and not (
+            self._bos and prompt.startswith(self._bos)
+        )
+        return self._llm.tokenize(data, add_bos=add_bos, special=True)
+
+    def count_tokens(self, text: str) -> int:
+        """Count tokens as plain text (no BOS, control strings not parsed)."""
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    # -- generation ----------------------------------------------------------------
+
+    def stream_chat(
+        self, messages: Sequence[Message], *, options: GenerationOptions
+    ) -> TokenStream:
+        """Stream an answer to ``messages`` rendered with the model's chat format."""
+        return self.stream_tokens(self.tokenize_prompt(self.render_chat(messages)), options=options)
+
+    def stream_completion(self, prompt: str, *, options: GenerationOptions) -> TokenStream:
+        """Stream a continuation of ``prompt``."""
+        return self.stream_tokens(self.tokenize_prompt(prompt), options=options)
+
+    def stream_tokens(self, tokens: list[int], *, options: GenerationOptions) -> TokenStream:
+        """Stream from already tokenized input (reuses the evaluated prefix llama.cpp kept)."""
+        if self._closed:
+            raise GenerationError("The model was closed; load it again.")
+        n_ctx = self.info.context_length
+        if len(tokens) >= n_ctx:
+            raise GenerationError(
+                f"The prompt is {len(tokens):,} tokens but the model's context holds {n_ctx:,}. "
+                "Shorten the input, or raise the context length (--context / "
+                "model.context_length) if the model supports it."
+            )
+        result = StreamResult(prompt_tokens=len(tokens))
+        stream = TokenStream(self._generate(tokens, options, result), result=result)
+        self._active = stream
+        return stream
+
+    def _generate(
+        self, tokens: list[int], options: GenerationOptions, result: StreamResult
+    ) -> Iterator[tuple[str, int]]:
+        if not self._lock.acquire(blocking=False):
+            raise GenerationError("The model is busy with another answer; wait or cancel it.")
+        llm = self._llm
+        gen = None
+        try:
+            seed = options.seed if options.seed is not None else random.randrange(2**31)
+            llm.set_seed(seed)
+            gen = llm.generate(
+                tokens,
+                temp=options.temperature,
+                top_p=options.top_p,
+                top_k=40,
+                min_p=0.05,
+                repeat_penalty=1.0,
+            )
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            vocab = llm._model.vocab
+            room = self.info.context_length - len(tokens)
+            limit = min(options.max_tokens, room)
+            pending, count = "", 0
+            result.finish_reason = "length"
+            for produced, token in enumerate(gen, 1):
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    result.finish_reason = "stop"
+                    break
+                count += 1
+                pending += decoder.decode(llm.detokenize([token]))
+                emit, pending, stopped = _split_stop(pending, options.stop)
+                if emit:
+                    yield emit, count
+                    count = 0
+                if stopped:
+                    result.finish_reason = "stop"
+                    pending = ""
+                    break
+                if produced >= limit:
+                    break
+            tail = pending + decoder.decode(b"", final=True)
+            if tail or count:
+                yield tail, count
+        finally:
+            if gen is not None:
+                gen.close()
+            self._lock.release()
+            self._active = None
+
+    def close(self) -> None:
+        """Free the llama.cpp model and context."""
+        if self._closed:
+            return
+        super().close()
+        # Wait for a generation in another thread to notice the cancel and let go.
+        with self._lock:
+            self._llm.close()
+
+
+def default_threads() -> int:
+    """Physical cores: llama.cpp gains nothing from hyper-threads."""
+    return psutil.cpu_count(logical=False) or psutil.cpu_count() or 1

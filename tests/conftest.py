@@ -1,0 +1,60 @@
+"""Shared fixtures: a private CODENOOK_HOME per test, the real embedded model, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from codenook.engine.embedded import embedded_model_path
+from codenook.engine.llama import LlamaBackend
+
+CODENOOK = Path(sys.executable).with_name("codenook")
+
+
+@pytest.fixture(autouse=True)
+def codenook_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own CODENOOK_HOME, so no test touches the user's files."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("CODENOOK_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def embedded_backend() -> Iterator[LlamaBackend]:
+    """The real SmolLM2-135M-Instruct, loaded once for the whole run."""
+    backend = LlamaBackend(embedded_model_path(), context_length=2048, threads=2, embedded=True)
+    yield backend
+    backend.close()
+
+
+def run_cli(
+    *args: str, input: bytes | None = None, timeout: float = 120, env: dict | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the installed ``codenook`` command in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [str(CODENOOK), *args],
+        input=input,
+        capture_output=True,
+        timeout=timeout,
+        env=full_env,
+        check=False,
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a skipped or expected-to-fail test fails the run: nothing may hide there."""
+    if not os.environ.get("CI"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    hidden = sum(len(reporter.stats.get(k, [])) for k in ("skipped", "xfailed", "xpassed"))
+    if hidden and session.exitstatus == 0:
+        reporter.write_line(f"CI: {hidden} test(s) skipped or xfail-marked; failing the run.")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
