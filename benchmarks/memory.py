@@ -9,10 +9,19 @@ import sys
 import tempfile
 from pathlib import Path
 
+from codenook.auth import Auth
+from codenook.store.db import open_database
+
+PASSWORD = "benchmark-pass-phrase-1"
+
 
 def main() -> None:
     codenook = Path(sys.executable).with_name("codenook")
     with tempfile.TemporaryDirectory() as home:
+        os.environ["CODENOOK_HOME"] = home
+        db = open_database()
+        Auth(db).create_user("bench", PASSWORD)
+        db.close()
         proc = subprocess.run(
             [
                 str(codenook),
@@ -23,7 +32,7 @@ def main() -> None:
                 "--temperature",
                 "0",
             ],
-            env={**os.environ, "CODENOOK_HOME": home},
+            env={**os.environ, "CODENOOK_USER": "bench", "CODENOOK_PASSWORD": PASSWORD},
             capture_output=True,
             check=False,
         )

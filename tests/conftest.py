@@ -24,6 +24,23 @@ def codenook_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def account(codenook_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An admin account 'tester', used by subprocesses through the environment."""
+    from codenook.auth import Auth
+    from codenook.store.db import open_database
+
+    db = open_database()
+    Auth(db).create_user("tester", PASSWORD)
+    db.close()
+    monkeypatch.setenv("CODENOOK_USER", "tester")
+    monkeypatch.setenv("CODENOOK_PASSWORD", PASSWORD)
+    return "tester"
+
+
 @pytest.fixture(scope="session")
 def embedded_backend() -> Iterator[LlamaBackend]:
     """The real SmolLM2-135M-Instruct, loaded once for the whole run."""

@@ -11,6 +11,8 @@ import pytest
 from codenook.engine.embedded import embedded_model_path
 from tests.conftest import CODENOOK, run_cli
 
+pytestmark = pytest.mark.usefixtures("account")
+
 
 def one_error_line(proc: subprocess.CompletedProcess[bytes]) -> str:
     err = proc.stderr.decode()

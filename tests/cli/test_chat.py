@@ -1,6 +1,10 @@
 """``codenook chat`` with questions piped on stdin."""
 
+import pytest
+
 from tests.conftest import run_cli
+
+pytestmark = pytest.mark.usefixtures("account")
 
 
 def test_chat_answers_each_piped_line() -> None:

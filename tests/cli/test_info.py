@@ -1,4 +1,8 @@
+import pytest
+
 from tests.conftest import run_cli
+
+pytestmark = pytest.mark.usefixtures("account")
 
 
 def test_info_names_model_backend_and_folders(codenook_home) -> None:

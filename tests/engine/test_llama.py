@@ -143,6 +143,8 @@ def test_close_is_idempotent_and_final(embedded_backend: LlamaBackend) -> None:
     other.close()
     with pytest.raises(GenerationError, match="closed"):
         other.stream_completion("x", options=GREEDY)
+    with pytest.raises(GenerationError, match="closed"):
+        other.count_tokens("x")
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from codenook.assist.conversation import Conversation, options_from
+from codenook.cli.account import open_auth, require_user
 from codenook.cli.options import add_generation_options, add_model_options, settings_from
 from codenook.engine.loader import open_backend
 from codenook.errors import UsageError
@@ -49,6 +50,7 @@ def read_question(arg: str) -> str:
 def run(args: argparse.Namespace) -> int:
     """Answer one question."""
     question = read_question(args.question)
+    require_user(open_auth())
     settings = settings_from(args)
     with open_backend(settings.model) as backend:
         result = Conversation().ask(

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from codenook.assist.conversation import Conversation, options_from
+from codenook.cli.account import open_auth, require_user
 from codenook.cli.ask import decode_input, write_piece
 from codenook.cli.options import add_generation_options, add_model_options, settings_from
 from codenook.engine.loader import open_backend
@@ -46,8 +47,9 @@ def _lines(interactive: bool):
 
 def run(args: argparse.Namespace) -> int:
     """Chat until /exit or end of input; the whole conversation stays in memory."""
-    settings = settings_from(args)
     interactive = sys.stdin.isatty()
+    require_user(open_auth())
+    settings = settings_from(args)
     with open_backend(settings.model) as backend:
         if interactive:
             print(f"codenook chat with {backend.info.name}. /exit or Ctrl-D ends.", file=sys.stderr)

@@ -80,7 +80,7 @@ class LlamaBackend(Backend):
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
-            log.warning("llama.cpp refused %s: %s", model_path, exc)
+            log.info("llama.cpp refused %s: %s", model_path, exc)
             raise ModelError(diagnose_load_failure(model_path)) from exc
         meta = self._llm.metadata
         arch = meta.get("general.architecture", "unknown")
@@ -118,8 +118,14 @@ class LlamaBackend(Backend):
             )
         return render_chatml(messages)
 
+    def _require_open(self) -> None:
+        # A closed llama.cpp model must never be touched: that is a segfault, not an error.
+        if self._closed:
+            raise GenerationError("The model was closed; load it again.")
+
     def tokenize_prompt(self, prompt: str) -> list[int]:
         """Tokens for a rendered prompt, with BOS added once where the model wants one."""
+        self._require_open()
         data = prompt.encode("utf-8")
         add_bos = bool(self._llm._model.add_bos_token()) and not (
             self._bos and prompt.startswith(self._bos)
@@ -128,6 +134,7 @@ class LlamaBackend(Backend):
 
     def count_tokens(self, text: str) -> int:
         """Count tokens as plain text (no BOS, control strings not parsed)."""
+        self._require_open()
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     # -- generation ----------------------------------------------------------------
@@ -144,8 +151,7 @@ class LlamaBackend(Backend):
 
     def stream_tokens(self, tokens: list[int], *, options: GenerationOptions) -> TokenStream:
         """Stream from already tokenized input (reuses the evaluated prefix llama.cpp kept)."""
-        if self._closed:
-            raise GenerationError("The model was closed; load it again.")
+        self._require_open()
         n_ctx = self.info.context_length
         if len(tokens) >= n_ctx:
             raise GenerationError(

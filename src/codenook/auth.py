@@ -1,0 +1,256 @@
+"""Accounts: create users, verify passwords with lockout, and auth sessions.
+
+Passwords are hashed with Argon2id (argon2-cffi) and never stored, logged or printed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import os
+import re
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from codenook import config
+from codenook.errors import CodenookError
+from codenook.store import accounts
+
+# RFC 9106's low-memory choice, one lane: well above OWASP's floor (19 MiB, t=2, p=1).
+HASHER = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=1)
+MIN_PASSWORD, MAX_PASSWORD = 8, 1024
+NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+FREE_FAILURES = 5
+FIRST_LOCK_S, MAX_LOCK_S = 30.0, 15 * 60.0
+SESSION_IDLE_S = 12 * 3600.0
+WRONG_CREDENTIALS = "Wrong user name or password."
+
+
+class AuthError(CodenookError):
+    """A login or account request was refused."""
+
+
+class LockedError(AuthError):
+    """Too many failed logins: wait before trying again."""
+
+    def __init__(self, wait: float) -> None:
+        self.wait = max(1, round(wait))
+        super().__init__(
+            f"Too many failed logins for this account. Try again in {self.wait} seconds."
+        )
+
+
+class NotLoggedInError(AuthError):
+    """No valid session and no credentials in the environment."""
+
+
+@dataclass(frozen=True)
+class User:
+    """A logged-in (or listed) user; holds no secret."""
+
+    id: int
+    name: str
+    is_admin: bool
+
+
+def _public(row: accounts.UserRow) -> User:
+    return User(row.id, row.name, row.is_admin)
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of the most common passwords, lower case."""
+    text = (importlib.resources.files("codenook") / "data" / "common-passwords.txt").read_text()
+    return frozenset(w for w in text.split() if not w.startswith("#"))
+
+
+def check_name(name: str) -> str:
+    """Return a valid user name or raise AuthError saying what is allowed."""
+    if not NAME_RE.fullmatch(name):
+        raise AuthError("A user name has 1 to 64 characters: letters, digits, '.', '_' or '-'.")
+    return name
+
+
+def check_password(password: str) -> str:
+    """Return an acceptable password or raise AuthError saying why not."""
+    if len(password) < MIN_PASSWORD:
+        raise AuthError(f"The password is too short: use at least {MIN_PASSWORD} characters.")
+    if len(password) > MAX_PASSWORD:
+        raise AuthError(f"The password is too long: at most {MAX_PASSWORD} characters.")
+    if password.lower() in common_passwords():
+        raise AuthError(
+            "That password is among the most common ones and would be guessed first; "
+            "choose another."
+        )
+    return password
+
+
+def hash_token(token: str) -> str:
+    """What the database keeps of a session token: its SHA-256."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@cache
+def _dummy_hash() -> str:
+    # Verified against for unknown names, so they cost the same time as known ones.
+    return HASHER.hash(secrets.token_urlsafe(16))
+
+
+class Auth:
+    """The account service over an open database."""
+
+    def __init__(self, db: sqlite3.Connection, *, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self.clock = clock
+
+    def has_users(self) -> bool:
+        """Whether any account exists yet."""
+        return accounts.count_users(self.db) > 0
+
+    def create_user(self, name: str, password: str, *, by: User | None = None) -> User:
+        """Add an account. The first one is the admin; later ones need an admin ``by``."""
+        check_name(name)
+        check_password(password)
+        encoded = HASHER.hash(password)
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            # Decided inside the transaction: two "first" users must not both become admin.
+            is_admin = accounts.count_users(self.db) == 0
+            if not is_admin and (by is None or not by.is_admin):
+                raise AuthError("Only an admin can add users; log in as the admin first.")
+            user_id = accounts.insert_user(
+                self.db, name=name, password_hash=encoded, is_admin=is_admin
+            )
+            self.db.execute("COMMIT")
+        except sqlite3.IntegrityError as exc:
+            self.db.execute("ROLLBACK")
+            raise AuthError(f"The user name '{name}' is taken.") from exc
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return User(user_id, name, is_admin)
+
+    def verify(self, name: str, password: str) -> User:
+        """Check a password, with lockout; raise AuthError or LockedError when refused."""
+        now = self.clock()
+        state = accounts.attempts(self.db, name)
+        if state.locked_until > now:
+            raise LockedError(state.locked_until - now)
+        row = accounts.user_by_name(self.db, name) if NAME_RE.fullmatch(name) else None
+        ok = False
+        try:
+            ok = HASHER.verify(row.password_hash if row else _dummy_hash(), password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
+        if not ok or row is None:
+            failures = state.failures + 1
+            lock = 0.0
+            if failures >= FREE_FAILURES:
+                lock = now + min(FIRST_LOCK_S * 2 ** (failures - FREE_FAILURES), MAX_LOCK_S)
+            accounts.record_failure(self.db, name, failures=failures, locked_until=lock)
+            raise AuthError(WRONG_CREDENTIALS)
+        accounts.clear_failures(self.db, name)
+        if HASHER.check_needs_rehash(row.password_hash):
+            accounts.set_password_hash(self.db, row.id, HASHER.hash(password))
+        return _public(row)
+
+    def change_password(self, name: str, old: str, new: str) -> User:
+        """Set a new password; needs the old one. Ends the user's other sessions."""
+        user = self.verify(name, old)
+        check_password(new)
+        accounts.set_password_hash(self.db, user.id, HASHER.hash(new))
+        accounts.delete_sessions_of(self.db, user.id)
+        return user
+
+    def delete_user(self, name: str, *, by: User) -> None:
+        """Remove an account and all its rows. Admins only; the last admin stays."""
+        if not by.is_admin:
+            raise AuthError("Only an admin can remove users.")
+        row = accounts.user_by_name(self.db, name)
+        if row is None:
+            raise AuthError(f"No user named '{name}'.")
+        if row.is_admin and sum(u.is_admin for u in accounts.all_users(self.db)) == 1:
+            raise AuthError("That is the only admin; the account cannot be removed.")
+        accounts.delete_user(self.db, row.id)
+
+    def list_users(self, *, by: User) -> list[User]:
+        """Every account, for an admin."""
+        if not by.is_admin:
+            raise AuthError("Only an admin can list users.")
+        return [_public(r) for r in accounts.all_users(self.db)]
+
+    # -- sessions ------------------------------------------------------------------
+
+    def start_session(self, user: User) -> str:
+        """A new random 256-bit token for ``user``; only its hash is stored."""
+        token = secrets.token_urlsafe(32)
+        accounts.insert_session(
+            self.db, user_id=user.id, token_hash=hash_token(token), now=self.clock()
+        )
+        return token
+
+    def user_for_token(self, token: str) -> User:
+        """The user of a live session; the session's idle clock restarts."""
+        now = self.clock()
+        row = accounts.session_by_token_hash(self.db, hash_token(token))
+        if row is None or now - row["last_used"] > SESSION_IDLE_S:
+            if row is not None:
+                accounts.delete_session(self.db, hash_token(token))
+            raise NotLoggedInError("Your login has expired or was revoked: run codenook login.")
+        user = accounts.user_by_id(self.db, row["user_id"])
+        if user is None:
+            raise NotLoggedInError("That account no longer exists: run codenook login.")
+        accounts.touch_session(self.db, row["id"], now)
+        return _public(user)
+
+    def end_session(self, token: str) -> None:
+        """Revoke a session."""
+        accounts.delete_session(self.db, hash_token(token))
+
+
+def _token_file() -> Path:
+    return config.paths().data / "session"
+
+
+def save_token(token: str) -> Path:
+    """Keep the session token in a file only this user can read."""
+    path = config.ensure_dirs().data / "session"
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token)
+    path.chmod(0o600)
+    return path
+
+
+def load_token() -> str | None:
+    """The saved session token, if any."""
+    try:
+        return _token_file().read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def forget_token() -> None:
+    """Remove the saved session token."""
+    _token_file().unlink(missing_ok=True)
+
+
+def current_user(auth: Auth) -> User:
+    """Who is using codenook: the saved session, else CODENOOK_USER/CODENOOK_PASSWORD."""
+    name, password = os.environ.get("CODENOOK_USER"), os.environ.get("CODENOOK_PASSWORD")
+    if name and password is not None:
+        return auth.verify(name, password)
+    token = load_token()
+    if token:
+        return auth.user_for_token(token)
+    raise NotLoggedInError(
+        "Not logged in: run codenook login (or set CODENOOK_USER and CODENOOK_PASSWORD)."
+    )

@@ -1,0 +1,1 @@
+"""The store: SQLite through the standard library. Knows no model."""

@@ -1,0 +1,97 @@
+"""Schema changes as a numbered list of functions, applied in order and recorded."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from codenook.errors import CodenookError
+
+
+def run_script(db: sqlite3.Connection, sql: str) -> None:
+    """Execute SQL statements one by one inside the caller's transaction.
+
+    (``executescript`` would COMMIT first, breaking a migration's atomicity.)
+    """
+    pending = ""
+    for line in sql.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            db.execute(pending)
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement: {pending!r}")
+
+
+def _m001_accounts(db: sqlite3.Connection) -> None:
+    run_script(
+        db,
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            name_key TEXT NOT NULL UNIQUE,      -- lower-cased: names are case-insensitive
+            password_hash TEXT NOT NULL,        -- the encoded $argon2id$ hash, never a password
+            is_admin INTEGER NOT NULL DEFAULT 0,
+            created REAL NOT NULL
+        );
+        -- Keyed by the name typed, so unknown names are throttled exactly like known ones.
+        CREATE TABLE login_attempts (
+            name_key TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL DEFAULT 0,
+            locked_until REAL NOT NULL DEFAULT 0,
+            last_failure REAL NOT NULL DEFAULT 0
+        );
+        CREATE TABLE auth_sessions (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            token_hash TEXT NOT NULL UNIQUE,    -- SHA-256 of the token; the token is only on disk
+            created REAL NOT NULL,
+            last_used REAL NOT NULL
+        );
+        CREATE INDEX auth_sessions_user ON auth_sessions(user_id);
+        """,
+    )
+
+
+#: Every schema change, oldest first. Append only; never edit a released one.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_accounts]
+
+
+class SchemaTooNewError(CodenookError):
+    """The database was written by a newer codenook."""
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    """The highest migration applied (0 for a blank database)."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, applied REAL NOT NULL)"
+    )
+    row = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(db: sqlite3.Connection, *, path: Path | None = None) -> int:
+    """Apply the missing migrations, each in its own transaction; return the version."""
+    current = schema_version(db)
+    if current > len(MIGRATIONS):
+        raise SchemaTooNewError(
+            f"The database {path or ''} was written by a newer codenook (schema {current}, "
+            f"this version knows {len(MIGRATIONS)}). Upgrade codenook; the file was not changed."
+        )
+    for version, step in enumerate(MIGRATIONS[current:], start=current + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            step(db)
+            db.execute(
+                "INSERT INTO schema_migrations (version, applied) VALUES (?, ?)",
+                (version, time.time()),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)
