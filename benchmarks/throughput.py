@@ -7,16 +7,20 @@ ratio codenook/raw last; it must be at least 0.97.
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
+import tempfile
 import time
 
 import llama_cpp
 
-from codenook.assist.conversation import Conversation
+from codenook.assist.session import DEFAULT_SYSTEM_PROMPT, ChatSession
+from codenook.auth import Auth
 from codenook.engine.backend import GenerationOptions, Message
 from codenook.engine.embedded import embedded_model_path
 from codenook.engine.llama import LlamaBackend, default_threads
+from codenook.store.db import open_database
 
 TOKENS = 256
 ROUNDS = 7
@@ -25,6 +29,15 @@ QUESTION = "Write a long, detailed Python tutorial about lists, with many code e
 
 
 def main() -> None:
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["CODENOOK_HOME"] = home
+        compare()
+
+
+def compare() -> None:
+    """Run both sides in turn and print the ratio."""
+    db = open_database()
+    user = Auth(db).create_user("bench", "benchmark-pass-phrase-1")
     path = str(embedded_model_path())
     threads = default_threads()
     backend = LlamaBackend(path, context_length=CONTEXT, threads=threads, gpu_layers=0)
@@ -37,15 +50,17 @@ def main() -> None:
         verbose=False,
     )
     options = GenerationOptions(max_tokens=TOKENS, temperature=0.0, seed=1)
-    conv = Conversation()
     prompt = backend.tokenize_prompt(
-        backend.render_chat([*conv.messages(), Message("user", QUESTION)])
+        backend.render_chat([Message("system", DEFAULT_SYSTEM_PROMPT), Message("user", QUESTION)])
     )
 
     def run_codenook() -> tuple[float, int, str]:
         backend._llm.reset()  # both sides evaluate the whole prompt every round
         start = time.perf_counter()
-        result = Conversation().ask(backend, QUESTION, options=options, on_text=lambda _: None)
+        # The whole ask path: a stored conversation, the question committed, the answer
+        # streamed and saved as it grows.
+        answer = ChatSession(db, user, backend, options).send(QUESTION, on_text=lambda _: None)
+        result = answer.result
         return time.perf_counter() - start, result.completion_tokens, result.text
 
     def run_raw() -> tuple[float, int, str]:
@@ -84,6 +99,7 @@ def main() -> None:
         )
     backend.close()
     raw.close()
+    db.close()
     print(f"threads {threads}, context {CONTEXT}, {ROUNDS} rounds")
     print(f"throughput_ratio: {statistics.median(ratios):.3f}")
 

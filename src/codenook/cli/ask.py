@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from codenook.assist.conversation import Conversation, options_from
+from codenook.assist.session import ChatSession, options_from
 from codenook.cli.account import open_auth, require_user
 from codenook.cli.options import add_generation_options, add_model_options, settings_from
 from codenook.engine.loader import open_backend
 from codenook.errors import UsageError
 
 NAME = "ask"
-HELP = "ask one coding question and stream the answer"
+HELP = "ask one coding question and stream the answer (kept in your history)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,12 +50,12 @@ def read_question(arg: str) -> str:
 def run(args: argparse.Namespace) -> int:
     """Answer one question."""
     question = read_question(args.question)
-    require_user(open_auth())
+    auth = open_auth()
+    user = require_user(auth)
     settings = settings_from(args)
     with open_backend(settings.model) as backend:
-        result = Conversation().ask(
-            backend, question, options=options_from(settings.generation), on_text=write_piece
-        )
-    if not result.text.endswith("\n"):
+        session = ChatSession(auth.db, user, backend, options_from(settings.generation))
+        answer = session.send(question, on_text=write_piece)
+    if not answer.text.endswith("\n"):
         write_piece("\n")
     return 0

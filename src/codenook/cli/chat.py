@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from collections.abc import Iterator
 
-from codenook.assist.conversation import Conversation, options_from
+from codenook.assist.session import ChatSession, options_from
 from codenook.cli.account import open_auth, require_user
 from codenook.cli.ask import decode_input, write_piece
 from codenook.cli.options import add_generation_options, add_model_options, settings_from
@@ -19,11 +21,17 @@ EXIT_WORDS = {"/exit", "/quit"}
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``chat``."""
+    parser.add_argument("--resume", type=int, metavar="ID", help="continue conversation ID")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per answer instead of streaming text",
+    )
     add_model_options(parser)
     add_generation_options(parser)
 
 
-def _lines(interactive: bool):
+def _lines(interactive: bool) -> Iterator[str]:
     """Yield the user's lines until end of input."""
     number = 0
     while True:
@@ -46,21 +54,34 @@ def _lines(interactive: bool):
 
 
 def run(args: argparse.Namespace) -> int:
-    """Chat until /exit or end of input; the whole conversation stays in memory."""
+    """Chat until /exit or end of input; every turn is stored as it happens."""
     interactive = sys.stdin.isatty()
-    require_user(open_auth())
+    auth = open_auth()
+    user = require_user(auth)
     settings = settings_from(args)
+    options = options_from(settings.generation)
     with open_backend(settings.model) as backend:
+        if args.resume is not None:
+            session = ChatSession.resume(auth.db, user, backend, args.resume, options=options)
+        else:
+            session = ChatSession(auth.db, user, backend, options)
         if interactive:
             print(f"codenook chat with {backend.info.name}. /exit or Ctrl-D ends.", file=sys.stderr)
-        conversation = Conversation()
-        options = options_from(settings.generation)
         for line in _lines(interactive):
             question = line.strip()
             if not question:
                 continue
             if question in EXIT_WORDS:
                 break
-            result = conversation.ask(backend, question, options=options, on_text=write_piece)
-            write_piece("\n" if result.text.endswith("\n") else "\n\n")
+            if args.json:
+                answer = session.send(question, on_text=lambda _: None)
+                print(json.dumps({"text": answer.text, **answer.figures()}), flush=True)
+                continue
+            answer = session.send(question, on_text=write_piece)
+            write_piece("\n" if answer.text.endswith("\n") else "\n\n")
+            if answer.turns_dropped and interactive:
+                print(
+                    f"(the {answer.turns_dropped} oldest turns were left out to fit the context)",
+                    file=sys.stderr,
+                )
     return 0

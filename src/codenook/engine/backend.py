@@ -59,6 +59,8 @@ class StreamResult:
     time_to_first_token: float | None = None
     seconds: float = 0.0
     text: str = ""
+    #: Prompt tokens the model already held from an earlier turn (not evaluated again).
+    cached_tokens: int = 0
 
     @property
     def tokens_per_second(self) -> float:
@@ -148,9 +150,21 @@ class Backend(ABC):
 
     @abstractmethod
     def stream_chat(
-        self, messages: Sequence[Message], *, options: GenerationOptions
+        self,
+        messages: Sequence[Message],
+        *,
+        options: GenerationOptions,
+        cache_key: str | None = None,
     ) -> TokenStream:
-        """Start an answer to a conversation; returns a stream of text pieces."""
+        """Start an answer to a conversation; returns a stream of text pieces.
+
+        ``cache_key`` names the conversation, so a backend that keeps evaluated state
+        can restore it when several conversations take turns on one model.
+        """
+
+    @abstractmethod
+    def count_prompt(self, messages: Sequence[Message]) -> int:
+        """Tokens of the prompt that ``messages`` render to (as stream_chat would send)."""
 
     @abstractmethod
     def stream_completion(self, prompt: str, *, options: GenerationOptions) -> TokenStream:

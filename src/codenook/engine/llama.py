@@ -5,10 +5,12 @@ from __future__ import annotations
 import codecs
 import logging
 import random
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import llama_cpp
+import numpy as np
 import psutil
 
 from codenook.engine.backend import (
@@ -24,6 +26,9 @@ from codenook.engine.gguf_file import check_model_file, diagnose_load_failure
 from codenook.errors import GenerationError, ModelError
 
 log = logging.getLogger(__name__)
+
+#: Conversations whose evaluated state is kept in RAM while another one uses the model.
+SAVED_STATES = 2
 
 
 def gpu_offload_supported() -> bool:
@@ -86,6 +91,8 @@ class LlamaBackend(Backend):
         arch = meta.get("general.architecture", "unknown")
         trained = meta.get(f"{arch}.context_length")
         layers = meta.get(f"{arch}.block_count")
+        self._owner: str | None = None  # whose tokens the context holds now
+        self._saved: OrderedDict[str, llama_cpp.LlamaState] = OrderedDict()
         self._template = meta.get("tokenizer.chat_template")
         self._bos = self._piece(self._llm.token_bos())
         self._eos = self._piece(self._llm.token_eos())
@@ -139,17 +146,28 @@ class LlamaBackend(Backend):
 
     # -- generation ----------------------------------------------------------------
 
+    def count_prompt(self, messages: Sequence[Message]) -> int:
+        """Tokens of the rendered chat prompt."""
+        return len(self.tokenize_prompt(self.render_chat(messages)))
+
     def stream_chat(
-        self, messages: Sequence[Message], *, options: GenerationOptions
+        self,
+        messages: Sequence[Message],
+        *,
+        options: GenerationOptions,
+        cache_key: str | None = None,
     ) -> TokenStream:
         """Stream an answer to ``messages`` rendered with the model's chat format."""
-        return self.stream_tokens(self.tokenize_prompt(self.render_chat(messages)), options=options)
+        tokens = self.tokenize_prompt(self.render_chat(messages))
+        return self.stream_tokens(tokens, options=options, cache_key=cache_key)
 
     def stream_completion(self, prompt: str, *, options: GenerationOptions) -> TokenStream:
         """Stream a continuation of ``prompt``."""
         return self.stream_tokens(self.tokenize_prompt(prompt), options=options)
 
-    def stream_tokens(self, tokens: list[int], *, options: GenerationOptions) -> TokenStream:
+    def stream_tokens(
+        self, tokens: list[int], *, options: GenerationOptions, cache_key: str | None = None
+    ) -> TokenStream:
         """Stream from already tokenized input (reuses the evaluated prefix llama.cpp kept)."""
         self._require_open()
         n_ctx = self.info.context_length
@@ -160,18 +178,43 @@ class LlamaBackend(Backend):
                 "model.context_length) if the model supports it."
             )
         result = StreamResult(prompt_tokens=len(tokens))
-        stream = TokenStream(self._generate(tokens, options, result), result=result)
+        stream = TokenStream(self._generate(tokens, options, result, cache_key), result=result)
         self._active = stream
         return stream
 
+    def _switch_state(self, key: str | None) -> None:
+        """Park the current conversation's evaluated state and bring back ``key``'s."""
+        if key == self._owner:
+            return
+        llm = self._llm
+        if self._owner is not None and llm.n_tokens > 0:
+            self._saved[self._owner] = llm.save_state()
+            self._saved.move_to_end(self._owner)
+            while len(self._saved) > SAVED_STATES:
+                self._saved.popitem(last=False)
+        state = self._saved.pop(key, None) if key is not None else None
+        if state is not None:
+            llm.load_state(state)
+        self._owner = key
+
     def _generate(
-        self, tokens: list[int], options: GenerationOptions, result: StreamResult
+        self,
+        tokens: list[int],
+        options: GenerationOptions,
+        result: StreamResult,
+        cache_key: str | None,
     ) -> Iterator[tuple[str, int]]:
         if not self._lock.acquire(blocking=False):
             raise GenerationError("The model is busy with another answer; wait or cancel it.")
         llm = self._llm
         gen = None
         try:
+            self._switch_state(cache_key)
+            n = min(llm.n_tokens, len(tokens))
+            differ = np.flatnonzero(llm.input_ids[:n] != np.asarray(tokens[:n], dtype=np.intc))
+            same = int(differ[0]) if differ.size else n
+            # llama.cpp re-evaluates at least the last prompt token to get fresh logits.
+            result.cached_tokens = min(same, len(tokens) - 1)
             seed = options.seed if options.seed is not None else random.randrange(2**31)
             llm.set_seed(seed)
             gen = llm.generate(

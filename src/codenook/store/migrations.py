@@ -56,8 +56,61 @@ def _m001_accounts(db: sqlite3.Connection) -> None:
     )
 
 
+def _m002_conversations(db: sqlite3.Connection) -> None:
+    run_script(
+        db,
+        """
+        CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            title TEXT NOT NULL,
+            system_prompt TEXT NOT NULL,
+            settings TEXT NOT NULL DEFAULT '{}',  -- JSON: model and sampling settings used
+            created REAL NOT NULL,
+            updated REAL NOT NULL
+        );
+        CREATE INDEX conversations_user ON conversations(user_id, updated DESC);
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            content TEXT NOT NULL,
+            complete INTEGER NOT NULL DEFAULT 1,  -- 0 while streaming, or cut off by a crash
+            task TEXT,
+            language TEXT,
+            model TEXT,
+            prompt_tokens INTEGER,
+            answer_tokens INTEGER,
+            time_to_first_token REAL,
+            tokens_per_second REAL,
+            finish_reason TEXT,
+            turns_dropped INTEGER,
+            cached_tokens INTEGER,
+            created REAL NOT NULL
+        );
+        CREATE INDEX messages_conversation ON messages(conversation_id, id);
+        CREATE VIRTUAL TABLE messages_fts USING fts5(
+            content, content='messages', content_rowid='id'
+        );
+        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+            INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+        END;
+        CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, content)
+            VALUES ('delete', old.id, old.content);
+        END;
+        CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, content)
+            VALUES ('delete', old.id, old.content);
+            INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+        END;
+        """,
+    )
+
+
 #: Every schema change, oldest first. Append only; never edit a released one.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_accounts]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_accounts, _m002_conversations]
 
 
 class SchemaTooNewError(CodenookError):

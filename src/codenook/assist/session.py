@@ -1,0 +1,216 @@
+"""A chat session: a stored conversation, fitted into the context, streamed and saved.
+
+Nothing a user typed or received is lost: the question is committed before the model
+starts, and the answer is saved while it streams and marked complete at the end.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from codenook.assist.budget import answer_room, fit_turns
+from codenook.auth import User
+from codenook.config import GenerationSettings
+from codenook.engine.backend import Backend, GenerationOptions, Message, StreamResult
+from codenook.errors import CodenookError, GenerationError
+from codenook.store import conversations as store
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are codenook, a concise coding assistant for Python and Bash. "
+    "Answer with correct, idiomatic code in fenced Markdown blocks and short explanations."
+)
+SAVE_EVERY_S = 0.5
+
+
+class NotFoundError(CodenookError):
+    """No such conversation for this user (also said when it is someone else's)."""
+
+
+def options_from(settings: GenerationSettings) -> GenerationOptions:
+    """Generation options for one answer from the user's settings."""
+    return GenerationOptions(
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        stop=tuple(settings.stop),
+        seed=settings.seed,
+    )
+
+
+def for_model(text: str) -> str:
+    """Text as the model gets it: NUL bytes cannot pass through llama.cpp's C strings."""
+    return text.replace("\x00", "\ufffd")
+
+
+@dataclass
+class Answer:
+    """One finished (or stopped) answer and its figures."""
+
+    conversation_id: int
+    message_id: int
+    result: StreamResult
+    turns_dropped: int = 0
+    model: str = ""
+
+    @property
+    def text(self) -> str:
+        """The answer's text."""
+        return self.result.text
+
+    def figures(self) -> dict[str, object]:
+        """The answer's metadata as a plain dict (for --json and the window)."""
+        r = self.result
+        return {
+            "conversation_id": self.conversation_id,
+            "message_id": self.message_id,
+            "model": self.model,
+            "prompt_tokens": r.prompt_tokens,
+            "answer_tokens": r.completion_tokens,
+            "cached_tokens": r.cached_tokens,
+            "time_to_first_token": r.time_to_first_token,
+            "tokens_per_second": r.tokens_per_second,
+            "finish_reason": r.finish_reason,
+            "turns_dropped": self.turns_dropped,
+        }
+
+
+@dataclass
+class ChatSession:
+    """A conversation owned by ``user``, answered by ``backend``, kept in ``db``."""
+
+    db: sqlite3.Connection
+    user: User
+    backend: Backend
+    options: GenerationOptions = field(default_factory=GenerationOptions)
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    conversation_id: int | None = None
+    _first_turn: int = 0
+
+    @classmethod
+    def resume(
+        cls,
+        db: sqlite3.Connection,
+        user: User,
+        backend: Backend,
+        conversation_id: int,
+        *,
+        options: GenerationOptions,
+    ) -> ChatSession:
+        """Continue one of the user's conversations."""
+        row = store.get_conversation(db, user.id, conversation_id)
+        if row is None:
+            raise NotFoundError(f"No conversation {conversation_id} (see codenook history list).")
+        return cls(db, user, backend, options, row.system_prompt, row.id)
+
+    def turns(self) -> list[tuple[Message, Message]]:
+        """Finished question-and-answer pairs, oldest first, as the model will see them."""
+        if self.conversation_id is None:
+            return []
+        pairs, question = [], None
+        for m in store.messages(self.db, self.user.id, self.conversation_id):
+            if m.role == "user":
+                question = m
+            elif question is not None and m.content:
+                pairs.append(
+                    (
+                        Message("user", for_model(question.content)),
+                        Message("assistant", for_model(m.content)),
+                    )
+                )
+                question = None
+        return pairs
+
+    def _ensure_conversation(self, first_question: str) -> int:
+        if self.conversation_id is None:
+            self.conversation_id = store.create_conversation(
+                self.db,
+                self.user.id,
+                title=store.make_title(first_question),
+                system_prompt=self.system_prompt,
+                settings={
+                    "model": self.backend.info.path,
+                    "max_tokens": self.options.max_tokens,
+                    "temperature": self.options.temperature,
+                    "top_p": self.options.top_p,
+                    "seed": self.options.seed,
+                },
+            )
+        return self.conversation_id
+
+    def send(
+        self,
+        text: str,
+        *,
+        on_text: Callable[[str], None],
+        task: str = "ask",
+        language: str | None = None,
+    ) -> Answer:
+        """Ask ``text``; stream the answer to ``on_text``; store both. Returns the answer.
+
+        Runs in the caller's thread (a worker thread in the window).
+        """
+        if not text.strip():
+            raise GenerationError("The message is empty.")
+        conv_id = self._ensure_conversation(text)
+        uid = self.user.id
+        store.add_message(self.db, uid, conv_id, role="user", content=text)
+        info = self.backend.info
+        figures = {"task": task, "language": language, "model": info.name}
+        answer_id = store.add_message(
+            self.db, uid, conv_id, role="assistant", content="", complete=False, **figures
+        )
+        pairs = self.turns()
+        try:
+            fit = fit_turns(
+                Message("system", self.system_prompt),
+                pairs,
+                Message("user", for_model(text)),
+                count=self.backend.count_prompt,
+                context_length=info.context_length,
+                reserve=answer_room(info.context_length, self.options.max_tokens),
+                start=self._first_turn,
+            )
+        except CodenookError:
+            store.update_message(
+                self.db, uid, answer_id, content="", complete=False, finish_reason="error"
+            )
+            raise
+        self._first_turn = fit.first_turn
+        messages = [
+            Message("system", self.system_prompt),
+            *(m for pair in pairs[fit.first_turn :] for m in pair),
+            Message("user", for_model(text)),
+        ]
+        stream = self.backend.stream_chat(
+            messages, options=self.options, cache_key=f"conversation:{conv_id}"
+        )
+        saved_at = time.monotonic()
+        try:
+            for piece in stream:
+                on_text(piece)
+                if time.monotonic() - saved_at >= SAVE_EVERY_S:
+                    store.update_message(
+                        self.db, uid, answer_id, content=stream.result.text, complete=False
+                    )
+                    saved_at = time.monotonic()
+        finally:
+            stream.close()
+            r = stream.result
+            store.update_message(
+                self.db,
+                uid,
+                answer_id,
+                content=r.text,
+                complete=r.finish_reason in ("stop", "length"),
+                prompt_tokens=r.prompt_tokens,
+                answer_tokens=r.completion_tokens,
+                time_to_first_token=r.time_to_first_token,
+                tokens_per_second=r.tokens_per_second,
+                finish_reason=r.finish_reason,
+                turns_dropped=fit.first_turn,
+                cached_tokens=r.cached_tokens,
+            )
+        return Answer(conv_id, answer_id, stream.result, fit.first_turn, info.name)
