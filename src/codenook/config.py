@@ -94,14 +94,26 @@ class GenerationSettings:
 
 
 @dataclass(frozen=True)
+class UiSettings:
+    """How the window looks; remembered between runs."""
+
+    theme: str = "light"
+    font_size: int = 11
+    geometry: str = "1100x760"
+    sidebar_width: int = 240
+    recent_models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a user can set in settings.toml."""
 
     model: ModelSettings = field(default_factory=ModelSettings)
     generation: GenerationSettings = field(default_factory=GenerationSettings)
+    ui: UiSettings = field(default_factory=UiSettings)
 
 
-_SECTIONS = {"model": ModelSettings, "generation": GenerationSettings}
+_SECTIONS = {"model": ModelSettings, "generation": GenerationSettings, "ui": UiSettings}
 
 
 def _section(cls: type, raw: Any, where: str) -> Any:
@@ -113,9 +125,9 @@ def _section(cls: type, raw: Any, where: str) -> Any:
         if key not in known:
             log.warning("Ignoring unknown setting %s.%s", where, key)
             continue
-        if key == "stop":
+        if key in ("stop", "recent_models"):
             if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-                raise ConfigError(f"{where}.stop must be a list of strings.")
+                raise ConfigError(f"{where}.{key} must be a list of strings.")
             value = tuple(value)
         values[key] = value
     return cls(**values)
@@ -156,6 +168,12 @@ def validate(settings: Settings) -> Settings:
             "a positive integer",
         ),
         (g.seed is None or isinstance(g.seed, int), "generation.seed", "an integer"),
+        (settings.ui.theme in ("light", "dark"), "ui.theme", "light or dark"),
+        (
+            isinstance(settings.ui.font_size, int) and 6 <= settings.ui.font_size <= 40,
+            "ui.font_size",
+            "an integer from 6 to 40",
+        ),
     ]
     for ok, name, expected in checks:
         if not ok:
