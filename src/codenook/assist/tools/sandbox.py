@@ -267,7 +267,7 @@ def _probe(isolation: Isolation) -> str | None:
     uid = _fresh_uid() if _as_root() else -1
     try:
         with _workspace(uid) as work:
-            argv = _isolate(isolation, work, _wrap(Limits(), uid, work, [true]))
+            argv = _isolate(isolation, work, _wrap(Limits(), isolation, uid, work, [true]))
             proc = subprocess.run(
                 argv,
                 stdin=subprocess.DEVNULL,
@@ -331,7 +331,7 @@ def run_code(
         script.write_bytes(data)
         if uid >= 0:
             os.chown(script, uid, uid)
-        argv = _isolate(chosen, work, _wrap(limits, uid, work, [interpreter, name, *args]))
+        argv = _isolate(chosen, work, _wrap(limits, chosen, uid, work, [interpreter, name, *args]))
         with _stdin_file(stdin) as stdin_file:
             return _execute(
                 argv,
@@ -529,9 +529,11 @@ def _environment(work: Path) -> dict[str, str]:
     }
 
 
-def _wrap(limits: Limits, uid: int, work: Path, program: list[str]) -> list[str]:
+def _wrap(
+    limits: Limits, isolation: Isolation, uid: int, work: Path, program: list[str]
+) -> list[str]:
     nproc = limits.processes
-    if uid < 0 and not _as_root():
+    if isolation is Isolation.NONE and uid < 0:
         # Unisolated runs of a normal user share the user's own process count;
         # the limit counts on top of what is running already (isolation modes
         # start the count afresh inside their user namespace).
@@ -628,7 +630,6 @@ def _bwrap_args(work: Path) -> list[str]:
     ):
         if candidate != Path("/") and not _inside(candidate, [*writable, *hidden]):
             hidden.append(candidate)
-    writable = [w for w in writable if not _inside(w, hidden) or w in hidden]
 
     args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     args += tmpfs(Path("/dev/shm"), _TMPFS_BYTES, "1777")
@@ -835,10 +836,12 @@ def _sweep(proc: subprocess.Popen[bytes], uid: int, wait_s: float = 5.0) -> None
 
 
 def _processes_of(uid: int) -> list[psutil.Process]:
+    """Live processes of a uid; zombies are dead already and wait only for init to reap them."""
     found = []
-    for p in psutil.process_iter(["uids"]):
+    for p in psutil.process_iter(["uids", "status"]):
         uids = p.info["uids"]
-        if uids is not None and uid in (uids.real, uids.effective):
+        alive = p.info["status"] != psutil.STATUS_ZOMBIE
+        if alive and uids is not None and uid in (uids.real, uids.effective):
             found.append(p)
     return found
 
