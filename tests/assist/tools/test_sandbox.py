@@ -504,6 +504,18 @@ def test_rm_rf_home_leaves_everything_in_place(home: Path, open_folder: Path) ->
     still_works()
 
 
+def test_codenooks_own_data_is_hidden(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session tokens and conversations live in codenook's data folder: out of sight."""
+    monkeypatch.setenv("CODENOOK_HOME", str(scratch / "codenook"))
+    data = config.ensure_dirs().data
+    data.chmod(0o755)  # so that only the sandbox, not permissions, keeps it out
+    open_file(data / "session", "token-s3cr3t\n")
+    r = run_code(f"cat {data}/session; ls {data}", language="bash")
+    assert r.isolation is Isolation.BWRAP
+    assert "s3cr3t" not in r.stdout and "session" not in r.stdout
+    assert "No such file" in r.stderr
+
+
 def test_the_work_folder_is_writable_and_removed_afterwards() -> None:
     tmp = Path(tempfile.gettempdir())
     before = set(tmp.glob("codenook-sandbox-*"))
@@ -516,6 +528,7 @@ def test_the_work_folder_is_writable_and_removed_afterwards() -> None:
 def test_no_secrets_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_s3cr3t")
     monkeypatch.setenv("CODENOOK_API_KEY", "cn-s3cr3t")
+    monkeypatch.setenv("CODENOOK_PASSWORD", "pw-s3cr3t")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-s3cr3t")
     code = program("""
         import json, os
