@@ -17,7 +17,8 @@ LLAMA_PIP := --no-cache-dir
 endif
 
 # Debian packages: what running needs, and what the tests need on top.
-RUN_DEBS := g++ python3-venv python3-tk
+# bubblewrap isolates the code that `codenook run` and the assistant's tools run.
+RUN_DEBS := g++ python3-venv python3-tk bubblewrap
 TEST_DEBS := $(RUN_DEBS)
 
 .PHONY: run setup test lint bench clean system-deps system-deps-test

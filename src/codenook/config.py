@@ -105,15 +105,39 @@ class UiSettings:
 
 
 @dataclass(frozen=True)
+class SandboxSettings:
+    """Limits for code that codenook runs, and whether an unisolated run is allowed."""
+
+    timeout: float = 10.0
+    memory_mb: int = 512
+    processes: int = 64
+    file_size_mb: int = 10
+    output_kb: int = 1024
+    # Where no isolation works, run with limits only (every result says so) or refuse.
+    allow_unisolated: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a user can set in settings.toml."""
 
     model: ModelSettings = field(default_factory=ModelSettings)
     generation: GenerationSettings = field(default_factory=GenerationSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
 
 
-_SECTIONS = {"model": ModelSettings, "generation": GenerationSettings, "ui": UiSettings}
+_SECTIONS = {
+    "model": ModelSettings,
+    "generation": GenerationSettings,
+    "ui": UiSettings,
+    "sandbox": SandboxSettings,
+}
+
+
+def _is_int(value: Any) -> bool:
+    # bool is an int subclass; `true` in TOML must not pass as a number.
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _section(cls: type, raw: Any, where: str) -> Any:
@@ -135,7 +159,7 @@ def _section(cls: type, raw: Any, where: str) -> Any:
 
 def validate(settings: Settings) -> Settings:
     """Check value ranges; raise ConfigError naming the bad setting."""
-    m, g = settings.model, settings.generation
+    m, g, sb = settings.model, settings.generation, settings.sandbox
     checks = [
         (
             isinstance(m.context_length, int) and m.context_length >= 64,
@@ -174,6 +198,26 @@ def validate(settings: Settings) -> Settings:
             "ui.font_size",
             "an integer from 6 to 40",
         ),
+        (
+            isinstance(sb.timeout, int | float)
+            and not isinstance(sb.timeout, bool)
+            and 0 < sb.timeout <= 3600,
+            "sandbox.timeout",
+            "a number of seconds above 0 and at most 3600",
+        ),
+        (
+            _is_int(sb.memory_mb) and sb.memory_mb >= 32,
+            "sandbox.memory_mb",
+            "an integer of at least 32",
+        ),
+        (_is_int(sb.processes) and sb.processes >= 1, "sandbox.processes", "a positive integer"),
+        (
+            _is_int(sb.file_size_mb) and sb.file_size_mb >= 1,
+            "sandbox.file_size_mb",
+            "a positive integer",
+        ),
+        (_is_int(sb.output_kb) and sb.output_kb >= 1, "sandbox.output_kb", "a positive integer"),
+        (isinstance(sb.allow_unisolated, bool), "sandbox.allow_unisolated", "true or false"),
     ]
     for ok, name, expected in checks:
         if not ok:

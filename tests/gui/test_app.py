@@ -205,3 +205,16 @@ def test_closing_mid_answer_exits_quickly_and_keeps_the_partial_answer(account) 
     db.close()
     assert msgs[-1].role == "assistant"
     assert msgs[-1].content and not msgs[-1].complete
+
+
+def test_run_button_shows_the_output_in_the_transcript(window) -> None:
+    root, app = window
+    login(root, app)
+    app.transcript.add_answer("Run this:\n\n```python\nprint(2+2)\n```\n", message_id=1)
+    [block] = app.transcript.code_blocks
+    app.run_code(block)
+    pump(root, lambda: "isolation:" in app.transcript.content())
+    shown = app.transcript.content()
+    assert "\n4\n" in shown
+    assert "exit 0" in shown
+    assert "WARNING" not in shown  # bubblewrap is installed by make test

@@ -20,6 +20,7 @@ from typing import Any
 from codenook import config
 from codenook.assist import history
 from codenook.assist.session import ChatSession, options_from
+from codenook.assist.tools import sandbox
 from codenook.auth import Auth, User
 from codenook.engine.backend import Backend
 from codenook.engine.loader import open_backend
@@ -45,6 +46,7 @@ class App:
         self.events: queue.Queue[Event] = queue.Queue()
         self.model = Worker("model", self.events)
         self.store = Worker("store", self.events)
+        self.tools = Worker("tools", self.events)  # sandbox runs: never behind an answer
         self.user: User | None = None
         self.backend: Backend | None = None
         self.session: ChatSession | None = None
@@ -388,6 +390,8 @@ class App:
         self.refresh_conversations()
 
     def _on_run_result(self, text: str) -> None:
+        self.status_note = ""
+        self._update_status()
         self.transcript.add_output(text)
 
     def _on_saved(self, path: str) -> None:
@@ -737,8 +741,33 @@ class App:
             self.store.submit(job)
 
     def run_code(self, block: CodeBlock) -> None:
-        """Run a code block in the sandbox; its output appears under the blocks."""
-        self.transcript.add_error("Running code needs the sandbox, which is not installed.")
+        """Run a code block in the sandbox (the user clicked Run); output shows below."""
+        lang = (block.language or "").lower()
+        language = "python" if lang.startswith("py") else "bash"
+        code = block.code
+        limits = sandbox.Limits.from_settings(self.settings.sandbox)
+        allow = self.settings.sandbox.allow_unisolated
+        self.status_note = f"Running {language} in the sandbox…"
+        self._update_status()
+
+        def job() -> None:
+            result = sandbox.run_code(
+                code, language=language, limits=limits, allow_unisolated=allow
+            )
+            lines = []
+            if not result.isolated:
+                lines.append(
+                    "WARNING: no sandbox isolation on this machine; the code ran "
+                    "as a plain process with limits only."
+                )
+            lines += [
+                result.stdout.rstrip("\n"),
+                result.stderr.rstrip("\n"),
+                f"[{result.summary()}]",
+            ]
+            self.tools.post("run_result", "\n".join(x for x in lines if x))
+
+        self.tools.submit(job)
 
     def vote(self, message_id: int, value: int) -> None:
         """Thumbs up (1) or down (-1) on an answer."""
@@ -769,6 +798,7 @@ class App:
         # The model worker finishes the cancelled answer (saving it) and then stops.
         self.model.stop(timeout=max(0.1, 1.5 - (time.monotonic() - start)))
         self.store.stop(timeout=0.3)
+        self.tools.stop(timeout=0.2)
         if self.backend is not None and self.model.idle:
             with contextlib.suppress(Exception):
                 self.backend.close()

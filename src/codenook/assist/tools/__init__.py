@@ -1,0 +1,1 @@
+"""Tools the assistant's tasks use: the sandbox (later: linters, local documentation)."""
