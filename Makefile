@@ -19,7 +19,7 @@ endif
 # Debian packages: what running needs, and what the tests need on top.
 # bubblewrap isolates the code that `codenook run` and the assistant's tools run.
 RUN_DEBS := g++ python3-venv python3-tk bubblewrap
-TEST_DEBS := $(RUN_DEBS)
+TEST_DEBS := $(RUN_DEBS) xvfb xauth xdotool imagemagick desktop-file-utils
 
 .PHONY: run setup test lint bench clean system-deps system-deps-test
 

@@ -66,7 +66,7 @@ def test_window_opens_at_once_and_logs_in(window) -> None:
     login(root, app)
     assert app.user is not None and app.user.name == "tester"
     assert app.main_frame.winfo_ismapped()
-    assert "SmolLM2" in app.status.cget("text") or "Smollm2" in app.status.cget("text")
+    assert "SmolLM2-135M-Instruct · llama.cpp · CPU" in app.status.cget("text")
 
 
 def test_wrong_password_shows_the_message(window) -> None:

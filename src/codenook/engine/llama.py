@@ -98,7 +98,10 @@ class LlamaBackend(Backend):
         self._eos = self._piece(self._llm.token_eos())
         self.info = ModelInfo(
             path=str(model_path),
-            name=meta.get("general.name") or model_path.stem,
+            # The embedded file's metadata name is a training tag; its file name reads better.
+            name=(model_path.stem.split(".")[0] if embedded else None)
+            or meta.get("general.name")
+            or model_path.stem,
             architecture=arch,
             backend="llama.cpp",
             context_length=self._llm.n_ctx(),

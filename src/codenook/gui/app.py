@@ -24,7 +24,7 @@ from codenook.assist.tools import sandbox
 from codenook.auth import Auth, User
 from codenook.engine.backend import Backend
 from codenook.engine.loader import open_backend
-from codenook.gui.markdown import CodeBlock
+from codenook.gui.markdown import CodeBlock, to_blocks
 from codenook.gui.theme import THEMES
 from codenook.gui.transcript import Actions, Tooltip, Transcript
 from codenook.gui.worker import Event, Worker
@@ -72,8 +72,15 @@ class App:
         self._bind_keys()
         self.apply_theme()
         root.after(POLL_MS, self._drain)
+        # The model's import and load hold the GIL for a while: start them once the window
+        # is on screen, so it appears at once.
+        root.after_idle(lambda: root.after(1, self._start_workers))
+
+    def _start_workers(self) -> None:
         self.model.submit(self._load_model, on_error="model_error")
         self.store.submit(self._check_accounts)
+        # Compile the Markdown and code lexers now, not when the first answer is shown.
+        self.tools.submit(lambda: to_blocks("# t\n```python\nx = 1\n```\n```bash\necho\n```"))
 
     # -- building ------------------------------------------------------------------
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from markdown_it import MarkdownIt
 from pygments import lex
+from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.token import Token, _TokenType
 from pygments.util import ClassNotFound
@@ -57,13 +59,9 @@ def token_tag(ttype: _TokenType) -> str:
 def highlight(code: str, language: str | None) -> list[tuple[str, str]]:
     """Pygments runs for ``code``; plain text when the language is unknown."""
     name = ALIASES.get((language or "").lower(), (language or "").lower())
-    try:
-        lexer = get_lexer_by_name(name) if name else None
-    except ClassNotFound:
-        lexer = None
+    lexer = _lexer(name) if name else None
     if lexer is None:
         return [(token_tag(Token.Text), code)]
-    lexer.stripnl = False
     runs: list[tuple[str, str]] = []
     for ttype, text in lex(code, lexer):
         tag = token_tag(ttype)
@@ -76,6 +74,15 @@ def highlight(code: str, language: str | None) -> list[tuple[str, str]]:
         tag, text = runs[-1]
         runs[-1] = (tag, text[:-1])
     return [r for r in runs if r[1]]
+
+
+@lru_cache(maxsize=32)
+def _lexer(name: str) -> Lexer | None:
+    # Looking a lexer up scans installed plugins: slow enough to matter per code block.
+    try:
+        return get_lexer_by_name(name, stripnl=False)
+    except ClassNotFound:
+        return None
 
 
 def _inline(children: list, base: tuple[str, ...]) -> list[Run]:

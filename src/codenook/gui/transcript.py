@@ -161,7 +161,8 @@ class Transcript(tk.Frame):
     def _put_answer_header(self, message_id: int | None) -> None:
         self.text.insert("end", "codenook ", ("who",))
         if message_id is not None:
-            for label, value, tip in (("👍", 1, "Good answer"), ("👎", -1, "Bad answer")):
+            # Plain symbols: emoji fonts are often missing on a Linux desktop.
+            for label, value, tip in (("▲", 1, "Good answer"), ("▼", -1, "Bad answer")):
                 b = self._button(label, lambda v=value: self.actions.vote(message_id, v), tip)
                 self.text.window_create("end", window=b, padx=2)
         self.text.insert("end", "\n")
@@ -198,6 +199,8 @@ class Transcript(tk.Frame):
                 if isinstance(block, CodeBlock):
                     self._put_code(block)
                     continue
+                # One insert call per block: each Tcl call costs, and runs are many.
+                pairs: list[object] = []
                 for run in block.runs:
                     tags = run.tags
                     if run.href:
@@ -207,7 +210,9 @@ class Transcript(tk.Frame):
                             tag, "<Button-1>", lambda _e, h=run.href: self.actions.open_link(h)
                         )
                         tags = (*tags, tag)
-                    self.text.insert("end", run.text, tags)
+                    pairs += [run.text, tags]
+                if pairs:
+                    self.text.insert("end", *pairs)
             if self.text.get("end-2c") != "\n":
                 self.text.insert("end", "\n")
 
@@ -229,8 +234,11 @@ class Transcript(tk.Frame):
             b = self._button(text, lambda a=action, blk=block: a(blk), tip)
             self.text.window_create("end", window=b, padx=2)
         self.text.insert("end", "\n")
+        pairs: list[object] = []
         for tag, text in block.runs:
-            self.text.insert("end", text, ("codeblock", tag))
+            pairs += [text, ("codeblock", tag)]
+        if pairs:
+            self.text.insert("end", *pairs)
         if not block.code.endswith("\n"):
             self.text.insert("end", "\n", ("codeblock",))
 
