@@ -105,6 +105,18 @@ class UiSettings:
 
 
 @dataclass(frozen=True)
+class PromptSettings:
+    """System prompts per job; empty means codenook's built-in prompt for that job."""
+
+    ask: str = ""
+    generate: str = ""
+    complete: str = ""
+    review: str = ""
+    debug: str = ""
+    document: str = ""
+
+
+@dataclass(frozen=True)
 class SandboxSettings:
     """Limits for code that codenook runs, and whether an unisolated run is allowed."""
 
@@ -124,6 +136,7 @@ class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     generation: GenerationSettings = field(default_factory=GenerationSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    prompts: PromptSettings = field(default_factory=PromptSettings)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
 
 
@@ -131,6 +144,7 @@ _SECTIONS = {
     "model": ModelSettings,
     "generation": GenerationSettings,
     "ui": UiSettings,
+    "prompts": PromptSettings,
     "sandbox": SandboxSettings,
 }
 

@@ -218,3 +218,35 @@ def test_run_button_shows_the_output_in_the_transcript(window) -> None:
     assert "\n4\n" in shown
     assert "exit 0" in shown
     assert "WARNING" not in shown  # bubblewrap is installed by make test
+
+
+def test_settings_dialog_validates_saves_and_reloads_the_model(window) -> None:
+    root, app = window
+    login(root, app)
+    dialog = app.open_settings()
+    root.update()
+    dialog.vars["temperature"].set("hot")
+    dialog.apply()
+    assert "not a valid value for temperature" in dialog.error.cget("text")
+    dialog.vars["temperature"].set("9")
+    dialog.apply()
+    assert "generation.temperature" in dialog.error.cget("text")
+    dialog.vars["temperature"].set("0.5")
+    dialog.vars["context_length"].set("1024")
+    dialog.vars["theme"].set("dark")
+    dialog.prompt.delete("1.0", "end")
+    dialog.prompt.insert("1.0", "Answer in one sentence.")
+    dialog.apply()
+    pump(root, lambda: app.backend is not None and app.backend.info.context_length == 1024)
+    assert app.transcript.text.cget("background") == THEMES["dark"].bg
+    pump(root, lambda: config.load_settings().model.context_length == 1024)
+    saved = config.load_settings()
+    assert saved.generation.temperature == 0.5
+    assert saved.prompts.ask == "Answer in one sentence."
+    assert saved.ui.theme == "dark"
+    app.send("What is Bash?")
+    pump(root, lambda: answered(app))
+    db = open_database()
+    conv = store.get_conversation(db, app.user.id, app.conversation_id)
+    db.close()
+    assert conv.system_prompt == "Answer in one sentence."

@@ -19,12 +19,13 @@ from typing import Any
 
 from codenook import config
 from codenook.assist import history
-from codenook.assist.session import ChatSession, options_from
+from codenook.assist.session import DEFAULT_SYSTEM_PROMPT, ChatSession, options_from
 from codenook.assist.tools import sandbox
 from codenook.auth import Auth, User
 from codenook.engine.backend import Backend
 from codenook.engine.loader import open_backend
 from codenook.gui.markdown import CodeBlock, to_blocks
+from codenook.gui.settings_dialog import SettingsDialog
 from codenook.gui.theme import THEMES
 from codenook.gui.transcript import Actions, Tooltip, Transcript
 from codenook.gui.worker import Event, Worker
@@ -56,6 +57,7 @@ class App:
         self.last_figures: dict[str, Any] = {}
         self.closing = False
         self._model_db = None
+        self._loaded: Backend | None = None  # the backend the model worker holds
         self._store_db = None
 
         ui = self.settings.ui
@@ -198,6 +200,9 @@ class App:
         file.add_command(label="Log out", command=self.logout)
         file.add_command(label="Quit", accelerator="Ctrl+Q", command=self.close)
         bar.add_cascade(label="File", menu=file)
+        edit = tk.Menu(bar, tearoff=False)
+        edit.add_command(label="Settings…", accelerator="Ctrl+,", command=self.open_settings)
+        bar.add_cascade(label="Edit", menu=edit)
         view = tk.Menu(bar, tearoff=False)
         view.add_command(label="Light theme", command=lambda: self.set_theme("light"))
         view.add_command(label="Dark theme", command=lambda: self.set_theme("dark"))
@@ -220,6 +225,7 @@ class App:
         r.bind("<Control-f>", lambda _e: self.search_entry.focus_set())
         r.bind("<Control-l>", lambda _e: self.input.focus_set())
         r.bind("<Control-q>", lambda _e: self.close())
+        r.bind("<Control-comma>", lambda _e: self.open_settings())
         r.bind("<Escape>", lambda _e: self.stop())
         r.bind("<Control-plus>", lambda _e: self.set_font_size(self.font_size + 1))
         r.bind("<Control-minus>", lambda _e: self.set_font_size(self.font_size - 1))
@@ -450,6 +456,7 @@ class App:
         """Load the configured model. Runs on the model worker."""
         self.model.post("status_text", "loading model…")
         backend = open_backend(self.settings.model)
+        self._loaded = backend
         self.model.post("model_ready", backend)
 
     def _on_status_text(self, text: str) -> None:
@@ -677,7 +684,13 @@ class App:
                 self.session = (
                     ChatSession.resume(db, user, backend, conv_id, options=options)
                     if conv_id is not None
-                    else ChatSession(db, user, backend, options)
+                    else ChatSession(
+                        db,
+                        user,
+                        backend,
+                        options,
+                        system_prompt=self.settings.prompts.ask or DEFAULT_SYSTEM_PROMPT,
+                    )
                 )
             session = self.session
             started = []
@@ -786,6 +799,35 @@ class App:
         if href.startswith(("http://", "https://")):
             webbrowser.open(href)
 
+    # -- settings ------------------------------------------------------------------------------
+
+    def open_settings(self) -> SettingsDialog:
+        """Show the Settings dialog (Ctrl+,)."""
+        return SettingsDialog(self.root, self.settings, on_apply=self.apply_settings)
+
+    def apply_settings(self, new: config.Settings) -> None:
+        """Use and save new settings; a changed model is reloaded in the background."""
+        old = self.settings
+        self.settings = new
+        self.store.submit(lambda: config.save_settings(new))
+        if (new.ui.theme, new.ui.font_size) != (old.ui.theme, old.ui.font_size):
+            self.theme = THEMES[new.ui.theme]
+            self.font_size = new.ui.font_size
+            self.apply_theme()
+        self.session = None  # the next answer uses the new prompts and sampling
+        if new.model != old.model:
+            self.stop()
+            self.backend = None
+            self._set_state("loading")
+            old_backend = self._loaded
+
+            def reload() -> None:
+                if old_backend is not None:
+                    old_backend.close()
+                self._load_model()
+
+            self.model.submit(reload, on_error="model_error")
+
     # -- closing ------------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -806,9 +848,10 @@ class App:
         self.model.stop(timeout=max(0.1, 1.5 - (time.monotonic() - start)))
         self.store.stop(timeout=0.3)
         self.tools.stop(timeout=0.2)
-        if self.backend is not None and self.model.idle:
+        loaded = self._loaded or self.backend
+        if loaded is not None and self.model.idle:
             with contextlib.suppress(Exception):
-                self.backend.close()
+                loaded.close()
         self.root.destroy()
 
 
