@@ -73,7 +73,7 @@ class App:
         root.protocol("WM_DELETE_WINDOW", self.close)
         self._bind_keys()
         self.apply_theme()
-        root.after(POLL_MS, self._drain)
+        self._poll = root.after(POLL_MS, self._drain)
         # The model's import and load hold the GIL for a while: start them once the window
         # is on screen, so it appears at once.
         root.after_idle(lambda: root.after(1, self._start_workers))
@@ -305,7 +305,7 @@ class App:
         if pieces:
             self.transcript.append("".join(pieces))
         if not self.closing:
-            self.root.after(POLL_MS, self._drain)
+            self._poll = self.root.after(POLL_MS, self._drain)
 
     def _on_unknown(self, payload: Any) -> None:
         log.warning("unhandled window event: %r", payload)
@@ -835,6 +835,8 @@ class App:
         if self.closing:
             return
         self.closing = True
+        with contextlib.suppress(tk.TclError):
+            self.root.after_cancel(self._poll)
         start = time.monotonic()
         if self.backend is not None:
             self.backend.cancel()

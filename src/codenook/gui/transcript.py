@@ -241,6 +241,7 @@ class Transcript(tk.Frame):
             self.text.insert("end", *pairs)
         if not block.code.endswith("\n"):
             self.text.insert("end", "\n", ("codeblock",))
+        self.text.insert("end", "\n")  # air between the code and what follows
 
     def add_output(self, text: str, *, error: bool = False) -> None:
         """Show a sandbox run's output under the blocks."""
