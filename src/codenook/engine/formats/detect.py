@@ -53,7 +53,7 @@ class FormatChoice:
             like = f", {self.chat_format}" if self.chat_format else ""
             return f"the model file's own template{like}"
         return {
-            "settings": f"{self.chat_format} (from the settings)",
+            "settings": f"{self.chat_format} (named by --format or model.chat_format)",
             "model family": f"{self.chat_format} (model family {self.family})",
             "guess": f"{self.chat_format} (a guess: the file names no template or known family)",
         }.get(self.chat_source, str(self.chat_format))
