@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codenook import config
 from codenook.cli.ask import decode_input
@@ -17,8 +18,10 @@ from codenook.engine.backend import Message
 from codenook.engine.embedded import embedded_model_path
 from codenook.engine.formats import ChatFormat, FillFormat, Prompt, all_formats, get_format
 from codenook.engine.formats.messages import ROLES
-from codenook.engine.prompts import PromptModel
 from codenook.errors import UsageError
+
+if TYPE_CHECKING:
+    from codenook.engine.prompts import PromptModel
 
 NAME = "prompt"
 HELP = (
@@ -164,6 +167,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             _write(fmt.text(messages))
         return 0
+    # Imported here: llama.cpp takes a while to load, and every command builds this parser.
+    from codenook.engine.prompts import PromptModel
+
     settings = config.load_settings().model
     path = args.model or settings.path or embedded_model_path()
     chat_name = fmt.name if isinstance(fmt, ChatFormat) else settings.chat_format

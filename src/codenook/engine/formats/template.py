@@ -6,8 +6,6 @@ import logging
 import re
 from collections.abc import Sequence
 
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
 from codenook.engine.backend import Message
 from codenook.engine.formats.messages import normalize
 from codenook.engine.formats.prompt import Prompt, Segment, ctl, txt
@@ -33,6 +31,9 @@ def render_template(
     add_generation_prompt: bool = True,
 ) -> str:
     """Render a GGUF's ``tokenizer.chat_template`` in a sandbox (the file is untrusted)."""
+    # Imported here: only models with a template need Jinja, and every command starts faster.
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
     env = ImmutableSandboxedEnvironment(
         trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"]
     )
