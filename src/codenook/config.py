@@ -80,6 +80,8 @@ class ModelSettings:
     context_length: int = 4096
     threads: int | None = None
     gpu_layers: int | None = None
+    #: A prompt format name (``codenook prompt --list``); None: the model file decides.
+    chat_format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,11 @@ def validate(settings: Settings) -> Settings:
             m.gpu_layers is None or (isinstance(m.gpu_layers, int) and m.gpu_layers >= -1),
             "model.gpu_layers",
             "-1 (all), 0 (CPU) or a number of layers",
+        ),
+        (
+            m.chat_format is None or (isinstance(m.chat_format, str) and m.chat_format.strip()),
+            "model.chat_format",
+            "a prompt format name (see 'codenook prompt --list')",
         ),
         (
             isinstance(g.temperature, int | float) and 0 <= g.temperature <= 5,

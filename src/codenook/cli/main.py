@@ -9,13 +9,13 @@ import sys
 from collections.abc import Sequence
 
 from codenook import __version__
-from codenook.cli import ask, chat, history, info, run, users
+from codenook.cli import ask, chat, history, info, prompt, run, users
 from codenook.cli.desktop import Install, Uninstall
 from codenook.cli.login import Login, Logout
 from codenook.errors import CodenookError, UsageError
 
 # Each command module exposes NAME, HELP, add_arguments(parser) and run(args) -> int.
-COMMANDS = (ask, chat, history, info, users, Login, Logout, run, Install, Uninstall)
+COMMANDS = (ask, chat, history, info, prompt, users, Login, Logout, run, Install, Uninstall)
 
 
 class _Parser(argparse.ArgumentParser):
