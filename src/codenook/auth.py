@@ -6,6 +6,7 @@ Passwords are hashed with Argon2id (argon2-cffi) and never stored, logged or pri
 from __future__ import annotations
 
 import hashlib
+import math
 import importlib.resources
 import os
 import re
@@ -42,7 +43,8 @@ class LockedError(AuthError):
     """Too many failed logins: wait before trying again."""
 
     def __init__(self, wait: float) -> None:
-        self.wait = max(1, round(wait))
+        # Rounded up: a person told 29 s who waits 29 s must not be refused again.
+        self.wait = max(1, math.ceil(wait))
         super().__init__(
             f"Too many failed logins for this account. Try again in {self.wait} seconds."
         )
