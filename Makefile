@@ -17,7 +17,8 @@ LLAMA_PIP := --no-cache-dir
 endif
 
 # Debian packages: what running needs, and what the tests need on top.
-RUN_DEBS := g++ python3-venv python3-tk
+# patch: GNU patch applies the review job's diffs (assist/tools/diffs.py).
+RUN_DEBS := g++ python3-venv python3-tk patch
 TEST_DEBS := $(RUN_DEBS)
 
 .PHONY: run setup test lint bench clean system-deps system-deps-test
