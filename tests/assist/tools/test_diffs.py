@@ -84,6 +84,11 @@ def test_crlf_text_stays_crlf() -> None:
     assert apply_diff(text, diff).text == "a\r\nB\r\nc\r\n"
 
 
+def test_mixed_line_endings_are_not_normalised() -> None:
+    text = "a\r\nb\nc\n"
+    assert apply_diff(text, "@@ -2,2 +2,2 @@\n b\n-c\n+C\n").text == "a\r\nb\nC\n"
+
+
 def test_model_mistakes_are_repaired() -> None:
     # Wrong counts in the header, a stripped blank context line, prose after the diff.
     text = "def f():\n\n    return 1\n"

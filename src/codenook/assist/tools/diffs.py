@@ -201,7 +201,9 @@ def apply_diff(
     text: str, diff: str, *, fuzz: int = 2, ignore_whitespace: bool = True, name: str = "the file"
 ) -> Applied:
     """Apply a unified diff to ``text``: every hunk, or none (raises :class:`DiffError`)."""
-    crlf = "\r\n" in text
+    # A CRLF file is patched as LF and turned back; a file with mixed endings is left as
+    # it is, so that its LF lines do not silently become CRLF.
+    crlf = "\r\n" in text and text.count("\r\n") == text.count("\n")
     base = text.replace("\r\n", "\n") if crlf else text
     hunks = parse_hunks(diff, text=base)
     normal = normalise_diff(diff, text=base)

@@ -88,6 +88,7 @@ def normalise_language(name: str) -> Language:
 
 def from_shebang(text: str) -> Language | None:
     """The language a ``#!`` first line names, if any."""
+    text = text.removeprefix("\ufeff")
     if not text.startswith("#!"):
         return None
     m = _SHEBANG.match(text.split("\n", 1)[0])

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ruff.__main__ import find_ruff_bin
+
 from codenook.assist.tools.language import normalise_language
 from codenook.errors import CodenookError
 
@@ -82,8 +84,6 @@ def _run(argv: list[str], code: str, *, tool: str) -> subprocess.CompletedProces
 
 def ruff_binary() -> str:
     """The path of the ruff executable installed with codenook."""
-    from ruff.__main__ import find_ruff_bin
-
     try:
         return str(find_ruff_bin())
     except FileNotFoundError:
