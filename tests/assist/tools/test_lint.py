@@ -91,6 +91,16 @@ def test_real_shellcheck_run() -> None:
     assert [(f.line, f.code, f.severity) for f in found] == [(1, "SC2086", "info")]
 
 
+def test_shellcheck_dialect_from_the_shebang() -> None:
+    # `[[` is Bash; in a POSIX sh script ShellCheck reports it as undefined (SC3010).
+    script = 'if [[ -n "$1" ]]; then echo yes; fi\n'
+    assert "SC3010" in {f.code for f in shellcheck_findings("#!/bin/sh\n" + script)}
+    assert "SC3010" not in {f.code for f in shellcheck_findings("#!/bin/bash\n" + script)}
+    assert "SC3010" not in {f.code for f in shellcheck_findings(script)}
+    with pytest.raises(LintError, match="Unknown ShellCheck severity"):
+        shellcheck_findings(script, severity="fatal")
+
+
 def test_validate_python() -> None:
     assert validate("def f(x):\n    return x\n", "python").passed
     broken = validate("def f(:\n    pass\n", "py")

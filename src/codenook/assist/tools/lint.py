@@ -184,14 +184,19 @@ def parse_shellcheck_json1(output: str) -> list[Finding]:
 
 
 def shellcheck_findings(
-    code: str, *, severity: str = "style", shell: str = "bash"
+    code: str, *, severity: str = "style", shell: str | None = None
 ) -> list[Finding]:
-    """Run ShellCheck on ``code`` and return its findings at ``severity`` or worse."""
+    """Run ShellCheck on ``code`` and return its findings at ``severity`` or worse.
+
+    Without ``shell``, a script's shebang names the dialect, and one without is Bash.
+    """
     if severity not in SHELLCHECK_LEVELS:
-        raise LintError(
-            f"Unknown ShellCheck severity {severity!r}; use one of {SHELLCHECK_LEVELS}."
-        )
-    argv = [shellcheck_binary(), "--norc", "-f", "json1", "-s", shell, "-S", severity, "-"]
+        known = ", ".join(SHELLCHECK_LEVELS)
+        raise LintError(f"Unknown ShellCheck severity {severity!r}; use one of {known}.")
+    if shell is None and not code.startswith("#!"):
+        shell = "bash"
+    dialect = ["-s", shell] if shell else []
+    argv = [shellcheck_binary(), "--norc", "-f", "json1", *dialect, "-S", severity, "-"]
     proc = _run(argv, code, tool="ShellCheck")
     # 0: clean, 1: findings; anything else is ShellCheck itself failing.
     if proc.returncode not in (0, 1):
