@@ -17,8 +17,9 @@ LLAMA_PIP := --no-cache-dir
 endif
 
 # Debian packages: what running needs, and what the tests need on top.
-# bubblewrap isolates the code that `codenook run` and the assistant's tools run.
-RUN_DEBS := g++ python3-venv python3-tk bubblewrap
+# bubblewrap isolates the code that `codenook run` and the assistant's tools run;
+# patch (GNU) applies the review job's diffs (assist/tools/diffs.py).
+RUN_DEBS := g++ python3-venv python3-tk bubblewrap patch
 TEST_DEBS := $(RUN_DEBS) xvfb xauth xdotool imagemagick desktop-file-utils
 
 .PHONY: run setup test lint bench clean system-deps system-deps-test

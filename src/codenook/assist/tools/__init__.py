@@ -1,1 +1,1 @@
-"""Tools the assistant's tasks use: the sandbox (later: linters, local documentation)."""
+"""Tools the assistant's jobs use: linters, code extraction, diffs, docs, the sandbox."""
