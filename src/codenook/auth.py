@@ -6,8 +6,8 @@ Passwords are hashed with Argon2id (argon2-cffi) and never stored, logged or pri
 from __future__ import annotations
 
 import hashlib
-import math
 import importlib.resources
+import math
 import os
 import re
 import secrets
