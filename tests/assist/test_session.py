@@ -10,6 +10,7 @@ from codenook.engine.llama import LlamaBackend
 from codenook.errors import GenerationError
 from codenook.store import conversations as store
 from codenook.store.db import open_database
+from tests.scripted import ScriptedBackend
 
 OPTS = GenerationOptions(max_tokens=24, temperature=0.0, seed=1)
 PW = "pumpkin-harbor-31"
@@ -162,3 +163,58 @@ def test_users_never_see_each_others_conversations(db, users, embedded_backend) 
     assert not store.delete_conversation(db, bob.id, cid)
     assert store.search(db, alice.id, "zebra")[0].conversation_id == cid
     assert store.get_conversation(db, alice.id, cid).title == "zebra-keyword question"
+
+
+def test_record_keeps_a_one_off_exchange_with_its_task(db, users) -> None:
+    alice, _ = users
+    backend = ScriptedBackend(fills=["x + 1\n"])
+    s = ChatSession(db, alice, backend, OPTS)
+    seen: list[str] = []
+    answer = s.record(
+        "Complete f.py at line 2, column 12.",
+        start=lambda: backend.fill("def f(x):\n    return ", "\n", options=OPTS),
+        on_text=seen.append,
+        task="complete",
+        language="python",
+    )
+    assert answer.text == "".join(seen) == "x + 1\n"
+    q, a = store.messages(db, alice.id, s.conversation_id)
+    assert (q.role, q.content) == ("user", "Complete f.py at line 2, column 12.")
+    assert (a.content, a.complete, a.figures["task"], a.figures["language"]) == (
+        "x + 1\n",
+        True,
+        "complete",
+        "python",
+    )
+    assert s.turns()[0][1].content == "x + 1\n"  # a later chat turn sees the exchange
+
+
+def test_record_stops_where_the_caller_says_the_answer_ends(db, users) -> None:
+    alice, _ = users
+    backend = ScriptedBackend(["one\ntwo\nthree\nfour\n"])
+    s = ChatSession(db, alice, backend, OPTS)
+    seen: list[str] = []
+    answer = s.record(
+        "q",
+        start=lambda: backend.stream_chat([], options=OPTS),
+        on_text=seen.append,
+        task="document",
+        ended=lambda: len(seen) == 2,
+    )
+    assert answer.text == "one\ntwo\n" and backend.served == [2]
+    assert answer.result.finish_reason == "stop"
+    last = store.messages(db, alice.id, s.conversation_id)[-1]
+    assert last.complete and last.figures["finish_reason"] == "stop"
+
+
+def test_record_whose_stream_cannot_start_is_kept_as_an_error(db, users) -> None:
+    alice, _ = users
+    s = ChatSession(db, alice, ScriptedBackend(), OPTS)
+
+    def broken() -> None:
+        raise GenerationError("the model is gone")
+
+    with pytest.raises(GenerationError):
+        s.record("q", start=broken, on_text=quiet, task="complete")  # type: ignore[arg-type]
+    q, a = store.messages(db, alice.id, s.conversation_id)
+    assert q.content == "q" and a.figures["finish_reason"] == "error"

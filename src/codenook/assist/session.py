@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from codenook.assist.budget import answer_room, fit_turns
 from codenook.auth import User
 from codenook.config import GenerationSettings
-from codenook.engine.backend import Backend, GenerationOptions, Message, StreamResult
+from codenook.engine.backend import (
+    Backend,
+    GenerationOptions,
+    Message,
+    StreamResult,
+    TokenStream,
+)
 from codenook.errors import CodenookError, GenerationError
 from codenook.store import conversations as store
 
@@ -209,10 +215,73 @@ class ChatSession:
         stream = self.backend.stream_chat(
             messages, options=self.options, cache_key=f"conversation:{conv_id}"
         )
+        return self._stream_into(answer_id, stream, on_text=on_text, turns_dropped=fit.first_turn)
+
+    def record(
+        self,
+        text: str,
+        *,
+        start: Callable[[], TokenStream],
+        on_text: Callable[[str], None],
+        task: str,
+        language: str | None = None,
+        ended: Callable[[], bool] | None = None,
+    ) -> Answer:
+        """Store ``text`` as a question and the stream ``start()`` opens as its answer.
+
+        For exchanges that are not a chat turn (a fill-in-the-middle completion, a
+        one-off request without the history): the model sees only what ``start`` sends,
+        and the conversation keeps both sides. ``ended`` is asked after each piece; when
+        it says the answer is complete (the caller saw the end of a block), generation
+        stops there and the answer counts as finished. Runs in the caller's thread.
+        """
+        if not text.strip():
+            raise GenerationError("The message is empty.")
+        conv_id = self._ensure_conversation(text)
+        store.add_message(self.db, self.user.id, conv_id, role="user", content=text)
+        info = self.backend.info
+        answer_id = store.add_message(
+            self.db,
+            self.user.id,
+            conv_id,
+            role="assistant",
+            content="",
+            complete=False,
+            task=task,
+            language=language,
+            model=info.name,
+        )
+        try:
+            stream = start()
+        except BaseException:
+            store.update_message(
+                self.db, self.user.id, answer_id, content="", complete=False, finish_reason="error"
+            )
+            raise
+        return self._stream_into(answer_id, stream, on_text=on_text, turns_dropped=0, ended=ended)
+
+    def _stream_into(
+        self,
+        answer_id: int,
+        stream: TokenStream,
+        *,
+        on_text: Callable[[str], None],
+        turns_dropped: int,
+        ended: Callable[[], bool] | None = None,
+    ) -> Answer:
+        """Pass ``stream`` to ``on_text`` while saving it as message ``answer_id``."""
+        conv_id = self.conversation_id
+        assert conv_id is not None
+        uid = self.user.id
         saved_at = time.monotonic()
         try:
             for piece in stream:
                 on_text(piece)
+                if ended is not None and ended():
+                    stream.close()
+                    # Stopped by the caller at the end of what it wanted: finished.
+                    stream.result.finish_reason = "stop"
+                    break
                 if time.monotonic() - saved_at >= SAVE_EVERY_S:
                     store.update_message(
                         self.db, uid, answer_id, content=stream.result.text, complete=False
@@ -232,7 +301,7 @@ class ChatSession:
                 time_to_first_token=r.time_to_first_token,
                 tokens_per_second=r.tokens_per_second,
                 finish_reason=r.finish_reason,
-                turns_dropped=fit.first_turn,
+                turns_dropped=turns_dropped,
                 cached_tokens=r.cached_tokens,
             )
-        return Answer(conv_id, answer_id, stream.result, fit.first_turn, info.name)
+        return Answer(conv_id, answer_id, stream.result, turns_dropped, self.backend.info.name)
