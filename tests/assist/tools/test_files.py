@@ -1,10 +1,17 @@
 """read_source on the bad inputs a user can give: each refused with a message that says why."""
 
+import os
 from pathlib import Path
 
 import pytest
 
-from codenook.assist.tools.files import MAX_SOURCE_BYTES, SourceFileError, read_source
+from codenook.assist.tools.files import (
+    MAX_SOURCE_BYTES,
+    SourceFileError,
+    backup_path,
+    read_source,
+    write_source,
+)
 from codenook.errors import CodenookError
 
 
@@ -56,3 +63,48 @@ def test_file_over_five_megabytes(tmp_path: Path) -> None:
 
 def test_errors_are_user_facing() -> None:
     assert issubclass(SourceFileError, CodenookError)
+
+
+def test_write_source_keeps_a_backup_and_the_mode(tmp_path: Path) -> None:
+    f = tmp_path / "run.sh"
+    f.write_bytes(b"#!/bin/sh\r\necho old\r\n")
+    f.chmod(0o750)
+    backup = write_source(f, "#!/bin/sh\r\necho new\r\n")
+    assert backup == tmp_path / "run.sh.orig"
+    assert backup.read_bytes() == b"#!/bin/sh\r\necho old\r\n"
+    assert f.read_bytes() == b"#!/bin/sh\r\necho new\r\n"  # bytes as given, CRLF kept
+    assert f.stat().st_mode & 0o777 == 0o750
+    assert write_source(f, "third\n") == tmp_path / "run.sh.orig.1"
+    assert backup.read_bytes() == b"#!/bin/sh\r\necho old\r\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.sh", "run.sh.orig", "run.sh.orig.1"]
+
+
+def test_write_source_new_file_has_no_backup(tmp_path: Path) -> None:
+    assert write_source(tmp_path / "new.py", "x = 1\n") is None
+    assert (tmp_path / "new.py").read_text() == "x = 1\n"
+    assert backup_path(tmp_path / "new.py") == tmp_path / "new.py.orig"
+
+
+def test_write_source_through_a_link_changes_the_target(tmp_path: Path) -> None:
+    real = tmp_path / "real.py"
+    real.write_text("a\n")
+    link = tmp_path / "link.py"
+    link.symlink_to(real)
+    write_source(link, "b\n", backup=False)
+    assert link.is_symlink() and real.read_text() == "b\n"
+
+
+def test_write_source_failure_leaves_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = tmp_path / "a.py"
+    f.write_text("a\n")
+
+    def refuse(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(SourceFileError, match=r"No space left.*unchanged"):
+        write_source(f, "b\n", backup=False)
+    assert f.read_text() == "a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.py"]  # no temporary file left

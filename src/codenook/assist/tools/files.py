@@ -1,7 +1,10 @@
-"""Reading a user's source file, with a clear refusal for what is not source text."""
+"""Reading a user's source file (refusing what is not source text) and writing it back safely."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 from pathlib import Path
 
 from codenook.errors import CodenookError
@@ -51,3 +54,48 @@ def read_source(path: str | Path, *, max_bytes: int = MAX_SOURCE_BYTES) -> str:
             f"{p} is not UTF-8 text: byte 0x{data[e.start]:02x} at offset {e.start} "
             "cannot be decoded. Convert the file to UTF-8 (for example with iconv)."
         ) from None
+
+
+def backup_path(path: str | Path) -> Path:
+    """Where a backup of ``path`` goes: ``FILE.orig``, or ``FILE.orig.N`` when that is taken."""
+    p = Path(path)
+    candidate = p.with_name(p.name + ".orig")
+    n = 1
+    while candidate.exists() or candidate.is_symlink():
+        candidate = p.with_name(f"{p.name}.orig.{n}")
+        n += 1
+    return candidate
+
+
+def write_source(path: str | Path, text: str, *, backup: bool = True) -> Path | None:
+    """Replace ``path``'s content with ``text`` (UTF-8, bytes as given); returns the backup.
+
+    The new content is written to a temporary file beside the original and renamed over
+    it, so a crash leaves the old file or the new one, never half of each. The backup is
+    a copy of the old bytes (with their mode), made before anything changes.
+    """
+    # Through a symbolic link, the file it points to is the one to change.
+    p = Path(path).resolve() if Path(path).is_symlink() else Path(path)
+    saved = None
+    if backup and p.exists():
+        saved = backup_path(p)
+        try:
+            shutil.copy2(p, saved)
+        except OSError as e:
+            raise SourceFileError(
+                f"Cannot keep a backup of {p} as {saved}: {e.strerror}."
+            ) from None
+    tmp = p.with_name(f".{p.name}.codenook-{os.getpid()}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            f.write(text.encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        if p.exists():
+            shutil.copymode(p, tmp)
+        os.replace(tmp, p)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise SourceFileError(f"Cannot write {p}: {e.strerror}. It is unchanged.") from None
+    return saved
