@@ -1,0 +1,214 @@
+"""Document: docstrings (Python) or comments (Bash) from the model, inserted by the tools.
+
+The model writes only the words, one short request per definition; where they go is
+decided by the syntax tree, so everything else in the file stays byte for byte the same.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import re
+import warnings
+from pathlib import Path
+
+from codenook.assist.jobs.common import Job, JobResult, OnEvent, OnText, load_source
+from codenook.assist.jobs.common import resolve_language as _language
+from codenook.assist.prompts import (
+    bash_function_request,
+    bash_usage_request,
+    docstring_request,
+    readme_request,
+)
+from codenook.assist.session import ChatSession
+from codenook.assist.tools.code_blocks import extract_code_blocks
+from codenook.assist.tools.docstrings import (
+    STYLES,
+    DocstringError,
+    bash_functions,
+    insert_bash_header,
+    insert_docstrings,
+    missing_docstrings,
+)
+from codenook.assist.tools.files import write_source
+from codenook.config import PromptSettings
+from codenook.engine.backend import Message, TokenStream
+
+#: Requests per run: a file with more undocumented definitions is done in several runs.
+MAX_TARGETS = 30
+#: A docstring is a few lines; a longer answer is cut here.
+DOC_TOKENS = 160
+DOC_LINES = 20
+DOC_CHARS = 1500
+#: Source shown with each request: the definition itself, bounded.
+TARGET_CHARS = 2400
+
+_FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n.*?^\1[ \t]*$\n?", re.MULTILINE | re.DOTALL)
+_DEFS = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _docstring_in(code: str) -> str | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, _DEFS) and (doc := ast.get_docstring(node)):
+            return doc
+    return None
+
+
+def clean_doc(answer: str, *, bash: bool = False) -> str:
+    """The documentation text in a model's answer: no fences, quotes, labels or ``#``."""
+    text = answer.strip()
+    blocks = extract_code_blocks(text)
+    if blocks:
+        # A model that wrote the whole definition: its docstring is the answer.
+        found = None if bash else _docstring_in(blocks[0].code)
+        if found:
+            text = found
+        else:
+            prose = _FENCE.sub("", text).strip()
+            text = prose or blocks[0].code.strip()
+    text = re.sub(r'^[rRuU]?("""|\'\'\')|("""|\'\'\')$', "", text.strip()).strip()
+    text = text.replace('"""', "").replace("'''", "")
+    lines = text.replace("\r\n", "\n").split("\n")
+    if len(lines) > 1 and lines[0].rstrip().endswith(":") and len(lines[0]) < 60:
+        lines = lines[1:]  # "Here is the docstring:"
+    if bash:
+        lines = [re.sub(r"^\s*#+ ?", "", ln) for ln in lines]
+    text = "\n".join(ln.rstrip() for ln in lines[:DOC_LINES]).strip()
+    return text[:DOC_CHARS].rstrip()
+
+
+def _ask_one(job: Job, request: str, label: str, *, bash: bool = False) -> str:
+    """One short, history-free request; the conversation keeps it all the same."""
+    session = job.session
+    options = dataclasses.replace(
+        session.options, max_tokens=min(session.options.max_tokens, DOC_TOKENS)
+    )
+    messages = [Message("system", job.system), Message("user", request)]
+
+    def start() -> TokenStream:
+        return session.backend.stream_chat(messages, options=options)
+
+    job.event("target", label)
+    answer = job.record(request, start)
+    job.on_text("\n")
+    return clean_doc(answer.text, bash=bash)
+
+
+def _bounded(source: str, limit: int) -> str:
+    return source if len(source) <= limit else source[:limit].rstrip() + "\n# [...]\n"
+
+
+def _document_python(job: Job, text: str, *, style: str, all_: bool, limit: int) -> str:
+    r = job.result
+    targets = missing_docstrings(text, all_=all_)
+    if not targets:
+        job.note("Every definition already has a docstring (--all writes them anew).")
+        return text
+    if len(targets) > limit:
+        job.note(f"{len(targets) - limit} more definitions were left for another run.")
+        targets = targets[:limit]
+    budget = min(TARGET_CHARS, job.budget())
+    for t in targets:
+        request = docstring_request(t.kind, t.name, _bounded(t.source, budget), style=style)
+        doc = _ask_one(job, request, f"{t.kind} {t.name} (line {t.line})")
+        if doc:
+            r.docs[t.name] = doc
+        else:
+            job.note(f"No docstring came back for {t.name}; it was left as it was.")
+    if not r.docs:
+        return text
+    return insert_docstrings(text, r.docs, style=style, replace=all_)
+
+
+def _has_comment_above(lines: list[str], name: str) -> bool:
+    pattern = re.compile(rf"^\s*(?:function\s+{re.escape(name)}\b|{re.escape(name)}\s*\(\s*\))")
+    for i, line in enumerate(lines):
+        if pattern.match(line):
+            return i > 0 and lines[i - 1].lstrip().startswith("#")
+    return False
+
+
+def _document_bash(job: Job, text: str, *, name: str, limit: int) -> str:
+    r = job.result
+    lines = text.replace("\r\n", "\n").split("\n")
+    head = lines[1:6] if text.startswith("#!") else lines[:5]
+    has_usage = any(ln.lstrip().startswith("#") and "usage" in ln.lower() for ln in head)
+    names = [f for f in bash_functions(text) if not _has_comment_above(lines, f)]
+    if len(names) > limit:
+        job.note(f"{len(names) - limit} more functions were left for another run.")
+        names = names[:limit]
+    shown = _bounded(text, min(TARGET_CHARS * 2, job.budget()))
+    usage = ""
+    if not has_usage:
+        usage = _ask_one(job, bash_usage_request(name, shown), "usage header", bash=True)
+        if usage:
+            r.docs["<usage>"] = usage
+    functions = {}
+    for f in names:
+        comment = _ask_one(job, bash_function_request(f, shown), f"function {f}", bash=True)
+        if comment:
+            functions[f] = r.docs[f] = comment
+    if not usage and not functions:
+        job.note("Nothing to add: the script has a usage comment and every function one.")
+        return text
+    return insert_bash_header(text, usage, functions)
+
+
+def document(
+    session: ChatSession,
+    *,
+    path: str | Path | None = None,
+    source: str | None = None,
+    language: str | None = None,
+    style: str = "google",
+    all_: bool = False,
+    readme: bool = False,
+    write: bool = False,
+    max_targets: int = MAX_TARGETS,
+    on_text: OnText,
+    on_event: OnEvent | None = None,
+    prompts: PromptSettings | None = None,
+) -> JobResult:
+    """Add docstrings (Python) or a usage header and function comments (Bash).
+
+    The new file is ``result.text``; ``write`` replaces the file (keeping a backup).
+    ``readme`` asks for a Markdown summary instead (written as ``FILE.md`` with ``write``).
+    Bash comments are only ever added, never replaced.
+    """
+    if style not in STYLES:
+        raise DocstringError(f"Unknown docstring style {style!r}; use google, numpy or sphinx.")
+    text, name = load_source(path, source, what="document")
+    lang, note = _language(text, path=path, override=language)
+    job = Job("document", session, lang, on_text, on_event, prompts)
+    if note:
+        job.note(note)
+    r = job.result
+    if readme:
+        request = readme_request(name, text, language=lang, budget_chars=job.budget())
+        answer = job.send(request)
+        r.text = answer.text.strip() + "\n"
+        if write and path is not None:
+            target = Path(path).with_suffix(".md")
+            if target == Path(path):  # documenting a Markdown file: never write over it
+                target = Path(path).with_name(Path(path).stem + ".summary.md")
+            r.backup = write_source(target, r.text, backup=True)
+            r.written = target
+            kept = f" (backup: {r.backup})" if r.backup else ""
+            job.event("written", f"Wrote {target}{kept}.", target)
+        return r
+    if lang == "python":
+        new = _document_python(job, text, style=style, all_=all_, limit=max_targets)
+    else:
+        new = _document_bash(job, text, name=name, limit=max_targets)
+    r.text = new
+    if write and path is not None and new != text:
+        r.backup = write_source(path, new, backup=True)
+        r.written, r.applied = Path(path), True
+        job.event("written", f"Wrote {path} (backup: {r.backup}).", path)
+    return r

@@ -1,0 +1,103 @@
+"""Generate: code to order, checked by the real tools, with one corrected attempt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from codenook.assist.jobs.common import Job, JobError, JobResult, OnEvent, OnText
+from codenook.assist.prompts import (
+    MAX_FINDINGS,
+    fix_request,
+    generate_request,
+    no_code_request,
+)
+from codenook.assist.session import ChatSession
+from codenook.assist.tools.code_blocks import first_block
+from codenook.assist.tools.files import write_source
+from codenook.assist.tools.language import normalise_language
+from codenook.assist.tools.lint import Finding, Validation, validate
+from codenook.config import PromptSettings
+from codenook.errors import UsageError
+
+
+def _check(job: Job, text: str, language: str) -> tuple[str | None, Validation]:
+    block = first_block(text, language)
+    if block is None:
+        missing = Finding(1, 1, "no-code", "The answer has no fenced code block.", "codenook")
+        return None, Validation(False, [missing])
+    if not block.closed:
+        job.note("The code block was cut off (the answer hit its length limit).")
+    return block.code, validate(block.code, language)
+
+
+def _report(job: Job, validation: Validation, attempt: int) -> None:
+    if validation.passed:
+        job.event("validation", f"Attempt {attempt}: the code passes the checks.", validation)
+        return
+    lines = "\n".join(f"  {f}" for f in validation.findings[:MAX_FINDINGS])
+    job.event(
+        "validation",
+        f"Attempt {attempt}: the code fails the checks ({len(validation.findings)}):\n{lines}",
+        validation,
+    )
+
+
+def generate(
+    session: ChatSession,
+    description: str,
+    *,
+    language: str,
+    on_text: OnText,
+    on_event: OnEvent | None = None,
+    prompts: PromptSettings | None = None,
+    retry: bool = True,
+    output: str | Path | None = None,
+    force: bool = False,
+) -> JobResult:
+    """Write code for ``description``, check it, and try once more with the diagnostics.
+
+    Python is checked with ``ast.parse`` and ruff, Bash with ``bash -n`` and ShellCheck.
+    With ``output`` the final code is written there (never over a file without ``force``).
+    """
+    if not description.strip():
+        raise UsageError("The description is empty; say what the code should do.")
+    lang = normalise_language(language)
+    out = Path(output) if output is not None else None
+    if out is not None:
+        # Refused before the model runs, not after the user waited for it.
+        if out.is_dir():
+            raise JobError(f"{out} is a directory; give a file name to write the code to.")
+        if out.exists() and not force:
+            raise JobError(f"{out} exists; add --force to overwrite it (a backup is kept).")
+    job = Job("generate", session, lang, on_text, on_event, prompts)
+    r = job.result
+
+    answer = job.send(generate_request(description, language=lang))
+    code, validation = _check(job, answer.text, lang)
+    r.attempts, r.findings = 1, list(validation.findings)
+    _report(job, validation, 1)
+    if not validation.passed and retry:
+        job.event("retry", "Asking the model to correct it.", validation.findings)
+        on_text("\n\n")
+        if code is None:
+            request = no_code_request(language=lang)
+        else:
+            request = fix_request(code, validation.findings, language=lang)
+        answer = job.send(request)
+        again, validation_again = _check(job, answer.text, lang)
+        r.attempts = 2
+        _report(job, validation_again, 2)
+        # A second answer without code keeps the first code: something beats nothing.
+        if again is not None:
+            code, validation = again, validation_again
+    r.code, r.validation = code, validation
+    if out is not None:
+        if code is None:
+            job.note(f"No code to write; {out} was not created.")
+        else:
+            r.backup = write_source(out, code, backup=True)
+            r.written = out
+            state = "passes" if validation.passed else "does NOT pass"
+            saved = f" (the old file is kept as {r.backup})" if r.backup else ""
+            job.event("written", f"Wrote {out}{saved}; the code {state} the checks.", out)
+    return r

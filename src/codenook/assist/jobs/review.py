@@ -1,0 +1,134 @@
+"""Review: the linters first, then the model on top of them, and a diff applied all or nothing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from codenook.assist.jobs.common import Job, JobResult, OnEvent, OnText, load_source
+from codenook.assist.jobs.common import resolve_language as _language
+from codenook.assist.prompts import review_request
+from codenook.assist.session import ChatSession
+from codenook.assist.tools.diffs import DiffError, apply_diff, extract_diff, parse_hunks
+from codenook.assist.tools.files import write_source
+from codenook.assist.tools.lint import BROAD_RULES, Finding, ruff_findings, shellcheck_findings
+from codenook.config import PromptSettings
+
+_NUMBERED = re.compile(r"^([ +-])\s*\d+ \| ?")
+
+
+def lint(text: str, *, language: str, name: str = "snippet.py") -> list[Finding]:
+    """The review's findings: ruff with the broad rule set, or ShellCheck at every level."""
+    if language == "python":
+        return ruff_findings(text, rules=BROAD_RULES, filename=name)
+    return shellcheck_findings(text)
+
+
+def findings_block(findings: list[Finding], *, tool: str, name: str) -> str:
+    """The findings as printed before the review: ``line:col CODE message``, one a line."""
+    if not findings:
+        return f"{tool}: no findings in {name}."
+    rows = [f"{tool}: {len(findings)} finding(s) in {name}:"]
+    rows += [f"  {f.line}:{f.column} {f.code} {f.message}" for f in findings]
+    return "\n".join(rows)
+
+
+def strip_line_numbers(diff: str) -> str:
+    """A diff without the ``12 | `` prefixes a model copied from the numbered listing."""
+    body = [
+        ln
+        for ln in diff.splitlines()
+        if ln[:1] in (" ", "+", "-") and not ln.startswith(("+++", "---"))
+    ]
+    if not body or sum(1 for ln in body if _NUMBERED.match(ln)) * 2 < len(body):
+        return diff
+    out = []
+    for ln in diff.splitlines(keepends=True):
+        if ln.startswith(("+++", "---")):
+            out.append(ln)
+        else:
+            out.append(_NUMBERED.sub(r"\1", ln, count=1))
+    return "".join(out)
+
+
+def apply_proposed(
+    job: Job, text: str, diff: str, *, path: str | Path | None, name: str
+) -> str | None:
+    """Apply ``diff`` to ``text`` (and ``path``), all or nothing; the new text, or None."""
+    r = job.result
+    try:
+        applied = apply_diff(text, diff, name=name)
+    except DiffError as exc:
+        r.notes.append(str(exc))
+        job.event("not_applied", str(exc), exc)
+        return None
+    if applied.text == text:
+        job.note("The diff changes nothing; the file is unchanged.")
+        return None
+    r.text, r.applied = applied.text, True
+    for h in applied.inexact:
+        how = f"moved {h.offset:+d} lines" if h.offset else ""
+        fuzz = f"with fuzz {h.fuzz}" if h.fuzz else ""
+        said = ", ".join(filter(None, [how, fuzz]))
+        job.note(f"Hunk {h.number} applied at line {h.line} ({said}).")
+    if path is not None:
+        r.backup = write_source(path, applied.text, backup=True)
+        r.written = Path(path)
+    return applied.text
+
+
+def review(
+    session: ChatSession,
+    *,
+    path: str | Path | None = None,
+    source: str | None = None,
+    language: str | None = None,
+    apply: bool = False,
+    on_text: OnText,
+    on_event: OnEvent | None = None,
+    prompts: PromptSettings | None = None,
+) -> JobResult:
+    """Lint the file, have the model review it and propose a diff; ``apply`` applies it.
+
+    Applying keeps a backup (``FILE.orig``), writes atomically and lints again; a diff
+    that does not apply leaves the file as it was and says which hunk failed.
+    """
+    text, name = load_source(path, source, what="review")
+    lang, note = _language(text, path=path, override=language)
+    job = Job("review", session, lang, on_text, on_event, prompts)
+    if note:
+        job.note(note)
+    r = job.result
+    tool = "ruff" if lang == "python" else "ShellCheck"
+    lint_name = name if name.endswith((".py", ".pyi")) else "snippet.py"
+    r.findings = lint(text, language=lang, name=lint_name)
+    job.event("findings", findings_block(r.findings, tool=tool, name=name), r.findings)
+
+    request = review_request(name, text, r.findings, language=lang, budget_chars=job.budget())
+    answer = job.send(request)
+    diff = extract_diff(answer.text)
+    if diff is None:
+        if apply:
+            job.note("The review has no diff; nothing was changed.")
+        return r
+    diff = strip_line_numbers(diff)
+    r.diff = diff
+    try:
+        hunks = len(parse_hunks(diff, text=text))
+    except DiffError as exc:
+        hunks = 0
+        job.note(str(exc))
+    job.event("diff", diff, hunks)
+    if not apply:
+        return r
+    new = apply_proposed(job, text, diff, path=path, name=name)
+    if new is None:
+        return r
+    r.findings_after = lint(new, language=lang, name=lint_name)
+    where = f"{r.written} (backup: {r.backup})" if r.written else "the code"
+    job.event(
+        "applied",
+        f"Applied to {where}. {tool} findings: {len(r.findings)} -> {len(r.findings_after)}.",
+        r.findings_after,
+    )
+    return r
