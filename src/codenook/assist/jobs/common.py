@@ -22,6 +22,7 @@ from codenook.assist.tools.sandbox import RunResult
 from codenook.config import PromptSettings
 from codenook.engine.backend import TokenStream
 from codenook.errors import CodenookError
+from codenook.store import conversations as store
 
 
 class JobError(CodenookError):
@@ -176,11 +177,21 @@ class Job:
 
     def send(self, text: str) -> Answer:
         """A chat turn in the session, stored with this job's task and language."""
+        new = self.session.conversation_id is None
         answer = self.session.send(
             self._preface + text, on_text=self.on_text, task=self.name, language=self.language
         )
+        self._title(new, text)
         self.result.answers.append(answer)
         return answer
+
+    def _title(self, new: bool, text: str) -> None:
+        """A job's conversation is named by its request's first line ("Review tool.py ...")."""
+        s = self.session
+        if new and s.conversation_id is not None:
+            store.rename_conversation(
+                s.db, s.user.id, s.conversation_id, store.make_title(text.split("\n", 1)[0])
+            )
 
     def record(
         self,
@@ -194,6 +205,7 @@ class Job:
 
         ``start`` opens the stream with its own prompt, so no preface is added to ``text``.
         """
+        new = self.session.conversation_id is None
         answer = self.session.record(
             text,
             start=start,
@@ -202,6 +214,7 @@ class Job:
             language=self.language,
             ended=ended,
         )
+        self._title(new, text)
         self.result.answers.append(answer)
         return answer
 

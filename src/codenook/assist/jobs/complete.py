@@ -140,6 +140,9 @@ def complete(
     else:
         answer = job.record(request, start, on_text=cutter.feed, ended=lambda: cutter.done)
         inserted = cutter.finish()
+    if inserted.endswith("\n") and not text[offset:].split("\n", 1)[0].strip():
+        # The cursor's line already ends here: its own newline ends the insertion.
+        inserted = inserted[:-1]
     r.code = inserted
     if not inserted.strip():
         job.note("The model suggested nothing here.")

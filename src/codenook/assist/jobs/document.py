@@ -104,9 +104,12 @@ def _bounded(source: str, limit: int) -> str:
     return source if len(source) <= limit else source[:limit].rstrip() + "\n# [...]\n"
 
 
-def _document_python(job: Job, text: str, *, style: str, all_: bool, limit: int) -> str:
+def _document_python(job: Job, text: str, *, name: str, style: str, all_: bool, limit: int) -> str:
     r = job.result
-    targets = missing_docstrings(text, all_=all_)
+    try:
+        targets = missing_docstrings(text, all_=all_)
+    except DocstringError as exc:
+        raise DocstringError(f"{name}: {exc}") from None
     if not targets:
         job.note("Every definition already has a docstring (--all writes them anew).")
         return text
@@ -130,7 +133,8 @@ def _has_comment_above(lines: list[str], name: str) -> bool:
     pattern = re.compile(rf"^\s*(?:function\s+{re.escape(name)}\b|{re.escape(name)}\s*\(\s*\))")
     for i, line in enumerate(lines):
         if pattern.match(line):
-            return i > 0 and lines[i - 1].lstrip().startswith("#")
+            above = lines[i - 1] if i > 0 else ""
+            return above.lstrip().startswith("#") and not (i == 1 and above.startswith("#!"))
     return False
 
 
@@ -203,7 +207,7 @@ def document(
             job.event("written", f"Wrote {target}{kept}.", target)
         return r
     if lang == "python":
-        new = _document_python(job, text, style=style, all_=all_, limit=max_targets)
+        new = _document_python(job, text, name=name, style=style, all_=all_, limit=max_targets)
     else:
         new = _document_bash(job, text, name=name, limit=max_targets)
     r.text = new
