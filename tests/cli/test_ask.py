@@ -1,5 +1,6 @@
 """``codenook ask`` through the real installed command, in a subprocess."""
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from codenook.engine.embedded import embedded_model_path
+from tests.cli.jobs_support import history_tasks
 from tests.conftest import CODENOOK, run_cli
 
 pytestmark = pytest.mark.usefixtures("account")
@@ -170,3 +172,24 @@ def test_no_network_needed() -> None:
     }
     proc = run_cli("ask", "Say hi", "--max-tokens", "4", env=env)
     assert proc.returncode == 0, proc.stderr.decode()
+
+
+def test_ask_is_grounded_in_local_docs_and_names_them() -> None:
+    question = "How do I use subprocess.run?"
+    proc = run_cli(
+        "ask", question, "--max-tokens", "16", "--temperature", "0", "--seed", "1", timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    lines = proc.stdout.decode().rstrip("\n").splitlines()
+    assert lines[-1] == "Sources: pydoc subprocess.run"
+    assert len(lines) > 1  # the answer came first
+    assert history_tasks() == [(question, "ask", "python")]
+    shown = run_cli("history", "show", "1", "--json")
+    first = json.loads(shown.stdout)["messages"][0]["content"]
+    assert first.startswith(question) and "[pydoc subprocess.run]" in first
+
+
+def test_ask_without_lookups_names_no_sources() -> None:
+    proc = run_cli("ask", "How do I use subprocess.run?", "--no-docs", "--max-tokens", "8")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "Sources:" not in proc.stdout.decode()

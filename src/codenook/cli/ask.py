@@ -1,25 +1,28 @@
-"""``codenook ask``: one question, the answer streamed to stdout."""
+"""``codenook ask``: one question, grounded in local docs, the answer streamed to stdout."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from codenook.assist.session import ChatSession, options_from
-from codenook.cli.account import open_auth, require_user
-from codenook.cli.options import add_generation_options, add_model_options, settings_from
-from codenook.engine.loader import open_backend
+from codenook.assist import jobs
+from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
 from codenook.errors import UsageError
 
 NAME = "ask"
-HELP = "ask one coding question and stream the answer (kept in your history)"
+HELP = "ask one coding question and stream the answer (grounded in pydoc, help, man; kept)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``ask``."""
     parser.add_argument("question", help="the question; '-' reads it from stdin")
-    add_model_options(parser)
-    add_generation_options(parser)
+    add_language_option(parser)
+    parser.add_argument(
+        "--no-docs",
+        action="store_true",
+        help="do not look names up in pydoc, Bash help or man pages",
+    )
+    add_model_and_generation(parser)
 
 
 def write_piece(text: str) -> None:
@@ -48,14 +51,18 @@ def read_question(arg: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Answer one question."""
+    """Answer one question; then name the documentation it was given, if any."""
     question = read_question(args.question)
-    auth = open_auth()
-    user = require_user(auth)
-    settings = settings_from(args)
-    with open_backend(settings.model) as backend:
-        session = ChatSession(auth.db, user, backend, options_from(settings.generation))
-        answer = session.send(question, on_text=write_piece)
-    if not answer.text.endswith("\n"):
-        write_piece("\n")
+    printer = Printer()
+    with job_session(args) as (session, settings):
+        jobs.ask(
+            session,
+            question,
+            language=args.lang,
+            lookup=not args.no_docs,
+            on_text=printer.text,
+            on_event=printer.event,
+            prompts=settings.prompts,
+        )
+    printer.end()
     return 0

@@ -9,13 +9,43 @@ import sys
 from collections.abc import Sequence
 
 from codenook import __version__
-from codenook.cli import ask, chat, history, info, prompt, run, users
+from codenook.cli import (
+    ask,
+    chat,
+    complete,
+    debug,
+    doc,
+    gen,
+    history,
+    info,
+    prompt,
+    review,
+    run,
+    users,
+)
 from codenook.cli.desktop import Install, Uninstall
 from codenook.cli.login import Login, Logout
 from codenook.errors import CodenookError, UsageError
 
 # Each command module exposes NAME, HELP, add_arguments(parser) and run(args) -> int.
-COMMANDS = (ask, chat, history, info, prompt, users, Login, Logout, run, Install, Uninstall)
+COMMANDS = (
+    ask,
+    gen,
+    complete,
+    review,
+    debug,
+    doc,
+    chat,
+    history,
+    info,
+    prompt,
+    users,
+    Login,
+    Logout,
+    run,
+    Install,
+    Uninstall,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,12 +73,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Parse ``argv``; ``FILE --option -- ARGS`` gives ARGS to commands that take them.
+
+    argparse (before Python 3.13) fills a ``*`` positional at its first chance, so in
+    ``debug f.py --verify -- 0`` the ``0`` would be left over. Only when the plain
+    parse fails is the part after ``--`` handed to the command's ``args`` instead.
+    """
+    try:
+        return parser.parse_args(argv)
+    except UsageError:
+        if "--" not in argv:
+            raise
+        cut = argv.index("--")
+        try:
+            args = parser.parse_args(argv[:cut])
+        except UsageError:
+            args = None
+        if args is None or not isinstance(getattr(args, "args", None), list):
+            raise
+        args.args = [*args.args, *argv[cut + 1 :]]
+        return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run codenook; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()
-        args = parser.parse_args(argv or ["chat"])
+        args = parse(parser, argv or ["chat"])
         logging.basicConfig(
             level=logging.INFO if args.verbose else logging.WARNING,
             format="codenook: %(levelname)s: %(message)s",

@@ -1,0 +1,95 @@
+"""What the job commands (gen, complete, review, debug, doc, ask) share on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import TextIO
+
+from codenook.assist.jobs import JobEvent
+from codenook.assist.session import ChatSession, options_from
+from codenook.assist.tools.language import LanguageError, normalise_language
+from codenook.cli.account import open_auth, require_user
+from codenook.cli.options import add_generation_options, add_model_options, settings_from
+from codenook.config import Settings
+from codenook.engine.loader import open_backend
+
+
+def language(value: str) -> str:
+    """``--lang`` as argparse's type: python or bash (py, sh, shell accepted)."""
+    try:
+        return normalise_language(value)
+    except LanguageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_language_option(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+    """--lang python|bash."""
+    parser.add_argument(
+        "--lang",
+        type=language,
+        required=required,
+        metavar="python|bash",
+        help="the language" + ("" if required else " (default: from the shebang, name, content)"),
+    )
+
+
+def add_model_and_generation(parser: argparse.ArgumentParser) -> None:
+    """The options every command that runs the model shares."""
+    add_model_options(parser)
+    add_generation_options(parser)
+
+
+@contextlib.contextmanager
+def job_session(args: argparse.Namespace) -> Iterator[tuple[ChatSession, Settings]]:
+    """Log in, load the model, and open a new conversation for one job."""
+    auth = open_auth()
+    user = require_user(auth)
+    settings = settings_from(args)
+    with open_backend(settings.model) as backend:
+        yield ChatSession(auth.db, user, backend, options_from(settings.generation)), settings
+
+
+class Printer:
+    """Streams an answer and prints the tools' findings around it, each on its own lines."""
+
+    def __init__(self, *, answer: TextIO | None = None, events: TextIO | None = None) -> None:
+        self.answer = answer or sys.stdout
+        self.events = events or sys.stdout
+        self._at_line_start = {id(self.answer): True, id(self.events): True}
+
+    def _write(self, stream: TextIO, text: str) -> None:
+        if not text:
+            return
+        stream.write(text)
+        stream.flush()
+        self._at_line_start[id(stream)] = text.endswith("\n")
+
+    def _line_break(self, stream: TextIO) -> None:
+        if not self._at_line_start.get(id(stream), True):
+            self._write(stream, "\n")
+
+    def text(self, piece: str) -> None:
+        """One streamed piece of the answer, printed at once."""
+        self._write(self.answer, piece)
+
+    def event(self, event: JobEvent) -> None:
+        """A tool's finding: notes to stderr, the rest where the events go."""
+        if event.kind in ("note", "target", "not_applied"):
+            stream = sys.stderr
+            text = f"== {event.text}" if event.kind == "target" else f"codenook: {event.text}"
+        else:
+            stream = self.events
+            text = event.text
+        self._line_break(self.answer)
+        self._line_break(stream)
+        self._write(stream, text.rstrip("\n") + "\n")
+        if event.kind in ("findings", "error"):
+            self._write(stream, "\n")  # the answer that follows starts apart from them
+
+    def end(self) -> None:
+        """Finish the output with a newline."""
+        self._line_break(self.answer)
+        self._line_break(self.events)

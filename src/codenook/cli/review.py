@@ -1,0 +1,54 @@
+"""``codenook review FILE [--apply]``: linter findings, the model's review, a diff."""
+
+from __future__ import annotations
+
+import argparse
+
+from codenook.assist import jobs
+from codenook.assist.jobs import JobEvent
+from codenook.assist.jobs.common import load_source
+from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
+
+NAME = "review"
+HELP = "review a file: ruff or ShellCheck findings first, then the model's review and a diff"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``review``."""
+    parser.add_argument("file", help="the Python or Bash file")
+    parser.add_argument(
+        "--apply",
+        action="store_true",
+        help="apply the proposed diff (all hunks or none; keeps FILE.orig) and lint again",
+    )
+    add_language_option(parser)
+    add_model_and_generation(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Review; with --apply, exit 1 when no diff was applied."""
+    text, _ = load_source(args.file, None, what="review")
+    printer = Printer()
+
+    def on_event(event: JobEvent) -> None:
+        if event.kind == "diff":
+            # The answer showed the diff as the model wrote it; --apply shows what applies.
+            if args.apply:
+                event = JobEvent("diff", f"The change to apply:\n{event.text}", event.data)
+            else:
+                event = JobEvent("note", "the review proposes a diff; --apply applies it.")
+        printer.event(event)
+
+    with job_session(args) as (session, settings):
+        result = jobs.review(
+            session,
+            path=args.file,
+            source=text,
+            language=args.lang,
+            apply=args.apply,
+            on_text=printer.text,
+            on_event=on_event,
+            prompts=settings.prompts,
+        )
+    printer.end()
+    return 0 if result.applied or not args.apply else 1

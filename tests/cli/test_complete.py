@@ -1,0 +1,66 @@
+"""``codenook complete``: only the inserted text, from the code around the cursor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli.jobs_support import (
+    BAD_INPUTS,
+    bad_input,
+    history_tasks,
+    one_error_line,
+    run_scripted,
+)
+from tests.conftest import run_cli
+from tests.scripted import ScriptedBackend
+
+pytestmark = pytest.mark.usefixtures("account")
+
+SQUARE = "def square(x):\n    return \n\n\nprint(square(3))\n"
+
+
+def test_complete_with_the_real_model_prints_only_the_insertion(tmp_path: Path) -> None:
+    f = tmp_path / "sq.py"
+    f.write_text(SQUARE)
+    proc = run_cli(
+        "complete", str(f), "--line", "2", "--column", "12", "--max-tokens", "32",
+        "--temperature", "0", timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = proc.stdout.decode()
+    assert "def square" not in out and "print(square(3))" not in out
+    assert f.read_text() == SQUARE
+    assert history_tasks() == [("Complete sq.py at line 2, column 12.", "complete", "python")]
+
+
+def test_apply_writes_the_insertion_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "sq.py"
+    f.write_text(SQUARE)
+    backend = ScriptedBackend(fills=["x * x\n    print('no')\nprint('never')\n"])
+    code, out, err = run_scripted(
+        monkeypatch, capsys, backend, "complete", str(f), "--line", "2", "--column", "12",
+        "--apply",
+    )  # fmt: skip
+    assert code == 0, err
+    assert out == "x * x\n    print('no')\n"  # the block ends at the dedent
+    assert f.read_text() == SQUARE.replace("return \n", "return x * x\n    print('no')\n")
+    assert Path(f"{f}.orig").read_text() == SQUARE
+    assert f"Inserted into {f}" in err
+
+
+def test_cursor_past_the_end_is_one_line(tmp_path: Path) -> None:
+    f = tmp_path / "sq.py"
+    f.write_text(SQUARE)
+    line = one_error_line(run_cli("complete", str(f), "--line", "40", "--column", "1"))
+    assert "past the end of the file" in line
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_INPUTS))
+def test_bad_input_is_one_line(kind: str, tmp_path: Path) -> None:
+    path, expect = bad_input(kind, tmp_path)
+    proc = run_cli("complete", str(path), "--line", "1", "--column", "1")
+    assert expect in one_error_line(proc)

@@ -1,0 +1,108 @@
+"""``codenook review``: findings first, the review streamed, a diff applied all or nothing."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.cli.jobs_support import (
+    BAD_INPUTS,
+    bad_input,
+    history_tasks,
+    one_error_line,
+    run_scripted,
+)
+from tests.conftest import CODENOOK, run_cli
+from tests.scripted import ScriptedBackend
+
+pytestmark = pytest.mark.usefixtures("account")
+
+MESSY = "import os\nimport sys\n\n\ndef main():\n    print(sys.argv)\n\n\nmain()\n"
+FIX = (
+    "The import of os is unused.\n\n```diff\n--- a/tool.py\n+++ b/tool.py\n"
+    "@@ -1,3 +1,2 @@\n-import os\n import sys\n \n```\n"
+)
+
+
+def test_review_with_the_real_model_streams_after_the_findings(tmp_path: Path) -> None:
+    f = tmp_path / "tool.py"
+    f.write_text(MESSY)
+    proc = subprocess.Popen(
+        [str(CODENOOK), "review", str(f), "--max-tokens", "48", "--temperature", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.read1(65536)
+    still_running = proc.poll() is None
+    rest, err = proc.communicate(timeout=600)
+    out = (first + rest).decode()
+    assert proc.returncode == 0, err.decode()
+    assert still_running, "the findings came only when everything was done"
+    assert out.startswith("ruff: 1 finding(s) in tool.py:\n  1:8 F401 `os` imported but unused\n")
+    assert len(out.split("\n\n", 1)[1].strip()) > 0  # the model's review follows
+    assert f.read_text() == MESSY  # nothing is applied without --apply
+    assert history_tasks() == [("Review tool.py (Python, 9 lines).", "review", "python")]
+
+
+def test_apply_shows_the_diff_keeps_a_backup_and_counts_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "tool.py"
+    f.write_text(MESSY)
+    code, out, err = run_scripted(
+        monkeypatch, capsys, ScriptedBackend([FIX]), "review", str(f), "--apply"
+    )
+    assert code == 0, err
+    assert out.index("F401") < out.index("The import of os") < out.index("The change to apply:")
+    assert "-import os\n" in out.split("The change to apply:")[1]
+    assert f"Applied to {f} (backup: {f}.orig). ruff findings: 1 -> 0." in out
+    assert f.read_text() == MESSY.replace("import os\n", "")
+    assert Path(f"{f}.orig").read_text() == MESSY
+
+
+def test_a_diff_that_does_not_apply_is_reported_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "tool.py"
+    f.write_text(MESSY)
+    wrong = FIX.replace(
+        "@@ -1,3 +1,2 @@\n-import os\n import sys\n \n",
+        "@@ -5,2 +5,2 @@\n def main():\n-    print(os.environ)\n+    print(dict(os.environ))\n",
+    )
+    code, _, err = run_scripted(
+        monkeypatch, capsys, ScriptedBackend([wrong]), "review", str(f), "--apply"
+    )
+    assert code == 1
+    assert "hunk 1 of 1 (starting 'def main():') does not match tool.py" in err
+    assert "Nothing was changed." in err
+    assert f.read_text() == MESSY
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "home") == ["tool.py"]
+
+
+def test_a_bash_script_named_py_is_reviewed_as_bash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "deploy.py"
+    f.write_text("for f in $(ls); do\n  echo $f\ndone\nif [[ -n $1 ]]; then echo x; fi\n")
+    backend = ScriptedBackend(["Quote it."])
+    code, out, err = run_scripted(monkeypatch, capsys, backend, "review", str(f))
+    assert code == 0, err
+    assert out.startswith("ShellCheck: ")
+    assert "SC2045" in out and "SC2086" in out
+    assert "deploy.py reads as Bash" in err and "--lang python" in err
+    assert "Bash" in backend.calls[0][0].content
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_INPUTS))
+def test_bad_input_is_one_line(kind: str, tmp_path: Path) -> None:
+    path, expect = bad_input(kind, tmp_path)
+    assert expect in one_error_line(run_cli("review", str(path)))
+
+
+def test_unknown_language_is_one_line(tmp_path: Path) -> None:
+    f = tmp_path / "a.py"
+    f.write_text("x = 1\n")
+    assert "Unknown language 'ruby'" in one_error_line(run_cli("review", str(f), "--lang", "ruby"))
