@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from codenook.cli.main import build_parser, parse
 from tests.cli.jobs_support import (
     BAD_INPUTS,
     bad_input,
@@ -100,3 +101,12 @@ def test_a_bad_error_file_is_one_line(tmp_path: Path) -> None:
     empty = tmp_path / "err.txt"
     empty.write_text("")
     assert "empty" in one_error_line(run_cli("debug", str(f), "--error-file", str(empty)))
+
+
+def test_arguments_after_double_dash_follow_options_after_the_file() -> None:
+    parser = build_parser()
+    args = parse(parser, ["debug", "f.py", "--verify", "--", "-x", "two words"])
+    assert (args.file, args.verify, args.args) == ("f.py", True, ["-x", "two words"])
+    args = parse(parser, ["run", "f.py", "--timeout", "3", "--", "0"])
+    assert (args.timeout, args.args) == (3.0, ["0"])
+    assert parse(parser, ["ask", "--", "-x"]).question == "-x"  # what parsed before still does

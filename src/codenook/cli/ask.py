@@ -42,11 +42,11 @@ def decode_input(data: bytes, *, source: str) -> str:
         ) from exc
 
 
-def read_question(arg: str) -> str:
-    """The question from argv, or all of stdin when it is '-'."""
+def read_question(arg: str, *, what: str = "question") -> str:
+    """The question (or another text) from argv, or all of stdin when it is '-'."""
     text = decode_input(sys.stdin.buffer.read(), source="stdin") if arg == "-" else arg
     if not text.strip():
-        raise UsageError("The question is empty.")
+        raise UsageError(f"The {what} is empty.")
     return text
 
 

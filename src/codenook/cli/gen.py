@@ -30,13 +30,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Generate; exit 0 when the final code passes its checks, 1 when it does not."""
-    description = read_question(args.description)
+    description = read_question(args.description, what="description")
     out = Path(args.output) if args.output else None
     # Said before the model is loaded, not after the user waited for an answer.
     if out is not None and out.exists() and not args.force:
         raise UsageError(f"{out} exists; add --force to overwrite it (a backup is kept).")
     if out is not None and out.is_dir():
         raise UsageError(f"{out} is a directory; give a file name for the code.")
+    if out is not None and not out.parent.is_dir():
+        raise UsageError(f"{out.parent} is not a folder; give a file name in an existing one.")
     printer = Printer()
     with job_session(args) as (session, settings):
         result = jobs.generate(
