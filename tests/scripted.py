@@ -52,7 +52,9 @@ class ScriptedBackend(Backend):
                 self.served[index] += 1
                 yield p, 1
 
-        return TokenStream(gen())
+        stream = TokenStream(gen())
+        self._active = stream  # so that Backend.cancel() stops it, as a real backend's
+        return stream
 
     def stream_chat(
         self,

@@ -490,6 +490,29 @@ def test_ask_without_names_sends_the_question_alone(db, user) -> None:
     assert r.sources == [] and backend.user_messages() == ["Hello there, how are you?"]
 
 
+# ---------------------------------------------------------------------- stopping
+
+
+def test_a_stopped_answer_ends_the_job(db, user, tmp_path: Path) -> None:
+    backend = ScriptedBackend([BAD_PY, GOOD_PY])
+    out = tmp_path / "x.py"
+
+    def stop_at_once(piece: str) -> None:
+        backend.cancel()
+
+    r = jobs.generate(
+        session(db, user, backend), "x", language="python", output=out, on_text=stop_at_once
+    )
+    assert r.attempts == 1 and len(backend.calls) == 1 and not out.exists()
+    assert r.answer is not None and r.answer.result.finish_reason == "cancelled"
+    assert any("stopped" in n for n in r.notes)
+    f = tmp_path / "tool.py"
+    f.write_text(MESSY)
+    backend = ScriptedBackend([FIX])
+    r = jobs.review(session(db, user, backend), path=f, apply=True, on_text=stop_at_once)
+    assert not r.applied and f.read_text() == MESSY
+
+
 # ---------------------------------------------------------------------- dispatch, prompts
 
 

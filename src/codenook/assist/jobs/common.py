@@ -166,6 +166,17 @@ class Job:
             # along in the request, where the history shows them.
             self._preface = f"Instructions for this request: {wanted}\n\n"
 
+    @property
+    def stopped(self) -> bool:
+        """Whether the user stopped an answer: then the job goes no further."""
+        return any(a.result.finish_reason == "cancelled" for a in self.result.answers)
+
+    def stop_note(self, what: str) -> bool:
+        """If the user stopped an answer, say that ``what`` was not done; returns stopped."""
+        if self.stopped:
+            self.note(f"The answer was stopped, so {what}.")
+        return self.stopped
+
     def event(self, kind: str, text: str, data: Any = None) -> None:
         """Report what a tool found, as it happens."""
         (self.on_event or _ignore)(JobEvent(kind, text, data))

@@ -146,7 +146,7 @@ def complete(
     r.code = inserted
     if not inserted.strip():
         job.note("The model suggested nothing here.")
-    if apply:
+    if apply and not job.stop_note("nothing was inserted"):
         r.text = text[:offset] + inserted + text[offset:]
         if path is not None and inserted:
             r.backup = write_source(path, r.text, backup=True)

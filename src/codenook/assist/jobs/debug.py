@@ -154,7 +154,7 @@ def debug(
         return r
     r.diff = strip_line_numbers(diff)
     job.event("diff", r.diff)
-    if not verify:
+    if not verify or job.stop_note("the fix was not verified"):
         return r
     try:
         fixed = apply_diff(text, r.diff, name=name)

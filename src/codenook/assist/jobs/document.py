@@ -118,13 +118,15 @@ def _document_python(job: Job, text: str, *, name: str, style: str, all_: bool, 
         targets = targets[:limit]
     budget = min(TARGET_CHARS, job.budget())
     for t in targets:
+        if job.stopped:
+            break
         request = docstring_request(t.kind, t.name, _bounded(t.source, budget), style=style)
         doc = _ask_one(job, request, f"{t.kind} {t.name} (line {t.line})")
         if doc:
             r.docs[t.name] = doc
         else:
             job.note(f"No docstring came back for {t.name}; it was left as it was.")
-    if not r.docs:
+    if not r.docs or job.stopped:
         return text
     return insert_docstrings(text, r.docs, style=style, replace=all_)
 
@@ -155,9 +157,13 @@ def _document_bash(job: Job, text: str, *, name: str, limit: int) -> str:
             r.docs["<usage>"] = usage
     functions = {}
     for f in names:
+        if job.stopped:
+            break
         comment = _ask_one(job, bash_function_request(f, shown), f"function {f}", bash=True)
         if comment:
             functions[f] = r.docs[f] = comment
+    if job.stopped:
+        return text
     if not usage and not functions:
         job.note("Nothing to add: the script has a usage comment and every function one.")
         return text
@@ -197,7 +203,7 @@ def document(
         request = readme_request(name, text, language=lang, budget_chars=job.budget())
         answer = job.send(request)
         r.text = answer.text.strip() + "\n"
-        if write and path is not None:
+        if write and path is not None and not job.stop_note("nothing was written"):
             target = Path(path).with_suffix(".md")
             if target == Path(path):  # documenting a Markdown file: never write over it
                 target = Path(path).with_name(Path(path).stem + ".summary.md")
@@ -211,6 +217,8 @@ def document(
     else:
         new = _document_bash(job, text, name=name, limit=max_targets)
     r.text = new
+    if job.stop_note("the file was left as it was"):
+        return r
     if write and path is not None and new != text:
         r.backup = write_source(path, new, backup=True)
         r.written, r.applied = Path(path), True

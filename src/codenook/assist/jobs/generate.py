@@ -76,7 +76,7 @@ def generate(
     code, validation = _check(job, answer.text, lang)
     r.attempts, r.findings = 1, list(validation.findings)
     _report(job, validation, 1)
-    if not validation.passed and retry:
+    if not validation.passed and retry and not job.stop_note("it was not asked again"):
         job.event("retry", "Asking the model to correct it.", validation.findings)
         on_text("\n\n")
         if code is None:
@@ -91,7 +91,7 @@ def generate(
         if again is not None:
             code, validation = again, validation_again
     r.code, r.validation = code, validation
-    if out is not None:
+    if out is not None and not job.stop_note(f"{out} was not written"):
         if code is None:
             job.note(f"No code to write; {out} was not created.")
         else:

@@ -119,7 +119,7 @@ def review(
         hunks = 0
         job.note(str(exc))
     job.event("diff", diff, hunks)
-    if not apply:
+    if not apply or job.stop_note("its diff was not applied"):
         return r
     new = apply_proposed(job, text, diff, path=path, name=name)
     if new is None:
