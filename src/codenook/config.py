@@ -94,14 +94,23 @@ class GenerationSettings:
 
 
 @dataclass(frozen=True)
+class LoggingSettings:
+    """What the error log may hold."""
+
+    # Off by default: message content in a log file outlives the history the user deletes.
+    debug: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a user can set in settings.toml."""
 
     model: ModelSettings = field(default_factory=ModelSettings)
     generation: GenerationSettings = field(default_factory=GenerationSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
 
 
-_SECTIONS = {"model": ModelSettings, "generation": GenerationSettings}
+_SECTIONS = {"model": ModelSettings, "generation": GenerationSettings, "logging": LoggingSettings}
 
 
 def _section(cls: type, raw: Any, where: str) -> Any:
@@ -156,6 +165,7 @@ def validate(settings: Settings) -> Settings:
             "a positive integer",
         ),
         (g.seed is None or isinstance(g.seed, int), "generation.seed", "an integer"),
+        (isinstance(settings.logging.debug, bool), "logging.debug", "true or false"),
     ]
     for ok, name, expected in checks:
         if not ok:
