@@ -6,23 +6,30 @@ starts, and the answer is saved while it streams and marked complete at the end.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
+from codenook import applog
 from codenook.assist.budget import answer_room, fit_turns
 from codenook.auth import User
 from codenook.config import GenerationSettings
+from codenook.engine import model_hash
 from codenook.engine.backend import Backend, GenerationOptions, Message, StreamResult
 from codenook.errors import CodenookError, GenerationError
 from codenook.store import conversations as store
+from codenook.store import interactions
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are codenook, a concise coding assistant for Python and Bash. "
     "Answer with correct, idiomatic code in fenced Markdown blocks and short explanations."
 )
 SAVE_EVERY_S = 0.5
+log = logging.getLogger(__name__)
 
 
 class NotFoundError(CodenookError):
@@ -88,6 +95,8 @@ class ChatSession:
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     conversation_id: int | None = None
     _first_turn: int = 0
+    #: Answers stored before the model file's hash was known (filled in later).
+    _unhashed: list[int] = field(default_factory=list)
 
     @classmethod
     def resume(
@@ -104,6 +113,28 @@ class ChatSession:
         if row is None:
             raise NotFoundError(f"No conversation {conversation_id} (see codenook history list).")
         return cls(db, user, backend, options, row.system_prompt, row.id)
+
+    def settings_used(self) -> dict[str, Any]:
+        """The sampling options and model settings an answer is produced with (logged)."""
+        i = self.backend.info
+        return {
+            **asdict(self.options),
+            "context_length": i.context_length,
+            "gpu_layers": i.gpu_layers,
+            "threads": i.threads,
+        }
+
+    def record_model_hash(self, *, timeout: float = 0.0) -> None:
+        """Fill in the model file's hash on answers that finished before it was known.
+
+        Waits up to ``timeout`` seconds for the background hash (0: only if it is ready).
+        """
+        if not self._unhashed:
+            return
+        sha = model_hash.wait(self.backend.info.path, timeout=timeout)
+        if sha is not None:
+            interactions.set_model_sha256(self.db, self.user.id, self._unhashed, sha)
+            self._unhashed.clear()
 
     def turns(self) -> list[tuple[Message, Message]]:
         """Finished question-and-answer pairs, oldest first, as the model will see them."""
@@ -147,9 +178,11 @@ class ChatSession:
         on_text: Callable[[str], None],
         task: str = "ask",
         language: str | None = None,
+        tool_results: dict[str, Any] | None = None,
     ) -> Answer:
         """Ask ``text``; stream the answer to ``on_text``; store both. Returns the answer.
 
+        ``tool_results`` (lint findings, validation, sandbox exit) go into the log row.
         Runs in the caller's thread (a worker thread in the window).
         """
         if not text.strip():
@@ -158,7 +191,18 @@ class ChatSession:
         uid = self.user.id
         store.add_message(self.db, uid, conv_id, role="user", content=text)
         info = self.backend.info
-        figures = {"task": task, "language": language, "model": info.name}
+        # Hashing a model takes seconds: it runs in the background, never in the token loop.
+        model_hash.start(info.path)
+        self.record_model_hash()
+        figures = {
+            "task": task,
+            "language": language,
+            "model": info.name,
+            "model_file": Path(info.path).name,
+            "backend": info.backend,
+            "settings": self.settings_used(),
+            "tool_results": tool_results,
+        }
         answer_id = store.add_message(
             self.db, uid, conv_id, role="assistant", content="", complete=False, **figures
         )
@@ -199,6 +243,9 @@ class ChatSession:
         finally:
             stream.close()
             r = stream.result
+            sha = model_hash.known(info.path)
+            if sha is None:
+                self._unhashed.append(answer_id)
             store.update_message(
                 self.db,
                 uid,
@@ -212,5 +259,18 @@ class ChatSession:
                 finish_reason=r.finish_reason,
                 turns_dropped=fit.first_turn,
                 cached_tokens=r.cached_tokens,
+                model_sha256=sha,
             )
+        log.info(
+            "answer %d: job %s, model %s, %d+%d tokens, first token %.3f s, %.1f tokens/s, %s",
+            answer_id,
+            task,
+            info.name,
+            r.prompt_tokens,
+            r.completion_tokens,
+            r.time_to_first_token or 0.0,
+            r.tokens_per_second,
+            r.finish_reason,
+        )
+        log.debug("answer %d to %s: %s", answer_id, applog.content(text), applog.content(r.text))
         return Answer(conv_id, answer_id, stream.result, fit.first_turn, info.name)
