@@ -11,6 +11,9 @@ from codenook.cli.options import add_generation_options, add_model_options, sett
 from codenook.engine.loader import open_backend
 from codenook.errors import UsageError
 
+# The first answer with a new model file may end before its hash (seconds for GBs);
+# the command waits for it after printing, so the log row is complete.
+HASH_WAIT_S = 120.0
 NAME = "ask"
 HELP = "ask one coding question and stream the answer (kept in your history)"
 
@@ -56,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     with open_backend(settings.model) as backend:
         session = ChatSession(auth.db, user, backend, options_from(settings.generation))
         answer = session.send(question, on_text=write_piece)
-    if not answer.text.endswith("\n"):
-        write_piece("\n")
+        if not answer.text.endswith("\n"):
+            write_piece("\n")
+        session.record_model_hash(timeout=HASH_WAIT_S)
     return 0
