@@ -145,7 +145,7 @@ def _thread_hook(args: threading.ExceptHookArgs) -> None:
     log.error(
         "Uncaught error in thread %s",
         name,
-        exc_info=(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback),
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
     )
     where = _state.path or "the log"
     _notify(f"Something went wrong in the background ({args.exc_type.__name__}); see {where}.")
