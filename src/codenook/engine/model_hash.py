@@ -7,6 +7,7 @@ begins it in a daemon thread and ``known`` answers from memory or the cache file
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -117,6 +118,9 @@ class ModelHashes:
 
     def _run(self, key: Key, done: threading.Event) -> None:
         """Runs in the hashing thread."""
+        # Lowest CPU priority for this thread only (Linux): generation must not wait for it.
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         started = time.perf_counter()
         try:
             sha = sha256_of(key[0])
