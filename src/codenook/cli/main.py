@@ -26,9 +26,13 @@ COMMANDS = {
     "chat": "codenook.cli.chat",
     "history": "codenook.cli.history",
     "info": "codenook.cli.info",
+    "prompt": "codenook.cli.prompt",
     "users": "codenook.cli.users",
     "login": "codenook.cli.login:Login",
     "logout": "codenook.cli.login:Logout",
+    "run": "codenook.cli.run",
+    "install-desktop": "codenook.cli.desktop:Install",
+    "uninstall-desktop": "codenook.cli.desktop:Uninstall",
     "log": "codenook.cli.log",
     "stats": "codenook.cli.stats",
     "vote": "codenook.cli.vote",
@@ -63,6 +67,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="codenook",
         description="A private coding assistant for Python and Bash on local models.",
+        epilog="Without a command (or with 'gui'), codenook opens its window when there is "
+        "a screen, and a terminal chat otherwise.",
     )
     parser.add_argument("--version", action="version", version=f"codenook {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")

@@ -18,4 +18,5 @@ def open_backend(model: ModelSettings) -> Backend:
         threads=model.threads,
         gpu_layers=model.gpu_layers,
         embedded=not path,
+        chat_format_name=model.chat_format,
     )
