@@ -47,6 +47,8 @@ class ModelInfo:
     gpu_offload_supported: bool
     embedded: bool = False
     can_fill: bool = False
+    #: How the GPU layers were chosen, and any retry with fewer layers (empty when set by hand).
+    fit_note: str = ""
 
 
 @dataclass
