@@ -46,6 +46,11 @@ class Paths:
         """The default folder for model weights."""
         return self.data / "models"
 
+    @property
+    def model_registry(self) -> Path:
+        """The TOML list of model files codenook knows (pulled or found by a scan)."""
+        return self.config / "models.toml"
+
 
 def paths() -> Paths:
     """Return the paths in force now (reads ``CODENOOK_HOME`` each call)."""
@@ -94,14 +99,26 @@ class GenerationSettings:
 
 
 @dataclass(frozen=True)
+class ModelsSettings:
+    """Where model weights live. ``None`` means the data folder's ``models/``."""
+
+    folder: str | None = None
+
+    def folder_path(self, p: Paths | None = None) -> Path:
+        """The weights folder in force."""
+        return Path(self.folder).expanduser() if self.folder else (p or paths()).models
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a user can set in settings.toml."""
 
     model: ModelSettings = field(default_factory=ModelSettings)
     generation: GenerationSettings = field(default_factory=GenerationSettings)
+    models: ModelsSettings = field(default_factory=ModelsSettings)
 
 
-_SECTIONS = {"model": ModelSettings, "generation": GenerationSettings}
+_SECTIONS = {"model": ModelSettings, "generation": GenerationSettings, "models": ModelsSettings}
 
 
 def _section(cls: type, raw: Any, where: str) -> Any:
@@ -156,6 +173,12 @@ def validate(settings: Settings) -> Settings:
             "a positive integer",
         ),
         (g.seed is None or isinstance(g.seed, int), "generation.seed", "an integer"),
+        (
+            settings.models.folder is None
+            or (isinstance(settings.models.folder, str) and settings.models.folder.strip()),
+            "models.folder",
+            "the path of a folder",
+        ),
     ]
     for ok, name, expected in checks:
         if not ok:
