@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         ("backend", f"{i.backend} (llama-cpp-python {version}, {build})"),
         ("context", f"{i.context_length:,} tokens{trained}"),
         ("gpu layers", gpu),
+        *([("fit", i.fit_note)] if i.fit_note else []),
         ("threads", str(i.threads)),
         ("settings", str(paths.settings_file)),
         ("data", str(paths.data)),

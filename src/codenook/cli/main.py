@@ -9,12 +9,12 @@ import sys
 from collections.abc import Sequence
 
 from codenook import __version__
-from codenook.cli import ask, chat, history, info, users
+from codenook.cli import ask, chat, history, info, models, users
 from codenook.cli.login import Login, Logout
 from codenook.errors import CodenookError, UsageError
 
 # Each command module exposes NAME, HELP, add_arguments(parser) and run(args) -> int.
-COMMANDS = (ask, chat, history, info, users, Login, Logout)
+COMMANDS = (ask, chat, history, info, models, users, Login, Logout)
 
 
 class _Parser(argparse.ArgumentParser):
