@@ -219,6 +219,7 @@ class _Bar:
             self.bar.update(p.done - self.bar.n)
 
     def close(self) -> None:
+        """End the current bar."""
         if self.bar is not None:
             self.bar.close()
             self.bar = None

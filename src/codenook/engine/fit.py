@@ -163,6 +163,7 @@ def plan(m: ModelFigures, hw: Hardware, *, context: int) -> Fit:
     ctx = f"{context:,} context"
 
     def result(gpu_layers: int, gpu_bytes: int, seconds: float, sentence: str) -> Fit:
+        """The Fit for a choice; ``{speed}`` in the sentence becomes the tokens/s range."""
         tps = _rate(seconds)
         return Fit(
             model=m.name,

@@ -183,6 +183,7 @@ class _Cursor:
         self.path = path
 
     def unpack(self, fmt: str) -> Any:
+        """One value of struct format ``fmt``."""
         size = struct.calcsize(fmt)
         if self.pos + size > len(self.buf):
             raise ModelError(f"{self.path} ends inside its GGUF header: it is truncated.")
@@ -191,6 +192,7 @@ class _Cursor:
         return value
 
     def string(self) -> str:
+        """A length-prefixed UTF-8 string."""
         length = self.unpack("<Q")
         end = self.pos + length
         if end > len(self.buf):
@@ -200,10 +202,12 @@ class _Cursor:
         return text
 
     def skip_string(self) -> None:
+        """Step over a string without decoding it."""
         length = self.unpack("<Q")
         self.pos += length
 
     def value(self, kind: int) -> Any:
+        """A value of GGUF type ``kind``; long arrays become their length only."""
         if kind in _SCALARS:
             return self.unpack(_SCALARS[kind])
         if kind == _STRING:

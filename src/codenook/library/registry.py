@@ -159,7 +159,11 @@ def register_file(path: str | Path, *, source: str, sha256: str | None = None) -
 
 
 def register_folder(folder: str | Path) -> ScanResult:
-    """Find GGUF files under ``folder`` (its subfolders too), read them and register them."""
+    """Find GGUF files under ``folder`` (its subfolders too), read them and register them.
+
+    Reads only each file's header, but a big folder on a slow disk takes a while: the
+    window calls this from a worker thread.
+    """
     root = _absolute(folder)
     if not root.is_dir():
         raise ModelError(f"{root} is not a folder: give the folder that holds the .gguf files.")
