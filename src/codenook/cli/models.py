@@ -8,15 +8,17 @@ import getpass
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from codenook import config
 from codenook.cli.account import interactive, read_stdin_lines
-from codenook.engine import hardware
-from codenook.engine.download import Progress
-from codenook.engine.gguf_meta import read_metadata
 from codenook.errors import UsageError
-from codenook.library import hftoken, manager
-from codenook.library.registry import register_folder
+
+if TYPE_CHECKING:
+    from codenook.engine.download import Progress
+
+# The engine and library modules are imported by the actions that use them: every
+# codenook command imports this module, and most never touch models.
 
 NAME = "models"
 HELP = "models: list, info, pull, scan, use, rm, hardware; login/logout for Hugging Face"
@@ -72,6 +74,9 @@ def _table(rows: list[list[str]]) -> None:
 
 
 def _list(args: argparse.Namespace) -> None:
+    from codenook.engine import hardware
+    from codenook.library import manager
+
     settings = config.load_settings()
     context = _context(args, settings)
     hw = hardware.detect()
@@ -117,6 +122,10 @@ def _list(args: argparse.Namespace) -> None:
 
 
 def _info(args: argparse.Namespace) -> None:
+    from codenook.engine import hardware
+    from codenook.engine.gguf_meta import read_metadata
+    from codenook.library import manager
+
     settings = config.load_settings()
     context = _context(args, settings)
     found = manager.resolve(args.model)
@@ -226,6 +235,8 @@ class _Bar:
 
 
 def _pull(args: argparse.Namespace) -> None:
+    from codenook.library import manager
+
     folder = manager.weights_folder()
     bar = _Bar(args.model)
     try:
@@ -246,6 +257,9 @@ def _pull(args: argparse.Namespace) -> None:
 
 
 def _scan(args: argparse.Namespace) -> None:
+    from codenook.engine import hardware
+    from codenook.library.registry import register_folder
+
     result = register_folder(args.folder)
     for m in result.added:
         print(f"added    {m.name}  ({m.quant or '?'}, {hardware.gb(m.file_size)})  {m.path}")
@@ -263,12 +277,16 @@ def _scan(args: argparse.Namespace) -> None:
 
 
 def _use(args: argparse.Namespace) -> None:
+    from codenook.library import manager
+
     found, settings_file = manager.use(args.model)
     what = "the embedded model" if found.embedded else str(found.path)
     print(f"ask and chat now use {what} (saved in {settings_file}).", file=sys.stderr)
 
 
 def _rm(args: argparse.Namespace) -> int:
+    from codenook.library import manager
+
     if not args.yes:
         if not interactive():
             raise UsageError("Removing a model may delete its file: add --yes to confirm.")
@@ -284,6 +302,9 @@ def _rm(args: argparse.Namespace) -> int:
 
 
 def _hardware(args: argparse.Namespace) -> None:
+    from codenook.engine import hardware
+    from codenook.library import manager
+
     hw = hardware.detect()
     for line in hw.describe():
         print(line)
@@ -294,6 +315,8 @@ def _hardware(args: argparse.Namespace) -> None:
 
 
 def _login(args: argparse.Namespace) -> None:
+    from codenook.library import hftoken
+
     if args.token_on_command_line:
         raise UsageError(
             "Do not give the token on the command line (it would stay in your shell history): "
@@ -312,6 +335,8 @@ def _login(args: argparse.Namespace) -> None:
 
 
 def _logout(args: argparse.Namespace) -> None:
+    from codenook.library import hftoken
+
     removed = hftoken.delete_token()
     if removed:
         print(f"Removed the token from {' and '.join(removed)}.", file=sys.stderr)
@@ -322,6 +347,8 @@ def _logout(args: argparse.Namespace) -> None:
 
 
 def _token(args: argparse.Namespace) -> None:
+    from codenook.library import hftoken
+
     token = hftoken.load_token()
     if token is None:
         print("No Hugging Face token (not needed for the catalog's models).")

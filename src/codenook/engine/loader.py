@@ -5,23 +5,29 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codenook.config import ModelSettings
-from codenook.engine import hardware as hw_module
 from codenook.engine.backend import Backend
 from codenook.engine.embedded import embedded_model_path
-from codenook.engine.fit import figures_from_metadata, plan
 from codenook.engine.gguf_file import check_model_file
-from codenook.engine.gguf_meta import read_metadata
 from codenook.errors import ModelError
+
+if TYPE_CHECKING:
+    from codenook.engine.hardware import Hardware
 
 log = logging.getLogger(__name__)
 
 
 def choose_gpu_layers(
-    path: Path, *, context: int, hardware: hw_module.Hardware | None = None
+    path: Path, *, context: int, hardware: Hardware | None = None
 ) -> tuple[int, int | None, str]:
     """GPU layers for ``path`` on this machine: (n_gpu_layers, layer count, why)."""
+    # Imported here: every command imports this module, few load a model.
+    from codenook.engine import hardware as hw_module
+    from codenook.engine.fit import figures_from_metadata, plan
+    from codenook.engine.gguf_meta import read_metadata
+
     meta = read_metadata(path)
     hw = hardware or hw_module.detect()
     for warning in hw.warnings:
@@ -36,14 +42,16 @@ def choose_gpu_layers(
     return fit.gpu_layers, fit.layers, fit.sentence
 
 
-def open_backend(model: ModelSettings, *, hardware: hw_module.Hardware | None = None) -> Backend:
+def open_backend(model: ModelSettings, *, hardware: Hardware | None = None) -> Backend:
     """Load the configured model, or the embedded one when none is set.
 
     Unless the settings fix the GPU layers, they are chosen from the model's size and the
     free GPU memory; if loading still fails, it is retried with half the layers, and the
     user is told (a warning, and ``info.fit_note``) rather than left with a crash.
     """
+    from codenook.engine import hardware as hw_module
     from codenook.engine import llama
+    from codenook.engine.gguf_meta import read_metadata
 
     path = check_model_file(model.path) if model.path else embedded_model_path()
     layers = model.gpu_layers
