@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
+from codenook.engine.hardware import gb
 from codenook.errors import CodenookError
 
 log = logging.getLogger(__name__)
@@ -348,7 +349,7 @@ def download(
     free = disk_free(folder)
     if needed + SPARE_BYTES > free:
         raise NotEnoughSpaceError(
-            f"{filename} needs {needed / 1e9:.1f} GB but only {free / 1e9:.1f} GB is free in "
+            f"{filename} needs {gb(needed)} but only {gb(free)} is free in "
             f"{folder}. Free some space, or choose another folder with "
             "'models.folder' in the settings; nothing was downloaded."
         )
