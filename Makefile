@@ -17,8 +17,10 @@ LLAMA_PIP := --no-cache-dir
 endif
 
 # Debian packages: what running needs, and what the tests need on top.
-RUN_DEBS := g++ python3-venv python3-tk
-TEST_DEBS := $(RUN_DEBS)
+# bubblewrap isolates the code that `codenook run` and the assistant's tools run;
+# patch (GNU) applies the review job's diffs (assist/tools/diffs.py).
+RUN_DEBS := g++ python3-venv python3-tk bubblewrap patch
+TEST_DEBS := $(RUN_DEBS) xvfb xauth xdotool imagemagick desktop-file-utils
 
 .PHONY: run setup test lint bench clean system-deps system-deps-test
 
@@ -31,8 +33,8 @@ test: $(VENV)/.installed-dev system-deps-test lint
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	$(VENV)/bin/lint-imports
 
 bench: $(VENV)/.installed-dev

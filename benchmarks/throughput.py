@@ -51,7 +51,7 @@ def compare() -> None:
     )
     options = GenerationOptions(max_tokens=TOKENS, temperature=0.0, seed=1)
     prompt = backend.tokenize_prompt(
-        backend.render_chat([Message("system", DEFAULT_SYSTEM_PROMPT), Message("user", QUESTION)])
+        backend.chat_prompt([Message("system", DEFAULT_SYSTEM_PROMPT), Message("user", QUESTION)])
     )
 
     def run_codenook() -> tuple[float, int, str]:

@@ -1,4 +1,5 @@
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,28 @@ def test_out_of_range_setting_in_file_is_set_aside() -> None:
 def test_invalid_overrides_name_the_setting(field: str, value: object) -> None:
     with pytest.raises(ConfigError, match=field):
         config.with_overrides(config.Settings(), **{field: value})
+
+
+def test_sandbox_settings_round_trip() -> None:
+    s = replace(
+        config.Settings(),
+        sandbox=config.SandboxSettings(timeout=2.5, memory_mb=256, allow_unisolated=False),
+    )
+    config.save_settings(s)
+    assert config.load_settings().sandbox == s.sandbox
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("timeout = 0", "sandbox.timeout"),
+        ("memory_mb = 8", "sandbox.memory_mb"),
+        ("processes = true", "sandbox.processes"),
+        ("allow_unisolated = 'no'", "sandbox.allow_unisolated"),
+    ],
+)
+def test_bad_sandbox_setting_names_itself(line: str, name: str, caplog) -> None:
+    p = config.ensure_dirs()
+    p.settings_file.write_text(f"[sandbox]\n{line}\n")
+    assert config.load_settings().sandbox == config.SandboxSettings()
+    assert name in caplog.text

@@ -1,5 +1,5 @@
 """Allow ``python -m codenook``."""
 
-from codenook.cli.main import main
+from codenook.launch import main
 
 raise SystemExit(main())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import math
 import os
 import re
 import secrets
@@ -42,7 +43,8 @@ class LockedError(AuthError):
     """Too many failed logins: wait before trying again."""
 
     def __init__(self, wait: float) -> None:
-        self.wait = max(1, round(wait))
+        # Rounded up: a person told 29 s who waits 29 s must not be refused again.
+        self.wait = max(1, math.ceil(wait))
         super().__init__(
             f"Too many failed logins for this account. Try again in {self.wait} seconds."
         )

@@ -85,6 +85,8 @@ class ModelSettings:
     context_length: int = 4096
     threads: int | None = None
     gpu_layers: int | None = None
+    #: A prompt format name (``codenook prompt --list``); None: the model file decides.
+    chat_format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,15 +112,66 @@ class ModelsSettings:
 
 
 @dataclass(frozen=True)
+class UiSettings:
+    """How the window looks; remembered between runs."""
+
+    theme: str = "light"
+    font_size: int = 11
+    geometry: str = "1100x760"
+    sidebar_width: int = 240
+    recent_models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PromptSettings:
+    """System prompts per job; empty means codenook's built-in prompt for that job."""
+
+    ask: str = ""
+    generate: str = ""
+    complete: str = ""
+    review: str = ""
+    debug: str = ""
+    document: str = ""
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """Limits for code that codenook runs, and whether an unisolated run is allowed."""
+
+    timeout: float = 10.0
+    memory_mb: int = 512
+    processes: int = 64
+    file_size_mb: int = 10
+    output_kb: int = 1024
+    # Where no isolation works, run with limits only (every result says so) or refuse.
+    allow_unisolated: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a user can set in settings.toml."""
 
     model: ModelSettings = field(default_factory=ModelSettings)
     generation: GenerationSettings = field(default_factory=GenerationSettings)
+    ui: UiSettings = field(default_factory=UiSettings)
+    prompts: PromptSettings = field(default_factory=PromptSettings)
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     models: ModelsSettings = field(default_factory=ModelsSettings)
 
 
-_SECTIONS = {"model": ModelSettings, "generation": GenerationSettings, "models": ModelsSettings}
+_SECTIONS = {
+    "model": ModelSettings,
+    "generation": GenerationSettings,
+    "ui": UiSettings,
+    "prompts": PromptSettings,
+    "sandbox": SandboxSettings,
+    "models": ModelsSettings,
+}
+
+
+def _is_int(value: Any) -> bool:
+    # bool is an int subclass; `true` in TOML must not pass as a number.
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _section(cls: type, raw: Any, where: str) -> Any:
@@ -130,9 +183,9 @@ def _section(cls: type, raw: Any, where: str) -> Any:
         if key not in known:
             log.warning("Ignoring unknown setting %s.%s", where, key)
             continue
-        if key == "stop":
+        if key in ("stop", "recent_models"):
             if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-                raise ConfigError(f"{where}.stop must be a list of strings.")
+                raise ConfigError(f"{where}.{key} must be a list of strings.")
             value = tuple(value)
         values[key] = value
     return cls(**values)
@@ -140,7 +193,7 @@ def _section(cls: type, raw: Any, where: str) -> Any:
 
 def validate(settings: Settings) -> Settings:
     """Check value ranges; raise ConfigError naming the bad setting."""
-    m, g = settings.model, settings.generation
+    m, g, sb = settings.model, settings.generation, settings.sandbox
     checks = [
         (
             isinstance(m.context_length, int) and m.context_length >= 64,
@@ -158,6 +211,11 @@ def validate(settings: Settings) -> Settings:
             "-1 (all), 0 (CPU) or a number of layers",
         ),
         (
+            m.chat_format is None or (isinstance(m.chat_format, str) and m.chat_format.strip()),
+            "model.chat_format",
+            "a prompt format name (see 'codenook prompt --list')",
+        ),
+        (
             isinstance(g.temperature, int | float) and 0 <= g.temperature <= 5,
             "generation.temperature",
             "a number from 0 to 5",
@@ -173,6 +231,32 @@ def validate(settings: Settings) -> Settings:
             "a positive integer",
         ),
         (g.seed is None or isinstance(g.seed, int), "generation.seed", "an integer"),
+        (settings.ui.theme in ("light", "dark"), "ui.theme", "light or dark"),
+        (
+            isinstance(settings.ui.font_size, int) and 6 <= settings.ui.font_size <= 40,
+            "ui.font_size",
+            "an integer from 6 to 40",
+        ),
+        (
+            isinstance(sb.timeout, int | float)
+            and not isinstance(sb.timeout, bool)
+            and 0 < sb.timeout <= 3600,
+            "sandbox.timeout",
+            "a number of seconds above 0 and at most 3600",
+        ),
+        (
+            _is_int(sb.memory_mb) and sb.memory_mb >= 32,
+            "sandbox.memory_mb",
+            "an integer of at least 32",
+        ),
+        (_is_int(sb.processes) and sb.processes >= 1, "sandbox.processes", "a positive integer"),
+        (
+            _is_int(sb.file_size_mb) and sb.file_size_mb >= 1,
+            "sandbox.file_size_mb",
+            "a positive integer",
+        ),
+        (_is_int(sb.output_kb) and sb.output_kb >= 1, "sandbox.output_kb", "a positive integer"),
+        (isinstance(sb.allow_unisolated, bool), "sandbox.allow_unisolated", "true or false"),
         (
             settings.models.folder is None
             or (isinstance(settings.models.folder, str) and settings.models.folder.strip()),

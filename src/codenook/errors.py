@@ -27,3 +27,7 @@ class GenerationError(CodenookError):
 
 class UsageError(CodenookError):
     """A command was called wrongly (unknown option, missing argument)."""
+
+
+class SandboxError(CodenookError):
+    """Code cannot be run safely: no isolation where it is required, or a bad request."""

@@ -155,8 +155,30 @@ class ChatSession:
         if not text.strip():
             raise GenerationError("The message is empty.")
         conv_id = self._ensure_conversation(text)
+        store.add_message(self.db, self.user.id, conv_id, role="user", content=text)
+        return self._answer(text, on_text=on_text, task=task, language=language)
+
+    def regenerate(
+        self, *, on_text: Callable[[str], None], task: str = "ask", language: str | None = None
+    ) -> Answer:
+        """Answer the last question again, replacing the answer the user asked to redo."""
+        if self.conversation_id is None:
+            raise GenerationError("There is no answer to regenerate yet.")
+        rows = store.messages(self.db, self.user.id, self.conversation_id)
+        last_question = next((m for m in reversed(rows) if m.role == "user"), None)
+        if last_question is None:
+            raise GenerationError("There is no answer to regenerate yet.")
+        for m in rows:
+            if m.id > last_question.id and m.role == "assistant":
+                store.delete_message(self.db, self.user.id, m.id)
+        return self._answer(last_question.content, on_text=on_text, task=task, language=language)
+
+    def _answer(
+        self, text: str, *, on_text: Callable[[str], None], task: str, language: str | None
+    ) -> Answer:
+        conv_id = self.conversation_id
+        assert conv_id is not None
         uid = self.user.id
-        store.add_message(self.db, uid, conv_id, role="user", content=text)
         info = self.backend.info
         figures = {"task": task, "language": language, "model": info.name}
         answer_id = store.add_message(

@@ -10,7 +10,9 @@ from codenook.cli.options import add_model_options, settings_from
 from codenook.engine.loader import open_backend
 
 NAME = "info"
-HELP = "show the model, backend, context, GPU layers, threads and codenook's folders"
+HELP = (
+    "show the model, backend, context, prompt formats, GPU layers, threads and codenook's folders"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         ("architecture", i.architecture),
         ("backend", f"{i.backend} (llama-cpp-python {version}, {build})"),
         ("context", f"{i.context_length:,} tokens{trained}"),
+        ("chat format", i.chat_format_note),
+        ("fill in middle", i.fill_format_note),
         ("gpu layers", gpu),
         *([("fit", i.fit_note)] if i.fit_note else []),
         ("threads", str(i.threads)),

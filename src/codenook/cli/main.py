@@ -9,12 +9,26 @@ import sys
 from collections.abc import Sequence
 
 from codenook import __version__
-from codenook.cli import ask, chat, history, info, models, users
+from codenook.cli import ask, chat, history, info, models, prompt, run, users
+from codenook.cli.desktop import Install, Uninstall
 from codenook.cli.login import Login, Logout
 from codenook.errors import CodenookError, UsageError
 
 # Each command module exposes NAME, HELP, add_arguments(parser) and run(args) -> int.
-COMMANDS = (ask, chat, history, info, models, users, Login, Logout)
+COMMANDS = (
+    ask,
+    chat,
+    history,
+    info,
+    models,
+    prompt,
+    users,
+    Login,
+    Logout,
+    run,
+    Install,
+    Uninstall,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="codenook",
         description="A private coding assistant for Python and Bash on local models.",
+        epilog="Without a command (or with 'gui'), codenook opens its window when there is "
+        "a screen, and a terminal chat otherwise.",
     )
     parser.add_argument("--version", action="version", version=f"codenook {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")

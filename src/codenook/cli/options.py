@@ -8,12 +8,19 @@ from codenook import config
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """--model, --context, --threads, --gpu-layers."""
+    """--model, --format, --context, --threads, --gpu-layers."""
     g = parser.add_argument_group("model")
     g.add_argument(
         "--model",
         metavar="PATH",
         help="a GGUF model file (default: settings, else the embedded SmolLM2-135M-Instruct)",
+    )
+    g.add_argument(
+        "--format",
+        metavar="NAME",
+        dest="chat_format",
+        help="chat prompt format (default: the model file's own template; "
+        "'codenook prompt --list' names them)",
     )
     g.add_argument(
         "--context",
@@ -53,6 +60,7 @@ def settings_from(args: argparse.Namespace) -> config.Settings:
         context_length=getattr(args, "context_length", None),
         threads=getattr(args, "threads", None),
         gpu_layers=getattr(args, "gpu_layers", None),
+        chat_format=getattr(args, "chat_format", None),
         max_tokens=getattr(args, "max_tokens", None),
         temperature=getattr(args, "temperature", None),
         top_p=getattr(args, "top_p", None),

@@ -46,7 +46,17 @@ class ModelInfo:
     threads: int
     gpu_offload_supported: bool
     embedded: bool = False
+    #: Fill-in-the-middle through the model's own FIM tokens (else an instruction prompt).
     can_fill: bool = False
+    #: The built-in chat format in use, or the one the file's own template looks like.
+    chat_format: str | None = None
+    #: Whether the model file's own chat template renders the prompts.
+    chat_template: bool = False
+    #: The fill-in-the-middle format, where ``can_fill``.
+    fill_format: str | None = None
+    #: One line each on the chat and fill formats and why they were chosen.
+    chat_format_note: str = ""
+    fill_format_note: str = ""
     #: How the GPU layers were chosen, and any retry with fewer layers (empty when set by hand).
     fit_note: str = ""
 
@@ -171,6 +181,10 @@ class Backend(ABC):
     @abstractmethod
     def stream_completion(self, prompt: str, *, options: GenerationOptions) -> TokenStream:
         """Start a plain continuation of ``prompt``."""
+
+    @abstractmethod
+    def fill(self, prefix: str, suffix: str, *, options: GenerationOptions) -> TokenStream:
+        """Start writing the code between ``prefix`` and ``suffix``; streams only that middle."""
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:

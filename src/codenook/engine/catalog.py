@@ -16,18 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from codenook import config
+from codenook.engine import formats
 from codenook.errors import CodenookError, ConfigError
 
 #: Used when a name carries no ``:QUANT`` and the entry names no default.
 DEFAULT_QUANT = "Q4_K_M"
 
-# The prompt format names codenook knows (engine/formats); a catalog entry may only use these.
-CHAT_FORMATS = frozenset(
-    {"chatml", "codellama-instruct", "mistral-instruct", "deepseek-coder-instruct", "llama3"}
-)
-FILL_FORMATS = frozenset(
-    {"codellama", "codellama-spm", "qwen2.5-coder", "starcoder", "deepseek-coder", "codestral"}
-)
+# A catalog entry may only name prompt formats that engine/formats implements.
+CHAT_FORMATS = frozenset(formats.CHAT_FORMATS)
+FILL_FORMATS = frozenset(formats.FILL_FORMATS)
 
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9.\-]*")
 _QUANT_RE = re.compile(r"[A-Z0-9_]+")

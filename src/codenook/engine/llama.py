@@ -6,7 +6,8 @@ import codecs
 import logging
 import random
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import llama_cpp
@@ -21,8 +22,9 @@ from codenook.engine.backend import (
     StreamResult,
     TokenStream,
 )
-from codenook.engine.formats import render_chatml, render_template
+from codenook.engine.formats import Prompt, chat_format
 from codenook.engine.gguf_file import check_model_file, diagnose_load_failure
+from codenook.engine.prompts import PromptModel, drop_echo
 from codenook.errors import GenerationError, ModelError
 
 log = logging.getLogger(__name__)
@@ -70,9 +72,12 @@ class LlamaBackend(Backend):
         threads: int | None = None,
         gpu_layers: int | None = None,
         embedded: bool = False,
+        chat_format_name: str | None = None,
     ) -> None:
         super().__init__()
         model_path = check_model_file(path)
+        if chat_format_name:
+            chat_format(chat_format_name)  # a wrong name fails before the slow load
         threads = threads or default_threads()
         gpu_layers = default_gpu_layers() if gpu_layers is None else gpu_layers
         try:
@@ -93,12 +98,19 @@ class LlamaBackend(Backend):
         layers = meta.get(f"{arch}.block_count")
         self._owner: str | None = None  # whose tokens the context holds now
         self._saved: OrderedDict[str, llama_cpp.LlamaState] = OrderedDict()
-        self._template = meta.get("tokenizer.chat_template")
-        self._bos = self._piece(self._llm.token_bos())
-        self._eos = self._piece(self._llm.token_eos())
+        try:
+            self.prompts = PromptModel(self._llm, chat_format_name=chat_format_name)
+        except BaseException:
+            self._llm.close()
+            raise
+        self.vocab = self.prompts.vocab
+        self.formats = self.prompts.formats
         self.info = ModelInfo(
             path=str(model_path),
-            name=meta.get("general.name") or model_path.stem,
+            # The embedded file's metadata name is a training tag; its file name reads better.
+            name=(model_path.stem.split(".")[0] if embedded else None)
+            or meta.get("general.name")
+            or model_path.stem,
             architecture=arch,
             backend="llama.cpp",
             context_length=self._llm.n_ctx(),
@@ -108,36 +120,40 @@ class LlamaBackend(Backend):
             threads=threads,
             gpu_offload_supported=gpu_offload_supported(),
             embedded=embedded,
+            can_fill=self.formats.fill_format is not None,
+            chat_format=self.formats.chat_format,
+            chat_template=self.formats.use_template,
+            fill_format=self.formats.fill_format,
+            chat_format_note=self.formats.describe_chat(),
+            fill_format_note=self.formats.describe_fill(),
         )
-
-    def _piece(self, token: int) -> str:
-        if token < 0:
-            return ""
-        return self._llm.detokenize([token], special=True).decode("utf-8", "replace")
 
     # -- prompts -------------------------------------------------------------------
 
+    def chat_prompt(self, messages: Sequence[Message]) -> Prompt:
+        """The prompt for ``messages`` as segments, ending where the answer starts."""
+        return self.prompts.chat_prompt(messages)
+
     def render_chat(self, messages: Sequence[Message]) -> str:
         """The exact prompt text for ``messages``, ending where the answer starts."""
-        if self._template:
-            return render_template(
-                self._template, messages, bos_token=self._bos, eos_token=self._eos
-            )
-        return render_chatml(messages)
+        return self.prompts.chat_prompt(messages).text
+
+    def fill_prompt(self, prefix: str, suffix: str) -> Prompt:
+        """The prompt that asks for the code between ``prefix`` and ``suffix``."""
+        return self.prompts.fill_prompt(prefix, suffix)
 
     def _require_open(self) -> None:
         # A closed llama.cpp model must never be touched: that is a segfault, not an error.
         if self._closed:
             raise GenerationError("The model was closed; load it again.")
 
-    def tokenize_prompt(self, prompt: str) -> list[int]:
-        """Tokens for a rendered prompt, with BOS added once where the model wants one."""
+    def tokenize_prompt(self, prompt: Prompt | str) -> list[int]:
+        """Tokens for a prompt: special tokens only in the format's own text, BOS once.
+
+        A plain string is read as the format's own text throughout (special tokens parsed).
+        """
         self._require_open()
-        data = prompt.encode("utf-8")
-        add_bos = bool(self._llm._model.add_bos_token()) and not (
-            self._bos and prompt.startswith(self._bos)
-        )
-        return self._llm.tokenize(data, add_bos=add_bos, special=True)
+        return self.prompts.tokenize(prompt)
 
     def count_tokens(self, text: str) -> int:
         """Count tokens as plain text (no BOS, control strings not parsed)."""
@@ -148,7 +164,7 @@ class LlamaBackend(Backend):
 
     def count_prompt(self, messages: Sequence[Message]) -> int:
         """Tokens of the rendered chat prompt."""
-        return len(self.tokenize_prompt(self.render_chat(messages)))
+        return len(self.tokenize_prompt(self.chat_prompt(messages)))
 
     def stream_chat(
         self,
@@ -158,8 +174,17 @@ class LlamaBackend(Backend):
         cache_key: str | None = None,
     ) -> TokenStream:
         """Stream an answer to ``messages`` rendered with the model's chat format."""
-        tokens = self.tokenize_prompt(self.render_chat(messages))
+        tokens = self.tokenize_prompt(self.chat_prompt(messages))
+        options = _with_stop(options, self.prompts.chat_stop())
         return self.stream_tokens(tokens, options=options, cache_key=cache_key)
+
+    def fill(self, prefix: str, suffix: str, *, options: GenerationOptions) -> TokenStream:
+        """Stream the code between ``prefix`` and ``suffix`` (only the middle)."""
+        tokens = self.tokenize_prompt(self.fill_prompt(prefix, suffix))
+        options = _with_stop(options, self.prompts.fill_stop(suffix))
+        if self.formats.fill_format:
+            return self.stream_tokens(tokens, options=options)
+        return self._stream(tokens, options, None, lambda pieces: drop_echo(pieces, prefix))
 
     def stream_completion(self, prompt: str, *, options: GenerationOptions) -> TokenStream:
         """Stream a continuation of ``prompt``."""
@@ -169,6 +194,15 @@ class LlamaBackend(Backend):
         self, tokens: list[int], *, options: GenerationOptions, cache_key: str | None = None
     ) -> TokenStream:
         """Stream from already tokenized input (reuses the evaluated prefix llama.cpp kept)."""
+        return self._stream(tokens, options, cache_key, None)
+
+    def _stream(
+        self,
+        tokens: list[int],
+        options: GenerationOptions,
+        cache_key: str | None,
+        wrap: Callable[[Iterator[tuple[str, int]]], Iterator[tuple[str, int]]] | None,
+    ) -> TokenStream:
         self._require_open()
         n_ctx = self.info.context_length
         if len(tokens) >= n_ctx:
@@ -178,7 +212,8 @@ class LlamaBackend(Backend):
                 "model.context_length) if the model supports it."
             )
         result = StreamResult(prompt_tokens=len(tokens))
-        stream = TokenStream(self._generate(tokens, options, result, cache_key), result=result)
+        pieces = self._generate(tokens, options, result, cache_key)
+        stream = TokenStream(wrap(pieces) if wrap else pieces, result=result)
         self._active = stream
         return stream
 
@@ -264,6 +299,12 @@ class LlamaBackend(Backend):
         # Wait for a generation in another thread to notice the cancel and let go.
         with self._lock:
             self._llm.close()
+
+
+def _with_stop(options: GenerationOptions, stop: Sequence[str]) -> GenerationOptions:
+    """Options with the format's stop strings added to the user's."""
+    extra = tuple(s for s in stop if s not in options.stop)
+    return replace(options, stop=(*options.stop, *extra)) if extra else options
 
 
 def default_threads() -> int:

@@ -74,6 +74,7 @@ def open_backend(model: ModelSettings, *, hardware: Hardware | None = None) -> B
                 threads=model.threads,
                 gpu_layers=layers,
                 embedded=not model.path,
+                chat_format_name=model.chat_format,
             )
             break
         except ModelError as exc:

@@ -172,6 +172,12 @@ def update_message(
     )
 
 
+def delete_message(db: sqlite3.Connection, user_id: int, message_id: int) -> bool:
+    """Delete one of the user's messages; False if there is none."""
+    cur = db.execute("DELETE FROM messages WHERE id = ? AND user_id = ?", (message_id, user_id))
+    return cur.rowcount == 1
+
+
 def rename_conversation(db: sqlite3.Connection, user_id: int, conv_id: int, title: str) -> bool:
     """Retitle the user's conversation; False if there is no such conversation."""
     cur = db.execute(

@@ -1,0 +1,130 @@
+"""One measurement of the window in a fresh process (run by benchmarks/gui.py)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import resource
+import sys
+import time
+
+import psutil
+
+STARTED = psutil.Process().create_time()
+
+import tkinter as tk  # noqa: E402
+
+from codenook import config  # noqa: E402
+from codenook.gui.app import App  # noqa: E402
+
+PASSWORD = "benchmark-pass-phrase-1"
+
+
+def report(data: dict) -> None:
+    print(json.dumps(data), flush=True)
+
+
+def mapped() -> None:
+    """Seconds from process start until the window is on screen."""
+    root = tk.Tk(className="codenook")
+    seen: list[float] = []
+    root.bind("<Map>", lambda _e: seen or seen.append(time.time() - STARTED))
+    App(root)
+    while not seen:
+        root.update()
+    report({"seconds": seen[0]})
+    root.after(10, root.destroy)
+    root.mainloop()
+    sys.stdout.flush()
+
+
+def answer_markdown() -> str:
+    """About 2,000 tokens of Markdown with 10 code blocks."""
+    parts = []
+    for i in range(10):
+        parts.append(
+            f"## Step {i + 1}\n\nHere is **part {i + 1}** of the solution, with "
+            "`inline code`, a [link](https://docs.python.org) and a list:\n\n"
+            "- first point about the code\n- second point\n\n"
+        )
+        parts.append(
+            "```python\n"
+            + "\n".join(
+                f"def step_{i}_{j}(values: list[int]) -> int:\n    return sum(v * {j} for v in "
+                f"values if v % 2)"
+                for j in range(4)
+            )
+            + "\n```\n\n"
+        )
+        parts.append("That explains this step in more detail than strictly needed. " * 5 + "\n\n")
+    return "".join(parts)
+
+
+def render() -> None:
+    """Milliseconds to render a finished long answer (the slowest step the user sees)."""
+    root = tk.Tk()
+    app = App(root)
+    while not (app.backend and app.tools.idle):  # as when a real answer arrives
+        root.update()
+        time.sleep(0.01)
+    time.sleep(0.2)
+    text = answer_markdown()
+    app.transcript.begin_answer()
+    app.transcript.append(text)
+    root.update()
+    start = time.perf_counter()
+    app.transcript.finish_answer(text, message_id=1)
+    root.update_idletasks()
+    ms = (time.perf_counter() - start) * 1000
+    assert len(app.transcript.code_blocks) == 10
+    report({"ms": ms, "chars": len(text)})
+    app.close()
+
+
+def stream() -> None:
+    """Event-loop stalls while 1,000 tokens stream, and peak memory."""
+    root = tk.Tk()
+    settings = config.Settings(
+        generation=config.GenerationSettings(max_tokens=1000, temperature=0.0)
+    )
+    app = App(root, settings=settings)
+    while app.backend is None or app.creating:
+        root.update()
+        time.sleep(0.005)
+    app.name_entry.insert(0, "bench")
+    app.password_entry.insert(0, PASSWORD)
+    app.submit_login()
+    while app.user is None:
+        root.update()
+        time.sleep(0.005)
+    ticks: list[float] = []
+
+    def tick() -> None:
+        ticks.append(time.perf_counter())
+        if app.state == "generating" or not ticks or len(ticks) < 5:
+            root.after(10, tick)
+
+    # Long output: at temperature 0 the small model repeats itself to the token limit.
+    app.send("Count from 1 to 500, one number per line.")
+    root.after(10, tick)
+    while app.state == "generating" or app.transcript.streaming:
+        root.update()
+        time.sleep(0.001)
+    stalls = sorted(max(0.0, (b - a) * 1000 - 10) for a, b in itertools.pairwise(ticks))
+    f = app.last_figures
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report(
+        {
+            "tokens": f["answer_tokens"],
+            "tokens_per_second": f["tokens_per_second"],
+            "ticks": len(ticks),
+            "median_stall_ms": stalls[len(stalls) // 2],
+            "p99_stall_ms": stalls[min(len(stalls) - 1, int(len(stalls) * 0.99))],
+            "peak_rss_mb": peak,
+        }
+    )
+    app.close()
+
+
+if __name__ == "__main__":
+    {"mapped": mapped, "render": render, "stream": stream}[sys.argv[1]]()

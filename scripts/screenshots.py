@@ -1,0 +1,87 @@
+"""Make docs/window-light.png and docs/window-dark.png (run under Xvfb: DISPLAY must be set).
+
+The conversation shown is written here, not generated, so the pictures show the
+window's rendering of Python and Bash code rather than the tiny test model's skill.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import tkinter as tk
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+QUESTION = "How do I count the lines of every .py file under a folder, in Python and in Bash?"
+ANSWER = """In **Python**, walk the tree with `pathlib` and sum the lines:
+
+```python
+from pathlib import Path
+
+
+def count_lines(root: str) -> dict[str, int]:
+    \"\"\"Lines per Python file under root.\"\"\"
+    return {
+        str(p): sum(1 for _ in p.open(encoding="utf-8", errors="replace"))
+        for p in Path(root).rglob("*.py")
+    }
+```
+
+In **Bash**, let `find` hand the files to `wc`:
+
+```bash
+#!/usr/bin/env bash
+set -euo pipefail
+find "${1:-.}" -name '*.py' -print0 | xargs -0 wc -l | sort -n
+```
+
+- `-print0` and `xargs -0` keep names with spaces intact.
+- `sort -n` puts the largest files last, next to the total.
+"""
+
+
+def main() -> None:
+    os.environ["CODENOOK_HOME"] = tempfile.mkdtemp()
+    from codenook import config
+    from codenook.auth import User
+    from codenook.gui.app import App
+
+    DOCS.mkdir(exist_ok=True)
+    for theme in ("light", "dark"):
+        root = tk.Tk(className="codenook")
+        settings = config.Settings(ui=config.UiSettings(theme=theme, geometry="1100x720+0+0"))
+        app = App(root, settings=settings)
+        app._on_logged_in(User(1, "you", True))
+        for _ in range(100):  # let the (empty) conversation list arrive first
+            root.update()
+            time.sleep(0.02)
+        app.conv_list.insert(
+            "end",
+            "Count lines of .py files",
+            "Bash: rename files safely",
+            "Decorators with arguments",
+        )
+        app.conv_list.selection_set(0)
+        app.transcript.add_user(QUESTION)
+        app.transcript.add_answer(ANSWER, message_id=2)
+        app.state = "ready"
+        app.status.configure(
+            text="SmolLM2-135M-Instruct · llama.cpp · CPU   ·   ready   ·   "
+            "81.2 tok/s   ·   first token 142 ms   ·   context 412/4,096"
+        )
+        for _ in range(50):
+            root.update()
+            time.sleep(0.02)
+        out = DOCS / f"window-{theme}.png"
+        window = hex(root.winfo_id())
+        frame = root.winfo_toplevel().wm_frame()
+        subprocess.run(["import", "-window", frame or window, str(out)], check=True)
+        print(out)
+        app.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Tools the assistant's jobs use: linters, code extraction, diffs, docs, the sandbox."""

@@ -1,0 +1,170 @@
+"""The prompt side of a GGUF model: which formats it wants, and its prompts as tokens.
+
+``LlamaBackend`` uses one for the model it runs; ``PromptModel.open`` loads only the
+vocabulary (fast, no weights) to show a prompt without running the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import llama_cpp
+
+from codenook.engine.backend import Message
+from codenook.engine.formats import (
+    FormatChoice,
+    Prompt,
+    chat_format,
+    choose_formats,
+    ctl,
+    fill_format,
+    template_prompt,
+)
+from codenook.engine.gguf_file import check_model_file, diagnose_load_failure
+from codenook.engine.vocab import Vocab
+from codenook.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+# Fill-in-the-middle for models without FIM tokens: ask for the gap in plain words.
+FILL_SYSTEM = (
+    "You are a code completion engine. You reply with only the code that fills the gap, "
+    "never with an explanation."
+)
+FILL_HOLE = "<FILL_HERE>"
+FILL_REQUEST = (
+    "Write the code that belongs at {hole} in the file below. Reply with only that code, "
+    "in one fenced code block, without repeating the code around it.\n\n"
+)
+
+
+class PromptModel:
+    """A model's formats, chat template and vocabulary: messages in, prompt or tokens out."""
+
+    def __init__(self, llm: llama_cpp.Llama, *, chat_format_name: str | None = None) -> None:
+        self._llm = llm
+        self._owned = False
+        meta = llm.metadata
+        self.metadata = meta
+        self.template: str | None = meta.get("tokenizer.chat_template")
+        self.vocab = Vocab(llm)
+        self.bos_text = self.vocab.piece(self.vocab.bos) if self.vocab.bos >= 0 else ""
+        self.eos_text = self.vocab.piece(self.vocab.eos) if self.vocab.eos >= 0 else ""
+        self.formats: FormatChoice = choose_formats(
+            meta, has_token=self.vocab.has_token, chat_format=chat_format_name
+        )
+
+    @classmethod
+    def open(cls, path: str | Path, *, chat_format_name: str | None = None) -> PromptModel:
+        """Load only the vocabulary and metadata of a GGUF file; close() when done."""
+        if chat_format_name:
+            chat_format(chat_format_name)  # a wrong name fails before loading
+        model_path = check_model_file(path)
+        # llama-cpp-python reports a harmless "n_ctx_train (0)" warning for every
+        # vocabulary-only load as an error; keep it off the user's terminal.
+        chatter = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(chatter):
+                llm = llama_cpp.Llama(model_path=str(model_path), vocab_only=True, verbose=False)
+        except (ValueError, RuntimeError, OSError) as exc:
+            log.info("llama.cpp refused %s: %s %s", model_path, exc, chatter.getvalue())
+            raise ModelError(diagnose_load_failure(model_path)) from exc
+        log.debug("llama.cpp: %s", chatter.getvalue().strip())
+        try:
+            model = cls(llm, chat_format_name=chat_format_name)
+        except BaseException:
+            llm.close()
+            raise
+        model._owned = True
+        return model
+
+    def close(self) -> None:
+        """Free the vocabulary if this object loaded it."""
+        if self._owned:
+            self._owned = False
+            with contextlib.suppress(Exception):
+                self._llm.close()
+
+    def __enter__(self) -> PromptModel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- chat ------------------------------------------------------------------------
+
+    def chat_prompt(self, messages: Sequence[Message]) -> Prompt:
+        """The prompt for ``messages`` as segments, ending where the answer starts."""
+        if self.formats.use_template and self.template:
+            return template_prompt(
+                self.template, messages, bos_token=self.bos_text, eos_token=self.eos_text
+            )
+        return chat_format(self.formats.chat_format or "chatml").render(messages)
+
+    def chat_stop(self) -> tuple[str, ...]:
+        """Stop strings of the chat format (its end-of-turn marker written as text)."""
+        name = self.formats.chat_format
+        return chat_format(name).stop if name else ()
+
+    # -- fill in the middle ----------------------------------------------------------
+
+    def fill_prompt(self, prefix: str, suffix: str) -> Prompt:
+        """The prompt that asks for the code between ``prefix`` and ``suffix``.
+
+        Models with FIM tokens get their FIM format; others an instruction in their chat
+        format, with the answer's code fence already opened so the reply is only code.
+        """
+        if self.formats.fill_format:
+            return fill_format(self.formats.fill_format).render(prefix, suffix)
+        request = FILL_REQUEST.format(hole=FILL_HOLE) + f"```\n{prefix}{FILL_HOLE}{suffix}\n```"
+        prompt = self.chat_prompt([Message("system", FILL_SYSTEM), Message("user", request)])
+        return prompt + Prompt.of([ctl("```\n")])
+
+    def fill_stop(self, suffix: str = "") -> tuple[str, ...]:
+        """Where a fill ends: the FIM format's stop strings, or the closing code fence.
+
+        Through an instruction the model may also write on past the gap into the suffix;
+        its first line (when long enough not to occur by chance) ends the fill too.
+        """
+        if self.formats.fill_format:
+            return fill_format(self.formats.fill_format).stop
+        line = next((s.strip() for s in suffix.splitlines() if s.strip()), "")
+        return ("```", *self.chat_stop(), *([line] if len(line) >= 8 else []))
+
+    # -- tokens ----------------------------------------------------------------------
+
+    def tokenize(self, prompt: Prompt | str) -> list[int]:
+        """Token ids: special tokens only in the format's own text, BOS exactly once."""
+        return self.vocab.encode(prompt)
+
+
+def drop_echo(pieces: Iterator[tuple[str, int]], prefix: str) -> Iterator[tuple[str, int]]:
+    """Pass streamed (text, tokens) pieces on without an echo of ``prefix`` at the start.
+
+    Small models asked for the gap often repeat the code before it first: the whole
+    prefix, or its last line. Text is held back only while it could still be such an echo.
+    """
+    last = prefix.rsplit("\n", 1)[-1]
+    echoes = sorted({e for e in (prefix, last, last.lstrip()) if e.strip()}, key=len, reverse=True)
+    held, count = "", 0
+    try:
+        for text, tokens in pieces:
+            if not echoes:
+                yield text, tokens
+                continue
+            held, count = held + text, count + tokens
+            if any(e.startswith(held) and len(e) > len(held) for e in echoes):
+                continue
+            echo = next((e for e in echoes if held.startswith(e)), "")
+            yield held[len(echo) :], count
+            echoes = []
+        if echoes and (held or count):
+            yield held, count  # ended inside what looked like an echo: it was the answer
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()

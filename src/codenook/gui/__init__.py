@@ -1,0 +1,1 @@
+"""The desktop window (Tkinter). A face: nothing imports it."""

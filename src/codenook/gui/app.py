@@ -1,0 +1,865 @@
+"""The codenook window: login, conversations, streaming chat, status bar.
+
+Threading: the Tk thread only draws. Two workers do the rest: ``model`` loads the model
+and generates (with its own database connection), ``store`` handles accounts and the
+conversation list. Workers post events; ``_drain`` applies them every 20 ms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import time
+import tkinter as tk
+import webbrowser
+from dataclasses import replace
+from tkinter import filedialog, messagebox, ttk
+from typing import Any
+
+from codenook import config
+from codenook.assist import history
+from codenook.assist.session import DEFAULT_SYSTEM_PROMPT, ChatSession, options_from
+from codenook.assist.tools import sandbox
+from codenook.auth import Auth, User
+from codenook.engine.backend import Backend
+from codenook.engine.loader import open_backend
+from codenook.gui.markdown import CodeBlock, to_blocks
+from codenook.gui.settings_dialog import SettingsDialog
+from codenook.gui.theme import THEMES
+from codenook.gui.transcript import Actions, Tooltip, Transcript
+from codenook.gui.worker import Event, Worker
+from codenook.store import conversations as store
+from codenook.store.db import open_database
+
+log = logging.getLogger(__name__)
+POLL_MS = 20
+JOBS = ("Ask", "Generate", "Complete", "Review", "Debug", "Document")
+LANGUAGES = ("Auto", "Python", "Bash")
+
+
+class App:
+    """The whole window and its state."""
+
+    def __init__(self, root: tk.Tk, *, settings: config.Settings | None = None) -> None:
+        self.root = root
+        self.settings = settings or config.load_settings()
+        self.events: queue.Queue[Event] = queue.Queue()
+        self.model = Worker("model", self.events)
+        self.store = Worker("store", self.events)
+        self.tools = Worker("tools", self.events)  # sandbox runs: never behind an answer
+        self.user: User | None = None
+        self.backend: Backend | None = None
+        self.session: ChatSession | None = None
+        self.conversation_id: int | None = None
+        self.conversations: list[store.ConversationRow] = []
+        self.state = "loading"
+        self.last_figures: dict[str, Any] = {}
+        self.closing = False
+        self._model_db = None
+        self._loaded: Backend | None = None  # the backend the model worker holds
+        self._store_db = None
+
+        ui = self.settings.ui
+        root.title("codenook")
+        root.geometry(ui.geometry)
+        root.minsize(640, 420)
+        self.theme = THEMES[ui.theme]
+        self.font_size = ui.font_size
+        self._build_styles()
+        self.login_frame = self._build_login()
+        self.main_frame = self._build_main()
+        self.login_frame.pack(fill="both", expand=True)
+        root.protocol("WM_DELETE_WINDOW", self.close)
+        self._bind_keys()
+        self.apply_theme()
+        self._poll = root.after(POLL_MS, self._drain)
+        # The model's import and load hold the GIL for a while: start them once the window
+        # is on screen, so it appears at once.
+        root.after_idle(lambda: root.after(1, self._start_workers))
+
+    def _start_workers(self) -> None:
+        self.model.submit(self._load_model, on_error="model_error")
+        self.store.submit(self._check_accounts)
+        # Compile the Markdown and code lexers now, not when the first answer is shown.
+        self.tools.submit(lambda: to_blocks("# t\n```python\nx = 1\n```\n```bash\necho\n```"))
+
+    # -- building ------------------------------------------------------------------
+
+    def _build_styles(self) -> None:
+        self.style = ttk.Style(self.root)
+        with contextlib.suppress(tk.TclError):
+            self.style.theme_use("clam")
+
+    def _build_login(self) -> tk.Frame:
+        f = tk.Frame(self.root)
+        box = tk.Frame(f, padx=24, pady=24)
+        box.place(relx=0.5, rely=0.4, anchor="center")
+        self.login_title = tk.Label(box, text="codenook", font=("TkDefaultFont", 20, "bold"))
+        self.login_title.grid(row=0, column=0, columnspan=2, pady=(0, 12))
+        self.login_hint = tk.Label(box, text="Log in", wraplength=320)
+        self.login_hint.grid(row=1, column=0, columnspan=2, pady=(0, 8))
+        tk.Label(box, text="User name").grid(row=2, column=0, sticky="e", padx=4, pady=3)
+        self.name_entry = ttk.Entry(box, width=28)
+        self.name_entry.grid(row=2, column=1, pady=3)
+        tk.Label(box, text="Password").grid(row=3, column=0, sticky="e", padx=4, pady=3)
+        self.password_entry = ttk.Entry(box, width=28, show="•")
+        self.password_entry.grid(row=3, column=1, pady=3)
+        self.repeat_label = tk.Label(box, text="Repeat")
+        self.repeat_entry = ttk.Entry(box, width=28, show="•")
+        self.login_button = ttk.Button(box, text="Log in", command=self.submit_login)
+        self.login_button.grid(row=5, column=1, sticky="e", pady=8)
+        self.login_error = tk.Label(box, text="", foreground="#dc2626", wraplength=340)
+        self.login_error.grid(row=6, column=0, columnspan=2)
+        self.creating = False
+        for w in (self.name_entry, self.password_entry, self.repeat_entry):
+            w.bind("<Return>", lambda _e: self.submit_login())
+        self.name_entry.focus_set()
+        return f
+
+    def _build_main(self) -> tk.Frame:
+        f = tk.Frame(self.root)
+        self._build_menu()
+        self.status = tk.Label(f, anchor="w", padx=8, text="")
+        self.status.pack(side="bottom", fill="x")
+        self.panes = tk.PanedWindow(f, orient="horizontal", sashwidth=5, borderwidth=0)
+        self.panes.pack(fill="both", expand=True)
+
+        side = tk.Frame(self.panes)
+        top = tk.Frame(side)
+        top.pack(fill="x", padx=6, pady=6)
+        self.new_button = ttk.Button(top, text="New", command=self.new_conversation, width=6)
+        self.new_button.pack(side="left")
+        Tooltip(self.new_button, "New conversation (Ctrl+N)")
+        self.search_entry = ttk.Entry(top)
+        self.search_entry.pack(side="left", fill="x", expand=True, padx=(6, 0))
+        self.search_entry.bind("<Return>", lambda _e: self.search())
+        self.search_entry.bind("<Escape>", lambda _e: self.clear_search())
+        Tooltip(self.search_entry, "Search your conversations (Ctrl+F, Enter)")
+        self.conv_list = tk.Listbox(
+            side, activestyle="none", borderwidth=0, highlightthickness=0, exportselection=False
+        )
+        self.conv_list.pack(fill="both", expand=True, padx=6, pady=(0, 6))
+        self.conv_list.bind("<<ListboxSelect>>", self._on_pick)
+        self.conv_list.bind("<Button-3>", self._conv_menu)
+        self.panes.add(side, width=self.settings.ui.sidebar_width, minsize=150)
+
+        chat = tk.Frame(self.panes)
+        self.transcript = Transcript(
+            chat,
+            actions=Actions(
+                copy=self.copy_code,
+                save=self.save_code,
+                run=self.run_code,
+                vote=self.vote,
+                open_link=self.open_link,
+            ),
+            theme=self.theme,
+            size=self.font_size,
+        )
+        self.transcript.pack(fill="both", expand=True)
+        bottom = tk.Frame(chat, padx=6, pady=6)
+        bottom.pack(fill="x")
+        row = tk.Frame(bottom)
+        row.pack(fill="x")
+        self.job = ttk.Combobox(row, values=JOBS, state="readonly", width=10)
+        self.job.set("Ask")
+        self.job.pack(side="left")
+        Tooltip(self.job, "What codenook should do")
+        self.language = ttk.Combobox(row, values=LANGUAGES, state="readonly", width=8)
+        self.language.set("Auto")
+        self.language.pack(side="left", padx=4)
+        self.attach_button = ttk.Button(row, text="Attach…", command=self.attach)
+        self.attach_button.pack(side="left")
+        Tooltip(self.attach_button, "Add a file's content to the message")
+        self.regen_button = ttk.Button(row, text="Regenerate", command=self.regenerate)
+        self.regen_button.pack(side="right")
+        Tooltip(self.regen_button, "Answer the last question again")
+        self.stop_button = ttk.Button(row, text="Stop", command=self.stop)
+        self.stop_button.pack(side="right", padx=4)
+        Tooltip(self.stop_button, "Stop the answer (Esc)")
+        self.send_button = ttk.Button(row, text="Send", command=self.send)
+        self.send_button.pack(side="right")
+        Tooltip(self.send_button, "Send (Enter; Shift+Enter for a new line)")
+        self.input = tk.Text(bottom, height=4, wrap="word", undo=True, padx=6, pady=4)
+        self.input.pack(fill="x", pady=(6, 0))
+        self.input.bind("<Return>", self._on_return)
+        self.input.bind("<Control-Return>", lambda _e: self.send() or "break")
+        self.panes.add(chat, minsize=300)
+        return f
+
+    def _build_menu(self) -> None:
+        bar = tk.Menu(self.root)
+        file = tk.Menu(bar, tearoff=False)
+        file.add_command(
+            label="New conversation", accelerator="Ctrl+N", command=self.new_conversation
+        )
+        file.add_command(label="Export as Markdown…", command=lambda: self.export("md"))
+        file.add_command(label="Export as JSON…", command=lambda: self.export("json"))
+        file.add_separator()
+        file.add_command(label="Log out", command=self.logout)
+        file.add_command(label="Quit", accelerator="Ctrl+Q", command=self.close)
+        bar.add_cascade(label="File", menu=file)
+        edit = tk.Menu(bar, tearoff=False)
+        edit.add_command(label="Settings…", accelerator="Ctrl+,", command=self.open_settings)
+        bar.add_cascade(label="Edit", menu=edit)
+        view = tk.Menu(bar, tearoff=False)
+        view.add_command(label="Light theme", command=lambda: self.set_theme("light"))
+        view.add_command(label="Dark theme", command=lambda: self.set_theme("dark"))
+        view.add_command(
+            label="Larger text",
+            accelerator="Ctrl++",
+            command=lambda: self.set_font_size(self.font_size + 1),
+        )
+        view.add_command(
+            label="Smaller text",
+            accelerator="Ctrl+-",
+            command=lambda: self.set_font_size(self.font_size - 1),
+        )
+        bar.add_cascade(label="View", menu=view)
+        self.menu = bar
+
+    def _bind_keys(self) -> None:
+        r = self.root
+        r.bind("<Control-n>", lambda _e: self.new_conversation())
+        r.bind("<Control-f>", lambda _e: self.search_entry.focus_set())
+        r.bind("<Control-l>", lambda _e: self.input.focus_set())
+        r.bind("<Control-q>", lambda _e: self.close())
+        r.bind("<Control-comma>", lambda _e: self.open_settings())
+        r.bind("<Escape>", lambda _e: self.stop())
+        r.bind("<Control-plus>", lambda _e: self.set_font_size(self.font_size + 1))
+        r.bind("<Control-minus>", lambda _e: self.set_font_size(self.font_size - 1))
+
+    # -- look ------------------------------------------------------------------------
+
+    def apply_theme(self) -> None:
+        """Colour every widget for the current theme and font size."""
+        t = self.theme
+        for w in (self.root, self.login_frame, self.main_frame, self.panes):
+            w.configure(background=t.panel)
+        self._paint(self.login_frame, t.panel)
+        self._paint(self.main_frame, t.panel)
+        self.status.configure(background=t.panel, foreground=t.muted)
+        self.conv_list.configure(
+            background=t.panel,
+            foreground=t.fg,
+            selectbackground=t.accent,
+            font=("TkDefaultFont", self.font_size),
+        )
+        self.input.configure(
+            background=t.input_bg,
+            foreground=t.fg,
+            insertbackground=t.fg,
+            font=("TkDefaultFont", self.font_size),
+        )
+        self.transcript.apply_theme(t, self.font_size)
+        self.style.configure("TEntry", fieldbackground=t.input_bg, foreground=t.fg)
+
+    def _paint(self, widget: tk.Misc, bg: str) -> None:
+        for child in widget.winfo_children():
+            if isinstance(child, tk.Frame | tk.Label):
+                child.configure(background=bg)
+                if isinstance(child, tk.Label) and child is not self.login_error:
+                    child.configure(foreground=self.theme.fg)
+            self._paint(child, bg)
+
+    def set_theme(self, name: str) -> None:
+        """Switch between the light and dark themes (remembered)."""
+        self.theme = THEMES[name]
+        self.apply_theme()
+        self._remember(theme=name)
+
+    def set_font_size(self, size: int) -> None:
+        """Make all text larger or smaller (remembered)."""
+        self.font_size = max(7, min(size, 32))
+        self.apply_theme()
+        self._remember(font_size=self.font_size)
+
+    def _remember(self, **ui: Any) -> None:
+        self.settings = replace(self.settings, ui=replace(self.settings.ui, **ui))
+        settings = self.settings
+        self.store.submit(lambda: config.save_settings(settings))
+
+    # -- events from workers -------------------------------------------------------
+
+    def _drain(self) -> None:
+        """Apply queued worker events; runs on the Tk thread every 20 ms."""
+        pieces: list[str] = []
+        try:
+            while True:
+                kind, payload = self.events.get_nowait()
+                if kind == "token":
+                    pieces.append(payload)
+                    continue
+                if pieces:
+                    self.transcript.append("".join(pieces))
+                    pieces = []
+                try:
+                    getattr(self, f"_on_{kind}", self._on_unknown)(payload)
+                except Exception as exc:  # a bug in one handler must not freeze the window
+                    log.exception("window event %s failed", kind)
+                    with contextlib.suppress(Exception):
+                        self.transcript.add_error(f"Internal error ({kind}): {exc}")
+        except queue.Empty:
+            pass
+        if pieces:
+            self.transcript.append("".join(pieces))
+        if not self.closing:
+            self._poll = self.root.after(POLL_MS, self._drain)
+
+    def _on_unknown(self, payload: Any) -> None:
+        log.warning("unhandled window event: %r", payload)
+
+    def _on_error(self, exc: Exception) -> None:
+        self.transcript.add_error(f"Error: {exc}")
+        self._set_state("ready" if self.backend else self.state)
+
+    def _on_model_ready(self, backend: Backend) -> None:
+        self.backend = backend
+        self._set_state("ready")
+
+    def _on_model_error(self, exc: Exception) -> None:
+        self._set_state("no model")
+        self.status_note = str(exc)
+        self.transcript.add_error(f"The model could not be loaded: {exc}")
+        self._update_status()
+
+    def _on_accounts(self, has_users: bool) -> None:
+        self.creating = not has_users
+        if self.creating:
+            self.login_hint.configure(text="No account yet: create the first one (admin).")
+            self.repeat_label.grid(row=4, column=0, sticky="e", padx=4, pady=3)
+            self.repeat_entry.grid(row=4, column=1, pady=3)
+            self.login_button.configure(text="Create account")
+
+    def _on_login_error(self, exc: Exception) -> None:
+        self.login_error.configure(text=str(exc))
+        self.login_button.state(["!disabled"])
+
+    def _on_logged_in(self, user: User) -> None:
+        self.user = user
+        self.password_entry.delete(0, "end")
+        self.repeat_entry.delete(0, "end")
+        self.login_error.configure(text="")
+        self.login_button.state(["!disabled"])
+        self.login_frame.pack_forget()
+        self.root.configure(menu=self.menu)
+        self.main_frame.pack(fill="both", expand=True)
+        self.input.focus_set()
+        self.refresh_conversations(open_latest=True)
+
+    def _on_conversations(self, rows: list[store.ConversationRow]) -> None:
+        self.conversations = rows
+        self.conv_list.delete(0, "end")
+        for row in rows:
+            self.conv_list.insert("end", row.title)
+        if self.conversation_id is not None:
+            for i, row in enumerate(rows):
+                if row.id == self.conversation_id:
+                    self.conv_list.selection_clear(0, "end")
+                    self.conv_list.selection_set(i)
+
+    def _on_open_latest(self, rows: list[store.ConversationRow]) -> None:
+        self._on_conversations(rows)
+        if rows:
+            self.open_conversation(rows[0].id)
+
+    def _on_conversation(self, doc: dict[str, Any]) -> None:
+        self.transcript.clear()
+        for m in doc["messages"]:
+            if m["role"] == "user":
+                self.transcript.add_user(m["content"])
+            else:
+                note = "" if m["complete"] else "(partial answer)"
+                self.transcript.add_answer(m["content"], message_id=m["id"], note=note)
+
+    def _on_answer_done(self, figures: dict[str, Any]) -> None:
+        self.last_figures = figures
+        self.conversation_id = figures["conversation_id"]
+        note = ""
+        if figures["finish_reason"] == "cancelled":
+            note = "(stopped)"
+        if figures.get("turns_dropped"):
+            note += f" ({figures['turns_dropped']} oldest turns left out to fit the context)"
+        self._set_state("ready")
+        if figures.get("reload"):
+            # A regenerated answer replaced an older one: show the conversation as stored.
+            self.transcript.streaming = False
+            self.open_conversation(figures["conversation_id"])
+        else:
+            self.transcript.finish_answer(
+                figures["text"], message_id=figures["message_id"], note=note.strip()
+            )
+        self.refresh_conversations()
+
+    def _on_conversation_started(self, conv_id: int) -> None:
+        self.conversation_id = conv_id
+
+    def _on_answer_error(self, exc: Exception) -> None:
+        if self.transcript.streaming:
+            self.transcript.finish_answer("", message_id=None)
+        self.transcript.add_error(f"Error: {exc}")
+        self._set_state("ready")
+        self.refresh_conversations()
+
+    def _on_run_result(self, text: str) -> None:
+        self.status_note = ""
+        self._update_status()
+        self.transcript.add_output(text)
+
+    def _on_saved(self, path: str) -> None:
+        self.status_note = f"Saved {path}"
+        self._update_status()
+
+    # -- state and status ---------------------------------------------------------------
+
+    status_note = ""
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        busy = state == "generating"
+        self.send_button.state(["disabled"] if busy else ["!disabled"])
+        self.regen_button.state(["disabled"] if busy else ["!disabled"])
+        self.stop_button.state(["!disabled"] if busy else ["disabled"])
+        self._update_status()
+
+    def _update_status(self) -> None:
+        parts = []
+        b = self.backend
+        if b is not None:
+            i = b.info
+            where = (
+                "CPU"
+                if i.gpu_layers == 0
+                else f"GPU {i.gpu_layers if i.gpu_layers > 0 else 'all'} layers"
+            )
+            parts.append(f"{i.name} · {i.backend} · {where}")
+        parts.append(self.state)
+        f = self.last_figures
+        if f:
+            if f.get("tokens_per_second"):
+                parts.append(f"{f['tokens_per_second']:.1f} tok/s")
+            if f.get("time_to_first_token") is not None:
+                parts.append(f"first token {f['time_to_first_token'] * 1000:.0f} ms")
+            if b is not None:
+                used = f["prompt_tokens"] + f["answer_tokens"]
+                parts.append(f"context {used:,}/{b.info.context_length:,}")
+            if f.get("turns_dropped"):
+                parts.append(f"{f['turns_dropped']} old turns left out")
+        if self.status_note:
+            parts.append(self.status_note)
+        self.status.configure(text="   ·   ".join(parts))
+
+    # -- worker jobs (run on worker threads) ----------------------------------------
+
+    def _load_model(self) -> None:
+        """Load the configured model. Runs on the model worker."""
+        self.model.post("status_text", "loading model…")
+        backend = open_backend(self.settings.model)
+        self._loaded = backend
+        self.model.post("model_ready", backend)
+
+    def _on_status_text(self, text: str) -> None:
+        self.status_note = text if self.state == "loading" else ""
+        self._update_status()
+
+    def _store_conn(self) -> Any:
+        """The store worker's own connection. Runs on the store worker."""
+        if self._store_db is None:
+            self._store_db = open_database()
+        return self._store_db
+
+    def _model_conn(self) -> Any:
+        """The model worker's own connection. Runs on the model worker."""
+        if self._model_db is None:
+            self._model_db = open_database()
+        return self._model_db
+
+    def _check_accounts(self) -> None:
+        """Runs on the store worker."""
+        self.store.post("accounts", Auth(self._store_conn()).has_users())
+
+    # -- actions (Tk thread) --------------------------------------------------------------
+
+    def submit_login(self) -> None:
+        """Log in, or create the first account."""
+        name = self.name_entry.get().strip()
+        password = self.password_entry.get()
+        repeat = self.repeat_entry.get()
+        if self.creating and password != repeat:
+            self.login_error.configure(text="The two passwords differ.")
+            return
+        self.login_button.state(["disabled"])
+        self.login_error.configure(text="Checking…")
+        creating = self.creating
+
+        def job() -> None:
+            auth = Auth(self._store_conn())
+            user = auth.create_user(name, password) if creating else auth.verify(name, password)
+            self.store.post("logged_in", user)
+
+        self.store.submit(job, on_error="login_error")
+
+    def logout(self) -> None:
+        """Back to the login screen."""
+        self.stop()
+        self.user = None
+        self.session = None
+        self.conversation_id = None
+        self.transcript.clear()
+        self.main_frame.pack_forget()
+        self.root.configure(menu="")
+        self.login_frame.pack(fill="both", expand=True)
+        self.name_entry.focus_set()
+
+    def refresh_conversations(self, *, open_latest: bool = False) -> None:
+        """Reload the sidebar (newest first)."""
+        user = self.user
+        if user is None:
+            return
+
+        def job() -> None:
+            rows = store.list_conversations(self._store_conn(), user.id)
+            self.store.post("open_latest" if open_latest else "conversations", rows)
+
+        self.store.submit(job)
+
+    def open_conversation(self, conv_id: int) -> None:
+        """Show a stored conversation and continue it."""
+        user = self.user
+        if user is None or self.state == "generating":
+            return
+        self.conversation_id = conv_id
+        self.session = None
+        self.store.submit(
+            lambda: self.store.post(
+                "conversation", history.load(self._store_conn(), user.id, conv_id)
+            )
+        )
+
+    def _on_pick(self, _event: tk.Event) -> None:
+        sel = self.conv_list.curselection()
+        if sel and sel[0] < len(self.conversations):
+            conv = self.conversations[sel[0]]
+            if conv.id != self.conversation_id:
+                self.open_conversation(conv.id)
+
+    def new_conversation(self) -> None:
+        """Start an empty conversation."""
+        if self.state == "generating":
+            return
+        self.conversation_id = None
+        self.session = None
+        self.transcript.clear()
+        self.conv_list.selection_clear(0, "end")
+        self.input.focus_set()
+
+    def search(self) -> None:
+        """Full-text search; the sidebar shows matching conversations."""
+        user, text = self.user, self.search_entry.get().strip()
+        if user is None:
+            return
+        if not text:
+            self.refresh_conversations()
+            return
+
+        def job() -> None:
+            db = self._store_conn()
+            ids = dict.fromkeys(h.conversation_id for h in store.search(db, user.id, text))
+            rows = [r for i in ids if (r := store.get_conversation(db, user.id, i))]
+            self.store.post("conversations", rows)
+
+        self.store.submit(job)
+
+    def clear_search(self) -> None:
+        """Show all conversations again."""
+        self.search_entry.delete(0, "end")
+        self.refresh_conversations()
+
+    def _conv_menu(self, event: tk.Event) -> None:
+        index = self.conv_list.nearest(event.y)
+        if index < 0 or index >= len(self.conversations):
+            return
+        conv = self.conversations[index]
+        menu = tk.Menu(self.root, tearoff=False)
+        menu.add_command(label="Rename…", command=lambda: self.rename(conv.id))
+        menu.add_command(label="Delete…", command=lambda: self.delete(conv.id))
+        menu.tk_popup(event.x_root, event.y_root)
+
+    def rename(self, conv_id: int, title: str | None = None) -> None:
+        """Give a conversation a new title (asks when none is given)."""
+        from tkinter import simpledialog
+
+        if title is None:
+            title = simpledialog.askstring("Rename", "New title:", parent=self.root)
+        user = self.user
+        if not title or not title.strip() or user is None:
+            return
+        clean = " ".join(title.split())[:200]
+        self.store.submit(
+            lambda: store.rename_conversation(self._store_conn(), user.id, conv_id, clean)
+        )
+        self.refresh_conversations()
+
+    def delete(self, conv_id: int, *, confirm: bool = True) -> None:
+        """Delete a conversation after confirmation."""
+        user = self.user
+        if user is None:
+            return
+        if confirm and not messagebox.askyesno(
+            "Delete conversation",
+            "Delete this conversation and all its messages?",
+            parent=self.root,
+        ):
+            return
+        if conv_id == self.conversation_id:
+            self.new_conversation()
+        self.store.submit(lambda: store.delete_conversation(self._store_conn(), user.id, conv_id))
+        self.refresh_conversations()
+
+    def export(self, fmt: str) -> None:
+        """Save the open conversation as Markdown or JSON."""
+        user, conv_id = self.user, self.conversation_id
+        if user is None or conv_id is None:
+            return
+        path = filedialog.asksaveasfilename(
+            parent=self.root,
+            defaultextension=f".{fmt}",
+            filetypes=[("Markdown", "*.md")] if fmt == "md" else [("JSON", "*.json")],
+        )
+        if not path:
+            return
+
+        def job() -> None:
+            doc = history.load(self._store_conn(), user.id, conv_id)
+            text = history.to_markdown(doc) if fmt == "md" else history.to_json(doc)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+            self.store.post("saved", path)
+
+        self.store.submit(job)
+
+    def _on_return(self, event: tk.Event) -> str | None:
+        if event.state & 0x1:  # Shift+Enter: a new line
+            return None
+        self.send()
+        return "break"
+
+    def send(self, text: str | None = None) -> None:
+        """Send the input box's text (or ``text``) and stream the answer."""
+        if text is None:
+            text = self.input.get("1.0", "end-1c")
+        if not text.strip() or self.user is None:
+            return
+        if self.backend is None:
+            self.transcript.add_error("The model is still loading; your text stays in the box.")
+            return
+        if self.state == "generating":
+            return
+        self.input.delete("1.0", "end")
+        self.transcript.add_user(text)
+        self._start_answer(lambda session, on_text: session.send(text, on_text=on_text))
+
+    def regenerate(self) -> None:
+        """Redo the last answer."""
+        if self.backend is None or self.state == "generating" or self.conversation_id is None:
+            return
+        self.transcript.clear()
+        self._start_answer(
+            lambda session, on_text: session.regenerate(on_text=on_text), reload=True
+        )
+
+    def _start_answer(self, call: Any, *, reload: bool = False) -> None:
+        """Run ``call(session, on_text)`` on the model worker, streaming into the transcript."""
+        self._set_state("generating")
+        self.status_note = ""
+        user, backend, conv_id = self.user, self.backend, self.conversation_id
+        assert user is not None and backend is not None
+        options = options_from(self.settings.generation)
+        self.transcript.begin_answer()
+
+        def job() -> None:
+            db = self._model_conn()
+            if self.session is None or self.session.conversation_id != conv_id:
+                self.session = (
+                    ChatSession.resume(db, user, backend, conv_id, options=options)
+                    if conv_id is not None
+                    else ChatSession(
+                        db,
+                        user,
+                        backend,
+                        options,
+                        system_prompt=self.settings.prompts.ask or DEFAULT_SYSTEM_PROMPT,
+                    )
+                )
+            session = self.session
+            started = []
+
+            def on_text(piece: str) -> None:
+                if not started:  # the window learns a new conversation's id at once
+                    started.append(True)
+                    self.model.post("conversation_started", session.conversation_id)
+                self.model.post("token", piece)
+
+            answer = call(session, on_text)
+            self.model.post(
+                "answer_done", {"text": answer.text, "reload": reload, **answer.figures()}
+            )
+
+        self.model.submit(job, on_error="answer_error")
+
+    def stop(self) -> None:
+        """Stop the answer being generated (Esc). Safe at any time."""
+        if self.backend is not None and self.state == "generating":
+            self.backend.cancel()
+
+    def attach(self) -> None:
+        """Add a file's content to the input box as a fenced block."""
+        path = filedialog.askopenfilename(parent=self.root)
+        if path:
+            self.attach_file(path)
+
+    def attach_file(self, path: str) -> None:
+        """Append ``path``'s text to the input (refusing binary and non-UTF-8 files)."""
+        try:
+            data = open(path, "rb").read(5_000_001)  # noqa: SIM115
+        except OSError as exc:
+            self.transcript.add_error(f"Cannot read {path}: {exc.strerror}")
+            return
+        if len(data) > 5_000_000 or b"\x00" in data:
+            self.transcript.add_error(f"{path} is binary or larger than 5 MB; not attached.")
+            return
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.transcript.add_error(f"{path} is not UTF-8 text (byte {exc.start}).")
+            return
+        lang = "python" if path.endswith(".py") else "bash" if path.endswith(".sh") else ""
+        self.input.insert("end", f"\n```{lang}\n{text.rstrip()}\n```\n")
+
+    # -- code block actions ------------------------------------------------------------
+
+    def copy_code(self, block: CodeBlock) -> None:
+        """Put a code block's text on the clipboard."""
+        self.root.clipboard_clear()
+        self.root.clipboard_append(block.code)
+        self.status_note = "Code copied"
+        self._update_status()
+
+    def save_code(self, block: CodeBlock) -> None:
+        """Save a code block to a file the user picks."""
+        ext = ".py" if (block.language or "").startswith("py") else ".sh"
+        path = filedialog.asksaveasfilename(parent=self.root, defaultextension=ext)
+        if path:
+            code = block.code
+
+            def job() -> None:
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(code)
+                self.store.post("saved", path)
+
+            self.store.submit(job)
+
+    def run_code(self, block: CodeBlock) -> None:
+        """Run a code block in the sandbox (the user clicked Run); output shows below."""
+        lang = (block.language or "").lower()
+        language = "python" if lang.startswith("py") else "bash"
+        code = block.code
+        limits = sandbox.Limits.from_settings(self.settings.sandbox)
+        allow = self.settings.sandbox.allow_unisolated
+        self.status_note = f"Running {language} in the sandbox…"
+        self._update_status()
+
+        def job() -> None:
+            result = sandbox.run_code(
+                code, language=language, limits=limits, allow_unisolated=allow
+            )
+            lines = []
+            if not result.isolated:
+                lines.append(
+                    "WARNING: no sandbox isolation on this machine; the code ran "
+                    "as a plain process with limits only."
+                )
+            lines += [
+                result.stdout.rstrip("\n"),
+                result.stderr.rstrip("\n"),
+                f"[{result.summary()}]",
+            ]
+            self.tools.post("run_result", "\n".join(x for x in lines if x))
+
+        self.tools.submit(job)
+
+    def vote(self, message_id: int, value: int) -> None:
+        """Thumbs up (1) or down (-1) on an answer."""
+        self.status_note = "Thanks for the feedback" if value > 0 else "Noted"
+        self._update_status()
+
+    def open_link(self, href: str) -> None:
+        """Open a link in the browser, only after a click and only for web addresses."""
+        if href.startswith(("http://", "https://")):
+            webbrowser.open(href)
+
+    # -- settings ------------------------------------------------------------------------------
+
+    def open_settings(self) -> SettingsDialog:
+        """Show the Settings dialog (Ctrl+,)."""
+        return SettingsDialog(self.root, self.settings, on_apply=self.apply_settings)
+
+    def apply_settings(self, new: config.Settings) -> None:
+        """Use and save new settings; a changed model is reloaded in the background."""
+        old = self.settings
+        self.settings = new
+        self.store.submit(lambda: config.save_settings(new))
+        if (new.ui.theme, new.ui.font_size) != (old.ui.theme, old.ui.font_size):
+            self.theme = THEMES[new.ui.theme]
+            self.font_size = new.ui.font_size
+            self.apply_theme()
+        self.session = None  # the next answer uses the new prompts and sampling
+        if new.model != old.model:
+            self.stop()
+            self.backend = None
+            self._set_state("loading")
+            old_backend = self._loaded
+
+            def reload() -> None:
+                if old_backend is not None:
+                    old_backend.close()
+                self._load_model()
+
+            self.model.submit(reload, on_error="model_error")
+
+    # -- closing ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop any answer (its partial text is saved), remember the layout, and exit."""
+        if self.closing:
+            return
+        self.closing = True
+        with contextlib.suppress(tk.TclError):
+            self.root.after_cancel(self._poll)
+        start = time.monotonic()
+        if self.backend is not None:
+            self.backend.cancel()
+        ui = {"geometry": self.root.winfo_geometry()}
+        with contextlib.suppress(tk.TclError):
+            ui["sidebar_width"] = self.panes.sash_coord(0)[0]
+        self.settings = replace(self.settings, ui=replace(self.settings.ui, **ui))
+        with contextlib.suppress(Exception):
+            config.save_settings(self.settings)
+        # The model worker finishes the cancelled answer (saving it) and then stops.
+        self.model.stop(timeout=max(0.1, 1.5 - (time.monotonic() - start)))
+        self.store.stop(timeout=0.3)
+        self.tools.stop(timeout=0.2)
+        loaded = self._loaded or self.backend
+        if loaded is not None and self.model.idle:
+            with contextlib.suppress(Exception):
+                loaded.close()
+        self.root.destroy()
+
+
+def main() -> int:
+    """Open the window and run until it is closed."""
+    root = tk.Tk(className="codenook")
+    App(root)
+    root.mainloop()
+    return 0

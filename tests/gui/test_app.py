@@ -1,0 +1,252 @@
+"""The real window under Xvfb, with the real embedded model and a real database."""
+
+from __future__ import annotations
+
+import time
+import tkinter as tk
+from collections.abc import Iterator
+
+import pytest
+
+from codenook import config
+from codenook.gui.app import App
+from codenook.gui.theme import THEMES
+from codenook.store import conversations as store
+from codenook.store.db import open_database
+from tests.conftest import PASSWORD
+from tests.gui.conftest import pump
+
+FAST = config.GenerationSettings(max_tokens=24, temperature=0.0, seed=1)
+LONG_QUESTION = "Count from 1 to 500, one number per line."
+
+
+def make_app(generation: config.GenerationSettings = FAST) -> tuple[tk.Tk, App]:
+    root = tk.Tk()
+    settings = config.Settings(
+        model=config.ModelSettings(context_length=2048, threads=2), generation=generation
+    )
+    return root, App(root, settings=settings)
+
+
+@pytest.fixture
+def window(account) -> Iterator[tuple[tk.Tk, App]]:
+    root, app = make_app()
+    yield root, app
+    if not app.closing:
+        app.close()
+
+
+def login(root: tk.Tk, app: App, name: str = "tester", password: str = PASSWORD) -> None:
+    pump(root, lambda: app.backend is not None)
+    app.name_entry.insert(0, name)
+    app.password_entry.insert(0, password)
+    app.submit_login()
+    pump(
+        root, lambda: app.user is not None or app.login_error.cget("text") not in ("", "Checking…")
+    )
+
+
+def answered(app: App) -> bool:
+    return app.state == "ready" and not app.transcript.streaming
+
+
+def stored_messages(app: App) -> list[store.MessageRow]:
+    db = open_database()
+    try:
+        return store.messages(db, app.user.id, app.conversation_id)
+    finally:
+        db.close()
+
+
+def test_window_opens_at_once_and_logs_in(window) -> None:
+    root, app = window
+    root.update()
+    assert root.title() == "codenook"
+    assert app.login_frame.winfo_ismapped()
+    login(root, app)
+    assert app.user is not None and app.user.name == "tester"
+    assert app.main_frame.winfo_ismapped()
+    assert "SmolLM2-135M-Instruct · llama.cpp · CPU" in app.status.cget("text")
+
+
+def test_wrong_password_shows_the_message(window) -> None:
+    root, app = window
+    login(root, app, password="not-the-password")
+    assert app.user is None
+    assert app.login_error.cget("text") == "Wrong user name or password."
+
+
+def test_first_start_offers_to_create_an_account() -> None:
+    root, app = make_app()
+    try:
+        pump(root, lambda: app.creating)
+        assert app.login_button.cget("text") == "Create account"
+        app.name_entry.insert(0, "first")
+        app.password_entry.insert(0, "a-long-enough-password")
+        app.repeat_entry.insert(0, "a-long-enough-password")
+        app.submit_login()
+        pump(root, lambda: app.user is not None)
+        assert app.user.is_admin
+    finally:
+        app.close()
+
+
+def test_send_streams_the_answer_into_the_transcript(window) -> None:
+    root, app = window
+    login(root, app)
+    app.input.insert("1.0", "What is a Python list?")
+    app.send()
+    assert app.input.get("1.0", "end-1c") == ""
+    seen: list[int] = []
+    pump(root, lambda: seen.append(len(app.transcript.content())) or answered(app))
+    assert len(set(seen)) > 3, "the answer did not grow piece by piece"
+    msgs = stored_messages(app)
+    assert [m.role for m in msgs] == ["user", "assistant"]
+    assert msgs[1].complete
+    shown = app.transcript.content()
+    assert "What is a Python list?" in shown
+    assert msgs[1].content.split()[0] in shown
+    assert "tok/s" in app.status.cget("text")
+    assert "context" in app.status.cget("text")
+    app.send("And a tuple?")
+    pump(root, lambda: answered(app))
+    shown = app.transcript.content()
+    assert "What is a Python list?" in shown and "And a tuple?" in shown
+    assert shown.count("codenook") == 2
+    assert len(stored_messages(app)) == 4
+
+
+def test_stop_mid_answer(account) -> None:
+    root, app = make_app(config.GenerationSettings(max_tokens=2000, temperature=0.0))
+    try:
+        login(root, app)
+        app.send(LONG_QUESTION)
+        pump(root, lambda: len(app.transcript.content()) > 200)
+        app.stop()
+        pump(root, lambda: answered(app), timeout=5)
+        last = stored_messages(app)[-1]
+        assert last.figures["finish_reason"] == "cancelled"
+        assert not last.complete and last.content
+        assert "(stopped)" in app.transcript.content()
+    finally:
+        app.close()
+
+
+def test_regenerate_replaces_the_last_answer(window) -> None:
+    root, app = window
+    login(root, app)
+    app.send("Name a Bash builtin.")
+    pump(root, lambda: answered(app))
+    first = stored_messages(app)
+    app.regenerate()
+    pump(root, lambda: answered(app) and app.events.empty() and app.store.idle)
+    pump(root, lambda: "Name a Bash builtin." in app.transcript.content())
+    after = stored_messages(app)
+    assert [m.role for m in after] == ["user", "assistant"]
+    assert after[1].created > first[1].created
+    assert app.transcript.content().count("Name a Bash builtin.") == 1
+
+
+def test_switch_conversations_and_search(window) -> None:
+    root, app = window
+    login(root, app)
+    app.send("Tell me about zebras in Python.")
+    pump(root, lambda: answered(app))
+    first_id = app.conversation_id
+    app.new_conversation()
+    app.send("How do Bash arrays work?")
+    pump(root, lambda: answered(app))
+    pump(root, lambda: len(app.conversations) == 2)
+    assert app.conversations[0].title == "How do Bash arrays work?"  # newest first
+    app.open_conversation(first_id)
+    pump(root, lambda: "zebras" in app.transcript.content())
+    assert "Bash arrays" not in app.transcript.content()
+    app.search_entry.insert(0, "zebras")
+    app.search()
+    pump(root, lambda: len(app.conversations) == 1)
+    assert app.conv_list.get(0) == "Tell me about zebras in Python."
+    app.clear_search()
+    pump(root, lambda: len(app.conversations) == 2)
+
+
+def test_change_theme_is_applied_and_remembered(window) -> None:
+    root, app = window
+    login(root, app)
+    app.set_theme("dark")
+    root.update()
+    assert app.transcript.text.cget("background") == THEMES["dark"].bg
+    pump(root, lambda: config.paths().settings_file.exists())
+    pump(root, lambda: config.load_settings().ui.theme == "dark")
+    app.set_font_size(14)
+    assert app.transcript.text.tag_cget("h1", "font")
+
+
+def test_code_block_copy_puts_code_on_the_clipboard(window) -> None:
+    root, app = window
+    login(root, app)
+    app.transcript.add_answer("Try:\n\n```python\nprint(2 + 2)\n```\n", message_id=1)
+    root.update()
+    [block] = app.transcript.code_blocks
+    app.copy_code(block)
+    assert root.clipboard_get() == "print(2 + 2)\n"
+
+
+def test_closing_mid_answer_exits_quickly_and_keeps_the_partial_answer(account) -> None:
+    root, app = make_app(config.GenerationSettings(max_tokens=2000, temperature=0.0))
+    login(root, app)
+    app.send(LONG_QUESTION)
+    pump(root, lambda: len(app.transcript.content()) > 200)
+    user, conv_id = app.user, app.conversation_id
+    start = time.monotonic()
+    app.close()
+    assert time.monotonic() - start < 2.0
+    db = open_database()
+    msgs = store.messages(db, user.id, conv_id)
+    db.close()
+    assert msgs[-1].role == "assistant"
+    assert msgs[-1].content and not msgs[-1].complete
+
+
+def test_run_button_shows_the_output_in_the_transcript(window) -> None:
+    root, app = window
+    login(root, app)
+    app.transcript.add_answer("Run this:\n\n```python\nprint(2+2)\n```\n", message_id=1)
+    [block] = app.transcript.code_blocks
+    app.run_code(block)
+    pump(root, lambda: "isolation:" in app.transcript.content())
+    shown = app.transcript.content()
+    assert "\n4\n" in shown
+    assert "exit 0" in shown
+    assert "WARNING" not in shown  # bubblewrap is installed by make test
+
+
+def test_settings_dialog_validates_saves_and_reloads_the_model(window) -> None:
+    root, app = window
+    login(root, app)
+    dialog = app.open_settings()
+    root.update()
+    dialog.vars["temperature"].set("hot")
+    dialog.apply()
+    assert "not a valid value for temperature" in dialog.error.cget("text")
+    dialog.vars["temperature"].set("9")
+    dialog.apply()
+    assert "generation.temperature" in dialog.error.cget("text")
+    dialog.vars["temperature"].set("0.5")
+    dialog.vars["context_length"].set("1024")
+    dialog.vars["theme"].set("dark")
+    dialog.prompt.delete("1.0", "end")
+    dialog.prompt.insert("1.0", "Answer in one sentence.")
+    dialog.apply()
+    pump(root, lambda: app.backend is not None and app.backend.info.context_length == 1024)
+    assert app.transcript.text.cget("background") == THEMES["dark"].bg
+    pump(root, lambda: config.load_settings().model.context_length == 1024)
+    saved = config.load_settings()
+    assert saved.generation.temperature == 0.5
+    assert saved.prompts.ask == "Answer in one sentence."
+    assert saved.ui.theme == "dark"
+    app.send("What is Bash?")
+    pump(root, lambda: answered(app))
+    db = open_database()
+    conv = store.get_conversation(db, app.user.id, app.conversation_id)
+    db.close()
+    assert conv.system_prompt == "Answer in one sentence."
