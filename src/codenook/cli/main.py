@@ -38,6 +38,7 @@ COMMANDS = {
     "vote": "codenook.cli.vote",
     "feedback": "codenook.cli.feedback",
     "export": "codenook.cli.export",
+    "models": "codenook.cli.models",
 }
 crash_log = logging.getLogger("codenook.cli")
 
