@@ -281,3 +281,25 @@ def test_thumbs_and_the_feedback_form_are_stored(window) -> None:
     db.close()
     assert tuple(row) == (2, "wrong_code", "The function was wrong.", 1)
     assert vote == -1
+
+
+def test_a_worker_exception_is_logged_shown_and_the_window_keeps_working(window) -> None:
+    from codenook import applog
+
+    root, app = window
+    applog.setup_logging(debug=False)
+    try:
+        login(root, app)
+
+        def broken() -> None:
+            raise RuntimeError("disk on fire")
+
+        app.store.submit(broken)
+        pump(root, lambda: "Error: disk on fire" in app.transcript.content())
+        log_text = applog.log_file().read_text()
+        assert "disk on fire" in log_text and "Traceback" in log_text
+        app.send("Say hi.")  # still working
+        pump(root, lambda: answered(app))
+        assert len(stored_messages(app)) == 2
+    finally:
+        applog.shutdown_logging()
