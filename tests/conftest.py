@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -67,6 +68,26 @@ def account(codenook_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("CODENOOK_USER", "tester")
     monkeypatch.setenv("CODENOOK_PASSWORD", PASSWORD)
     return "tester"
+
+
+@pytest.fixture
+def db() -> Iterator[sqlite3.Connection]:
+    """The test's own database (under its CODENOOK_HOME)."""
+    from codenook.store.db import open_database
+
+    conn = open_database()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def users(db: sqlite3.Connection) -> tuple:
+    """Two accounts: alice (the admin) and bob."""
+    from codenook.auth import Auth
+
+    auth = Auth(db)
+    alice = auth.create_user("alice", "pumpkin-harbor-31")
+    return alice, auth.create_user("bob", "pumpkin-harbor-31", by=alice)
 
 
 @pytest.fixture(scope="session")

@@ -2,14 +2,10 @@
 
 import json
 
-import pytest
-
 from codenook.assist import interactions
 from codenook.assist.export import liked_records, to_jsonl
-from codenook.auth import Auth
 from codenook.redact import PLACEHOLDER
 from codenook.store import conversations as store
-from codenook.store.db import open_database
 
 PW = "pumpkin-harbor-31"
 SECRETS = [
@@ -20,20 +16,6 @@ SECRETS = [
     "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn\n"
     "-----END RSA PRIVATE KEY-----",
 ]
-
-
-@pytest.fixture
-def db():
-    conn = open_database()
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def users(db):
-    auth = Auth(db)
-    alice = auth.create_user("alice", PW)
-    return alice, auth.create_user("bob", PW, by=alice)
 
 
 def turn(db, user, cid: int, question: str, answer: str) -> int:

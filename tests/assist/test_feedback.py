@@ -4,27 +4,11 @@ import pytest
 
 from codenook.assist import feedback
 from codenook.assist.interactions import AnswerNotFoundError
-from codenook.auth import Auth
 from codenook.redact import PLACEHOLDER
 from codenook.store import conversations as store
-from codenook.store.db import open_database
 
 PW = "pumpkin-harbor-31"
 TOKEN = "sk-" + "Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk"
-
-
-@pytest.fixture
-def db():
-    conn = open_database()
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def users(db):
-    auth = Auth(db)
-    alice = auth.create_user("alice", PW)
-    return alice, auth.create_user("bob", PW, by=alice)
 
 
 def conversation(db, user, *pairs: tuple[str, str]) -> list[int]:

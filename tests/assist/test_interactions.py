@@ -9,31 +9,16 @@ import pytest
 
 from codenook.assist import interactions
 from codenook.assist.session import ChatSession
-from codenook.auth import Auth, User
+from codenook.auth import User
 from codenook.engine import model_hash
 from codenook.engine.backend import GenerationOptions
 from codenook.engine.embedded import embedded_model_path
 from codenook.errors import UsageError
 from codenook.store import conversations as store
-from codenook.store.db import open_database
 
 OPTS = GenerationOptions(max_tokens=12, temperature=0.0, seed=1)
 PW = "pumpkin-harbor-31"
 TOOLS = {"lint_findings": 2, "validation_passed": True, "sandbox_exit": 0}
-
-
-@pytest.fixture
-def db():
-    conn = open_database()
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def users(db):
-    auth = Auth(db)
-    alice = auth.create_user("alice", PW)
-    return alice, auth.create_user("bob", PW, by=alice)
 
 
 def quiet(_: str) -> None:

@@ -3,31 +3,14 @@
 import pytest
 
 from codenook.assist.session import ChatSession, NotFoundError
-from codenook.auth import Auth
 from codenook.engine.backend import GenerationOptions
 from codenook.engine.embedded import embedded_model_path
 from codenook.engine.llama import LlamaBackend
 from codenook.errors import GenerationError
 from codenook.store import conversations as store
-from codenook.store.db import open_database
 
 OPTS = GenerationOptions(max_tokens=24, temperature=0.0, seed=1)
 PW = "pumpkin-harbor-31"
-
-
-@pytest.fixture
-def db():
-    conn = open_database()
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def users(db):
-    auth = Auth(db)
-    alice = auth.create_user("alice", PW)
-    bob = auth.create_user("bob", PW, by=alice)
-    return alice, bob
 
 
 def quiet(_: str) -> None:

@@ -5,26 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from codenook.auth import Auth
 from codenook.store import conversations as store
 from codenook.store import feedback, interactions, migrations
 from codenook.store.db import open_database
 
 PW = "pumpkin-harbor-31"
-
-
-@pytest.fixture
-def db():
-    conn = open_database()
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def users(db):
-    auth = Auth(db)
-    alice = auth.create_user("alice", PW)
-    return alice, auth.create_user("bob", PW, by=alice)
 
 
 def answer(db, user_id: int, **figures) -> int:
