@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,9 @@ from codenook.engine.embedded import embedded_model_path
 from codenook.engine.llama import LlamaBackend
 
 CODENOOK = Path(sys.executable).with_name("codenook")
+ROOT = Path(__file__).resolve().parents[1]
+#: A loopback port where nothing listens: a request there is refused at once.
+DEAD_HUB = "http://127.0.0.1:9"
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +26,31 @@ def codenook_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("CODENOOK_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def no_hub_no_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test reaches the real Hugging Face hub or the user's keyring, here or in a subprocess.
+
+    Returns the file the test keyring keeps its passwords in.
+    """
+    import keyring
+
+    from tests.filekeyring import FileKeyring
+
+    monkeypatch.setenv("HF_ENDPOINT", DEAD_HUB)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    store = tmp_path / "keyring.json"
+    monkeypatch.setenv("CODENOOK_TEST_KEYRING", str(store))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.filekeyring.FileKeyring")
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    )
+    keyring.set_keyring(FileKeyring())
+    return store
 
 
 PASSWORD = "correct horse battery staple"
@@ -39,6 +68,26 @@ def account(codenook_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("CODENOOK_USER", "tester")
     monkeypatch.setenv("CODENOOK_PASSWORD", PASSWORD)
     return "tester"
+
+
+@pytest.fixture
+def db() -> Iterator[sqlite3.Connection]:
+    """The test's own database (under its CODENOOK_HOME)."""
+    from codenook.store.db import open_database
+
+    conn = open_database()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def users(db: sqlite3.Connection) -> tuple:
+    """Two accounts: alice (the admin) and bob."""
+    from codenook.auth import Auth
+
+    auth = Auth(db)
+    alice = auth.create_user("alice", "pumpkin-harbor-31")
+    return alice, auth.create_user("bob", "pumpkin-harbor-31", by=alice)
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,11 @@ class Paths:
         """The default folder for model weights."""
         return self.data / "models"
 
+    @property
+    def model_registry(self) -> Path:
+        """The TOML list of model files codenook knows (pulled or found by a scan)."""
+        return self.config / "models.toml"
+
 
 def paths() -> Paths:
     """Return the paths in force now (reads ``CODENOOK_HOME`` each call)."""
@@ -96,6 +101,17 @@ class GenerationSettings:
 
 
 @dataclass(frozen=True)
+class ModelsSettings:
+    """Where model weights live. ``None`` means the data folder's ``models/``."""
+
+    folder: str | None = None
+
+    def folder_path(self, p: Paths | None = None) -> Path:
+        """The weights folder in force."""
+        return Path(self.folder).expanduser() if self.folder else (p or paths()).models
+
+
+@dataclass(frozen=True)
 class UiSettings:
     """How the window looks; remembered between runs."""
 
@@ -132,6 +148,14 @@ class SandboxSettings:
 
 
 @dataclass(frozen=True)
+class LoggingSettings:
+    """What the error log may hold."""
+
+    # Off by default: message content in a log file outlives the history the user deletes.
+    debug: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a user can set in settings.toml."""
 
@@ -140,6 +164,8 @@ class Settings:
     ui: UiSettings = field(default_factory=UiSettings)
     prompts: PromptSettings = field(default_factory=PromptSettings)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    models: ModelsSettings = field(default_factory=ModelsSettings)
 
 
 _SECTIONS = {
@@ -148,6 +174,8 @@ _SECTIONS = {
     "ui": UiSettings,
     "prompts": PromptSettings,
     "sandbox": SandboxSettings,
+    "logging": LoggingSettings,
+    "models": ModelsSettings,
 }
 
 
@@ -239,6 +267,13 @@ def validate(settings: Settings) -> Settings:
         ),
         (_is_int(sb.output_kb) and sb.output_kb >= 1, "sandbox.output_kb", "a positive integer"),
         (isinstance(sb.allow_unisolated, bool), "sandbox.allow_unisolated", "true or false"),
+        (isinstance(settings.logging.debug, bool), "logging.debug", "true or false"),
+        (
+            settings.models.folder is None
+            or (isinstance(settings.models.folder, str) and settings.models.folder.strip()),
+            "models.folder",
+            "the path of a folder",
+        ),
     ]
     for ok, name, expected in checks:
         if not ok:

@@ -18,26 +18,17 @@ from codenook.assist.session import DEFAULT_SYSTEM_PROMPT, ChatSession
 from codenook.assist.tools.cursor import CursorError
 from codenook.assist.tools.docstrings import apply_edits, plan_docstrings
 from codenook.assist.tools.files import SourceFileError
-from codenook.auth import Auth
 from codenook.config import PromptSettings
 from codenook.engine.backend import GenerationOptions
 from codenook.store import conversations as store
-from codenook.store.db import open_database
 from tests.scripted import ScriptedBackend
 
 OPTS = GenerationOptions(max_tokens=48, temperature=0.0, seed=1)
 
 
 @pytest.fixture
-def db():
-    conn = open_database()
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def user(db):
-    return Auth(db).create_user("alice", "pumpkin-harbor-31")
+def user(users):
+    return users[0]
 
 
 class Seen:

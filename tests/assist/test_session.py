@@ -3,32 +3,15 @@
 import pytest
 
 from codenook.assist.session import ChatSession, NotFoundError
-from codenook.auth import Auth
 from codenook.engine.backend import GenerationOptions
 from codenook.engine.embedded import embedded_model_path
 from codenook.engine.llama import LlamaBackend
 from codenook.errors import GenerationError
 from codenook.store import conversations as store
-from codenook.store.db import open_database
 from tests.scripted import ScriptedBackend
 
 OPTS = GenerationOptions(max_tokens=24, temperature=0.0, seed=1)
 PW = "pumpkin-harbor-31"
-
-
-@pytest.fixture
-def db():
-    conn = open_database()
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def users(db):
-    auth = Auth(db)
-    alice = auth.create_user("alice", PW)
-    bob = auth.create_user("bob", PW, by=alice)
-    return alice, bob
 
 
 def quiet(_: str) -> None:
@@ -72,6 +55,7 @@ def test_another_conversation_in_between_does_not_cost_the_cache(
     assert a2.result.cached_tokens >= a1.result.prompt_tokens
 
 
+@pytest.mark.timeout(900)  # ten real answers: slow on a loaded two-core machine
 def test_small_context_drops_old_turns_but_keeps_them_on_disk(db, users) -> None:
     alice, _ = users
     backend = LlamaBackend(embedded_model_path(), context_length=512, threads=2)

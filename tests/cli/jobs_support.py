@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from codenook import applog
 from codenook.cli import jobkit
 from codenook.cli.main import main
 from codenook.engine.backend import Backend
@@ -71,6 +72,9 @@ def run_scripted(
 ) -> tuple[int, str, str]:
     """Run ``codenook ARGS`` in this process with ``backend`` as the model."""
     monkeypatch.setattr(jobkit, "open_backend", lambda _model: backend)
-    code = main(list(args))
+    try:
+        code = main(list(args))
+    finally:
+        applog.shutdown_logging()  # main() opened the error log in this test's home
     out, err = capsys.readouterr()
     return code, out, err

@@ -116,7 +116,9 @@ def test_ctrl_c_stops_at_once_and_keeps_output() -> None:
     rest, err = proc.communicate(timeout=10)
     elapsed = time.perf_counter() - sent
     assert proc.returncode == 130, err.decode()
-    assert elapsed < 2.0
+    # Generation stops at the next token; the rest is process teardown, which a loaded
+    # machine slows down.
+    assert elapsed < 3.0
     assert b"Traceback" not in err
     assert (printed + rest).strip()
 

@@ -250,3 +250,56 @@ def test_settings_dialog_validates_saves_and_reloads_the_model(window) -> None:
     conv = store.get_conversation(db, app.user.id, app.conversation_id)
     db.close()
     assert conv.system_prompt == "Answer in one sentence."
+
+
+def test_thumbs_and_the_feedback_form_are_stored(window) -> None:
+    root, app = window
+    login(root, app)
+    app.send("Say hi.")
+    pump(root, lambda: answered(app))
+    message_id = app.last_figures["message_id"]
+    app.vote(message_id, 1)
+    pump(root, lambda: "Thanks" in app.status.cget("text"))
+    app.vote(message_id, -1)  # a thumbs-down opens the form
+    pump(root, lambda: any(isinstance(w, tk.Toplevel) for w in root.winfo_children()))
+    [form] = [w for w in root.winfo_children() if isinstance(w, tk.Toplevel)]
+    form.rating.set(2)
+    form.category.set("wrong code")
+    form.comment.insert("1.0", "x" * 5001)
+    form.submit()
+    assert "limit is 5,000" in form.error.cget("text")
+    form.comment.delete("1.0", "end")
+    form.comment.insert("1.0", "The function was wrong.")
+    form.include.set(True)
+    form.submit()
+    pump(root, lambda: "Feedback saved" in app.status.cget("text"))
+    db = open_database()
+    row = db.execute(
+        "SELECT rating, category, comment, include_conversation FROM feedback"
+    ).fetchone()
+    vote = db.execute("SELECT vote FROM messages WHERE id = ?", (message_id,)).fetchone()[0]
+    db.close()
+    assert tuple(row) == (2, "wrong_code", "The function was wrong.", 1)
+    assert vote == -1
+
+
+def test_a_worker_exception_is_logged_shown_and_the_window_keeps_working(window) -> None:
+    from codenook import applog
+
+    root, app = window
+    applog.setup_logging(debug=False)
+    try:
+        login(root, app)
+
+        def broken() -> None:
+            raise RuntimeError("disk on fire")
+
+        app.store.submit(broken)
+        pump(root, lambda: "Error: disk on fire" in app.transcript.content())
+        log_text = applog.log_file().read_text()
+        assert "disk on fire" in log_text and "Traceback" in log_text
+        app.send("Say hi.")  # still working
+        pump(root, lambda: answered(app))
+        assert len(stored_messages(app)) == 2
+    finally:
+        applog.shutdown_logging()

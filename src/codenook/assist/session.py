@@ -6,14 +6,19 @@ starts, and the answer is saved while it streams and marked complete at the end.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
+from codenook import applog
 from codenook.assist.budget import answer_room, fit_turns
 from codenook.auth import User
 from codenook.config import GenerationSettings
+from codenook.engine import model_hash
 from codenook.engine.backend import (
     Backend,
     GenerationOptions,
@@ -23,12 +28,14 @@ from codenook.engine.backend import (
 )
 from codenook.errors import CodenookError, GenerationError
 from codenook.store import conversations as store
+from codenook.store import interactions
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are codenook, a concise coding assistant for Python and Bash. "
     "Answer with correct, idiomatic code in fenced Markdown blocks and short explanations."
 )
 SAVE_EVERY_S = 0.5
+log = logging.getLogger(__name__)
 
 
 class NotFoundError(CodenookError):
@@ -94,6 +101,8 @@ class ChatSession:
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     conversation_id: int | None = None
     _first_turn: int = 0
+    #: Answers stored before the model file's hash was known (filled in later).
+    _unhashed: list[int] = field(default_factory=list)
 
     @classmethod
     def resume(
@@ -110,6 +119,28 @@ class ChatSession:
         if row is None:
             raise NotFoundError(f"No conversation {conversation_id} (see codenook history list).")
         return cls(db, user, backend, options, row.system_prompt, row.id)
+
+    def settings_used(self) -> dict[str, Any]:
+        """The sampling options and model settings an answer is produced with (logged)."""
+        i = self.backend.info
+        return {
+            **asdict(self.options),
+            "context_length": i.context_length,
+            "gpu_layers": i.gpu_layers,
+            "threads": i.threads,
+        }
+
+    def record_model_hash(self, *, timeout: float = 0.0) -> None:
+        """Fill in the model file's hash on answers that finished before it was known.
+
+        Waits up to ``timeout`` seconds for the background hash (0: only if it is ready).
+        """
+        if not self._unhashed:
+            return
+        sha = model_hash.wait(self.backend.info.path, timeout=timeout)
+        if sha is not None:
+            interactions.set_model_sha256(self.db, self.user.id, self._unhashed, sha)
+            self._unhashed.clear()
 
     def turns(self) -> list[tuple[Message, Message]]:
         """Finished question-and-answer pairs, oldest first, as the model will see them."""
@@ -153,16 +184,20 @@ class ChatSession:
         on_text: Callable[[str], None],
         task: str = "ask",
         language: str | None = None,
+        tool_results: dict[str, Any] | None = None,
     ) -> Answer:
         """Ask ``text``; stream the answer to ``on_text``; store both. Returns the answer.
 
+        ``tool_results`` (lint findings, validation, sandbox exit) go into the log row.
         Runs in the caller's thread (a worker thread in the window).
         """
         if not text.strip():
             raise GenerationError("The message is empty.")
         conv_id = self._ensure_conversation(text)
         store.add_message(self.db, self.user.id, conv_id, role="user", content=text)
-        return self._answer(text, on_text=on_text, task=task, language=language)
+        return self._answer(
+            text, on_text=on_text, task=task, language=language, tool_results=tool_results
+        )
 
     def regenerate(
         self, *, on_text: Callable[[str], None], task: str = "ask", language: str | None = None
@@ -180,16 +215,19 @@ class ChatSession:
         return self._answer(last_question.content, on_text=on_text, task=task, language=language)
 
     def _answer(
-        self, text: str, *, on_text: Callable[[str], None], task: str, language: str | None
+        self,
+        text: str,
+        *,
+        on_text: Callable[[str], None],
+        task: str,
+        language: str | None,
+        tool_results: dict[str, Any] | None = None,
     ) -> Answer:
         conv_id = self.conversation_id
         assert conv_id is not None
         uid = self.user.id
         info = self.backend.info
-        figures = {"task": task, "language": language, "model": info.name}
-        answer_id = store.add_message(
-            self.db, uid, conv_id, role="assistant", content="", complete=False, **figures
-        )
+        answer_id = self._new_answer(task, language, tool_results)
         pairs = self.turns()
         try:
             fit = fit_turns(
@@ -215,7 +253,32 @@ class ChatSession:
         stream = self.backend.stream_chat(
             messages, options=self.options, cache_key=f"conversation:{conv_id}"
         )
-        return self._stream_into(answer_id, stream, on_text=on_text, turns_dropped=fit.first_turn)
+        return self._stream_into(
+            answer_id, stream, text=text, task=task, on_text=on_text, turns_dropped=fit.first_turn
+        )
+
+    def _new_answer(
+        self, task: str, language: str | None, tool_results: dict[str, Any] | None
+    ) -> int:
+        """Store an empty, incomplete answer with the figures known before it streams."""
+        conv_id = self.conversation_id
+        assert conv_id is not None
+        info = self.backend.info
+        # Hashing a model takes seconds: it runs in the background, never in the token loop.
+        model_hash.start(info.path)
+        self.record_model_hash()
+        figures = {
+            "task": task,
+            "language": language,
+            "model": info.name,
+            "model_file": Path(info.path).name,
+            "backend": info.backend,
+            "settings": self.settings_used(),
+            "tool_results": tool_results,
+        }
+        return store.add_message(
+            self.db, self.user.id, conv_id, role="assistant", content="", complete=False, **figures
+        )
 
     def record(
         self,
@@ -225,6 +288,7 @@ class ChatSession:
         on_text: Callable[[str], None],
         task: str,
         language: str | None = None,
+        tool_results: dict[str, Any] | None = None,
         ended: Callable[[], bool] | None = None,
     ) -> Answer:
         """Store ``text`` as a question and the stream ``start()`` opens as its answer.
@@ -239,18 +303,7 @@ class ChatSession:
             raise GenerationError("The message is empty.")
         conv_id = self._ensure_conversation(text)
         store.add_message(self.db, self.user.id, conv_id, role="user", content=text)
-        info = self.backend.info
-        answer_id = store.add_message(
-            self.db,
-            self.user.id,
-            conv_id,
-            role="assistant",
-            content="",
-            complete=False,
-            task=task,
-            language=language,
-            model=info.name,
-        )
+        answer_id = self._new_answer(task, language, tool_results)
         try:
             stream = start()
         except BaseException:
@@ -258,13 +311,17 @@ class ChatSession:
                 self.db, self.user.id, answer_id, content="", complete=False, finish_reason="error"
             )
             raise
-        return self._stream_into(answer_id, stream, on_text=on_text, turns_dropped=0, ended=ended)
+        return self._stream_into(
+            answer_id, stream, text=text, task=task, on_text=on_text, turns_dropped=0, ended=ended
+        )
 
     def _stream_into(
         self,
         answer_id: int,
         stream: TokenStream,
         *,
+        text: str,
+        task: str,
         on_text: Callable[[str], None],
         turns_dropped: int,
         ended: Callable[[], bool] | None = None,
@@ -273,6 +330,7 @@ class ChatSession:
         conv_id = self.conversation_id
         assert conv_id is not None
         uid = self.user.id
+        info = self.backend.info
         saved_at = time.monotonic()
         try:
             for piece in stream:
@@ -290,6 +348,9 @@ class ChatSession:
         finally:
             stream.close()
             r = stream.result
+            sha = model_hash.known(info.path)
+            if sha is None:
+                self._unhashed.append(answer_id)
             store.update_message(
                 self.db,
                 uid,
@@ -303,5 +364,18 @@ class ChatSession:
                 finish_reason=r.finish_reason,
                 turns_dropped=turns_dropped,
                 cached_tokens=r.cached_tokens,
+                model_sha256=sha,
             )
-        return Answer(conv_id, answer_id, stream.result, turns_dropped, self.backend.info.name)
+        log.info(
+            "answer %d: job %s, model %s, %d+%d tokens, first token %.3f s, %.1f tokens/s, %s",
+            answer_id,
+            task,
+            info.name,
+            r.prompt_tokens,
+            r.completion_tokens,
+            r.time_to_first_token or 0.0,
+            r.tokens_per_second,
+            r.finish_reason,
+        )
+        log.debug("answer %d to %s: %s", answer_id, applog.content(text), applog.content(r.text))
+        return Answer(conv_id, answer_id, stream.result, turns_dropped, info.name)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from codenook.assist.session import ChatSession, options_from
 from codenook.cli.account import open_auth, require_user
 from codenook.cli.ask import decode_input, write_piece
+from codenook.cli.jobkit import HASH_WAIT_S
 from codenook.cli.options import add_generation_options, add_model_options, settings_from
 from codenook.engine.loader import open_backend
 from codenook.errors import UsageError
@@ -84,4 +85,5 @@ def run(args: argparse.Namespace) -> int:
                     f"(the {answer.turns_dropped} oldest turns were left out to fit the context)",
                     file=sys.stderr,
                 )
+        session.record_model_hash(timeout=HASH_WAIT_S)
     return 0

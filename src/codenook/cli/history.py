@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import datetime
-from pathlib import Path
 
 from codenook.assist import history
 from codenook.assist.session import NotFoundError
 from codenook.cli.account import open_auth, require_user
+from codenook.cli.output import write_text
 from codenook.errors import UsageError
 from codenook.store import conversations as store
 
@@ -43,19 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("id", type=int)
 
 
-def _write(text: str, output: str | None, *, force: bool) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        return
-    path = Path(output)
-    if path.exists() and not force:
-        raise UsageError(f"{path} exists; add --force to overwrite it.")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    print(f"Wrote {path}.", file=sys.stderr)
-
-
 def run(args: argparse.Namespace) -> int:
     """Carry out one ``history`` action for the logged-in user only."""
     auth = open_auth()
@@ -85,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         doc = history.load(db, user.id, args.id)
         as_json = args.json if args.action == "show" else args.format == "json"
         text = history.to_json(doc) if as_json else history.to_markdown(doc)
-        _write(text, getattr(args, "output", None), force=getattr(args, "force", False))
+        write_text(text, getattr(args, "output", None), force=getattr(args, "force", False))
     elif args.action == "search":
         hits = store.search(db, user.id, args.text)
         for h in hits:

@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         ("chat format", i.chat_format_note),
         ("fill in middle", i.fill_format_note),
         ("gpu layers", gpu),
+        *([("fit", i.fit_note)] if i.fit_note else []),
         ("threads", str(i.threads)),
         ("settings", str(paths.settings_file)),
         ("data", str(paths.data)),

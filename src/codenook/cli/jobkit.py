@@ -16,6 +16,10 @@ from codenook.cli.options import add_generation_options, add_model_options, sett
 from codenook.config import Settings
 from codenook.engine.loader import open_backend
 
+# The first answer with a new model file may end before its hash (seconds for GBs);
+# a command waits for it after printing, so the log row is complete.
+HASH_WAIT_S = 120.0
+
 
 def language(value: str) -> str:
     """``--lang`` as argparse's type: python or bash (py, sh, shell accepted)."""
@@ -49,7 +53,9 @@ def job_session(args: argparse.Namespace) -> Iterator[tuple[ChatSession, Setting
     user = require_user(auth)
     settings = settings_from(args)
     with open_backend(settings.model) as backend:
-        yield ChatSession(auth.db, user, backend, options_from(settings.generation)), settings
+        session = ChatSession(auth.db, user, backend, options_from(settings.generation))
+        yield session, settings
+        session.record_model_hash(timeout=HASH_WAIT_S)
 
 
 class Printer:

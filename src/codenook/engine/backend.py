@@ -57,6 +57,8 @@ class ModelInfo:
     #: One line each on the chat and fill formats and why they were chosen.
     chat_format_note: str = ""
     fill_format_note: str = ""
+    #: How the GPU layers were chosen, and any retry with fewer layers (empty when set by hand).
+    fit_note: str = ""
 
 
 @dataclass

@@ -17,13 +17,14 @@ from dataclasses import replace
 from tkinter import filedialog, messagebox, ttk
 from typing import Any
 
-from codenook import config
-from codenook.assist import history
+from codenook import applog, config
+from codenook.assist import feedback, history, interactions
 from codenook.assist.session import DEFAULT_SYSTEM_PROMPT, ChatSession, options_from
 from codenook.assist.tools import sandbox
 from codenook.auth import Auth, User
 from codenook.engine.backend import Backend
 from codenook.engine.loader import open_backend
+from codenook.gui.feedback_dialog import FeedbackDialog
 from codenook.gui.markdown import CodeBlock, to_blocks
 from codenook.gui.settings_dialog import SettingsDialog
 from codenook.gui.theme import THEMES
@@ -202,6 +203,7 @@ class App:
         bar.add_cascade(label="File", menu=file)
         edit = tk.Menu(bar, tearoff=False)
         edit.add_command(label="Settings…", accelerator="Ctrl+,", command=self.open_settings)
+        edit.add_command(label="Feedback…", command=self.open_feedback)
         bar.add_cascade(label="Edit", menu=edit)
         view = tk.Menu(bar, tearoff=False)
         view.add_command(label="Light theme", command=lambda: self.set_theme("light"))
@@ -790,9 +792,49 @@ class App:
         self.tools.submit(job)
 
     def vote(self, message_id: int, value: int) -> None:
-        """Thumbs up (1) or down (-1) on an answer."""
+        """Thumbs up (1) or down (-1) on an answer; stored, and a thumbs-down asks why."""
+        user = self.user
+        if user is None:
+            return
+        choice = "up" if value > 0 else "down"
+        self.store.submit(
+            lambda: self.store.post(
+                "voted", interactions.vote(self._store_conn(), user, message_id, choice)
+            )
+        )
+        if value < 0:
+            self.open_feedback(message_id)
+
+    def _on_voted(self, value: int) -> None:
         self.status_note = "Thanks for the feedback" if value > 0 else "Noted"
         self._update_status()
+
+    def open_feedback(self, message_id: int | None = None) -> FeedbackDialog | None:
+        """The Feedback… form for an answer (the last one when none is named)."""
+        message_id = message_id or self.last_figures.get("message_id")
+        if message_id is None or self.user is None:
+            self.transcript.add_error("Feedback is about an answer: ask something first.")
+            return None
+        return FeedbackDialog(self.root, message_id=message_id, on_submit=self.submit_feedback)
+
+    def submit_feedback(self, message_id: int, **fields: Any) -> None:
+        """Store the form's feedback (on the store worker)."""
+        user = self.user
+        if user is None:
+            return
+        self.store.submit(
+            lambda: self.store.post(
+                "feedback_saved",
+                feedback.submit_feedback(self._store_conn(), user, message_id, **fields),
+            )
+        )
+
+    def _on_feedback_saved(self, _feedback_id: int) -> None:
+        self.status_note = "Feedback saved"
+        self._update_status()
+
+    def _on_crash(self, summary: str) -> None:
+        self.transcript.add_error(f"Something went wrong: {summary} (details in the log)")
 
     def open_link(self, href: str) -> None:
         """Open a link in the browser, only after a click and only for web addresses."""
@@ -859,7 +901,16 @@ class App:
 
 def main() -> int:
     """Open the window and run until it is closed."""
+    applog.setup_logging(debug=applog.debug_enabled())
     root = tk.Tk(className="codenook")
-    App(root)
+    app = App(root)
+
+    def report(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+        # A bug in a Tk callback: log it with its traceback, tell the user, keep going.
+        log.error("error in the window", exc_info=(exc_type, exc, tb))
+        app.events.put(("crash", f"{exc_type.__name__}: {exc}"))
+
+    root.report_callback_exception = report
+    applog.add_crash_listener(lambda summary: app.events.put(("crash", summary)))
     root.mainloop()
     return 0

@@ -20,7 +20,14 @@ FIGURES = (
     "finish_reason",
     "turns_dropped",
     "cached_tokens",
+    "model_file",
+    "model_sha256",
+    "backend",
+    "settings",
+    "tool_results",
 )
+#: Figures kept as JSON text; given and returned as dicts.
+JSON_FIGURES = frozenset({"settings", "tool_results"})
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,12 @@ def _conversation(row: sqlite3.Row) -> ConversationRow:
     )
 
 
+def _figure(key: str, value: Any) -> Any:
+    if key in JSON_FIGURES and value is not None:
+        return json.loads(value)
+    return value
+
+
 def _message(row: sqlite3.Row) -> MessageRow:
     return MessageRow(
         row["id"],
@@ -67,8 +80,19 @@ def _message(row: sqlite3.Row) -> MessageRow:
         row["content"],
         bool(row["complete"]),
         row["created"],
-        {k: row[k] for k in FIGURES},
+        {k: _figure(k, row[k]) for k in FIGURES},
     )
+
+
+def _encoded(figures: dict[str, Any]) -> dict[str, Any]:
+    """Figures as columns hold them: JSON figures as text; refuses unknown names."""
+    unknown = set(figures) - set(FIGURES)
+    if unknown:
+        raise ValueError(f"unknown message figures: {sorted(unknown)}")
+    return {
+        k: json.dumps(v, sort_keys=True) if k in JSON_FIGURES and v is not None else v
+        for k, v in figures.items()
+    }
 
 
 def make_title(text: str) -> str:
@@ -136,9 +160,7 @@ def add_message(
     **figures: Any,
 ) -> int:
     """Append a message (committed at once) and mark the conversation as used."""
-    unknown = set(figures) - set(FIGURES)
-    if unknown:
-        raise ValueError(f"unknown message figures: {sorted(unknown)}")
+    figures = _encoded(figures)
     now = time.time()
     cols = ["conversation_id", "user_id", "role", "content", "complete", "created", *figures]
     cur = db.execute(
@@ -162,9 +184,7 @@ def update_message(
     **figures: Any,
 ) -> None:
     """Save a streaming answer's text so far, or its final text and figures."""
-    unknown = set(figures) - set(FIGURES)
-    if unknown:
-        raise ValueError(f"unknown message figures: {sorted(unknown)}")
+    figures = _encoded(figures)
     sets = ", ".join(["content = ?", "complete = ?", *(f"{k} = ?" for k in figures)])
     db.execute(
         f"UPDATE messages SET {sets} WHERE id = ? AND user_id = ?",

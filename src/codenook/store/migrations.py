@@ -109,8 +109,45 @@ def _m002_conversations(db: sqlite3.Connection) -> None:
     )
 
 
+def _m003_interaction_log(db: sqlite3.Connection) -> None:
+    run_script(
+        db,
+        """
+        -- What produced each answer, for the interaction log and its statistics.
+        ALTER TABLE messages ADD COLUMN model_file TEXT;     -- the file's name, not its path
+        ALTER TABLE messages ADD COLUMN model_sha256 TEXT;   -- filled when the hash is known
+        ALTER TABLE messages ADD COLUMN backend TEXT;
+        ALTER TABLE messages ADD COLUMN settings TEXT;       -- JSON: sampling and model settings
+        ALTER TABLE messages ADD COLUMN tool_results TEXT;   -- JSON: lint, validation, sandbox
+        ALTER TABLE messages ADD COLUMN vote INTEGER NOT NULL DEFAULT 0
+            CHECK (vote IN (-1, 0, 1));                      -- thumbs down, none, up
+        CREATE INDEX messages_user_log ON messages(user_id, role, created);
+        -- Lets feedback name (answer, owner) as one key, so it cannot point at another's answer.
+        CREATE UNIQUE INDEX messages_id_user ON messages(id, user_id);
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            message_id INTEGER NOT NULL,
+            rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+            category TEXT NOT NULL
+                CHECK (category IN ('wrong_code', 'unclear', 'too_slow', 'crashed', 'other')),
+            comment TEXT NOT NULL DEFAULT '' CHECK (length(comment) <= 5000),
+            include_conversation INTEGER NOT NULL DEFAULT 0,
+            created REAL NOT NULL,
+            FOREIGN KEY (message_id, user_id) REFERENCES messages(id, user_id) ON DELETE CASCADE
+        );
+        CREATE INDEX feedback_user ON feedback(user_id, created);
+        CREATE INDEX feedback_message ON feedback(message_id, user_id);
+        """,
+    )
+
+
 #: Every schema change, oldest first. Append only; never edit a released one.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_accounts, _m002_conversations]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _m001_accounts,
+    _m002_conversations,
+    _m003_interaction_log,
+]
 
 
 class SchemaTooNewError(CodenookError):

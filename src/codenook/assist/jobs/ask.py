@@ -65,7 +65,8 @@ def ask(
                 excerpt_chars=min(docs.EXCERPT_CHARS, total),
             )
     r.sources = [e.source for e in excerpts]
-    job.send(ask_request(question, excerpts))
+    answer = job.send(ask_request(question, excerpts))
+    job.log_tools(answer, sources=r.sources)
     line = sources_line(r.sources)
     if line:
         job.event("sources", line, r.sources)

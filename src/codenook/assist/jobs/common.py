@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codenook.assist import interactions
 from codenook.assist.prompts import code_budget, system_prompt
 from codenook.assist.session import Answer, ChatSession
 from codenook.assist.tools.files import SourceFileError, read_source
@@ -176,6 +177,12 @@ class Job:
         if self.stopped:
             self.note(f"The answer was stopped, so {what}.")
         return self.stopped
+
+    def log_tools(self, answer: Answer | None, **results: Any) -> None:
+        """Put what the tools found beside ``answer`` in the interaction log (codenook log)."""
+        if answer is not None and results:
+            s = self.session
+            interactions.record_tool_results(s.db, s.user, answer.message_id, results)
 
     def event(self, kind: str, text: str, data: Any = None) -> None:
         """Report what a tool found, as it happens."""

@@ -147,6 +147,8 @@ def debug(
         budget_chars=job.budget(reserve_tokens=400 + len(_tail(output)) // 3),
     )
     answer = job.send(request)
+    if r.runs:
+        job.log_tools(answer, sandbox_exit=r.runs[0].exit_code)
     diff = extract_diff(answer.text)
     if diff is None:
         if verify:
@@ -167,6 +169,7 @@ def debug(
     r.runs.append(run)
     after = _from_run(run, language=lang, filename=name)
     r.error_gone = after is None or after.headline != r.error.headline
+    job.log_tools(answer, verify_exit=run.exit_code, error_gone=r.error_gone)
     if after is None:
         verdict = "The error is gone: the fixed copy ran without an error (exit 0)."
     elif r.error_gone:

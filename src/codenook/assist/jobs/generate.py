@@ -76,6 +76,9 @@ def generate(
     code, validation = _check(job, answer.text, lang)
     r.attempts, r.findings = 1, list(validation.findings)
     _report(job, validation, 1)
+    job.log_tools(
+        answer, validation_passed=validation.passed, lint_findings=len(validation.findings)
+    )
     if not validation.passed and retry and not job.stop_note("it was not asked again"):
         job.event("retry", "Asking the model to correct it.", validation.findings)
         on_text("\n\n")
@@ -87,6 +90,11 @@ def generate(
         again, validation_again = _check(job, answer.text, lang)
         r.attempts = 2
         _report(job, validation_again, 2)
+        job.log_tools(
+            answer,
+            validation_passed=validation_again.passed,
+            lint_findings=len(validation_again.findings),
+        )
         # A second answer without code keeps the first code: something beats nothing.
         if again is not None:
             code, validation = again, validation_again

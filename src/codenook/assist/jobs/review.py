@@ -106,6 +106,7 @@ def review(
 
     request = review_request(name, text, r.findings, language=lang, budget_chars=job.budget())
     answer = job.send(request)
+    job.log_tools(answer, lint_findings=len(r.findings))
     diff = extract_diff(answer.text)
     if diff is None:
         if apply:
@@ -123,8 +124,10 @@ def review(
         return r
     new = apply_proposed(job, text, diff, path=path, name=name)
     if new is None:
+        job.log_tools(answer, diff_applied=False)
         return r
     r.findings_after = lint(new, language=lang, name=lint_name)
+    job.log_tools(answer, diff_applied=True, lint_findings_after=len(r.findings_after))
     where = f"{r.written} (backup: {r.backup})" if r.written else "the code"
     job.event(
         "applied",

@@ -1,0 +1,51 @@
+"""Find and blank out secrets (API tokens, access keys, private keys) in text.
+
+One function serves both the error log's filter and the training-data export, so the
+two can never disagree about what counts as a secret.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+
+PLACEHOLDER = "[REDACTED]"
+
+# Lengths are the real formats' minimums, loosened a little: a false positive costs a
+# word in a log line, a false negative leaks a credential.
+_PATTERNS = [
+    # PEM private key blocks (RSA, EC, OPENSSH, ENCRYPTED, ...), also when cut off.
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+    r"\bhf_[A-Za-z0-9]{20,}",  # Hugging Face
+    r"\bsk-[A-Za-z0-9_\-]{20,}",  # OpenAI (sk-..., sk-proj-...), Anthropic (sk-ant-...)
+    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",  # AWS access key ids
+    r"\bgh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
+    r"\bgithub_pat_[A-Za-z0-9_]{30,}",
+]
+SECRET_RE = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
+
+#: Environment variables whose values are secrets wherever they show up.
+SECRET_VARIABLES = ("CODENOOK_PASSWORD",)
+# Shorter values would blank ordinary words; codenook's passwords have at least 8.
+_MIN_LITERAL = 6
+
+
+def secret_values() -> list[str]:
+    """Secret values set in the environment now (CODENOOK_PASSWORD), longest first."""
+    values = [os.environ.get(name, "") for name in SECRET_VARIABLES]
+    return sorted({v for v in values if len(v) >= _MIN_LITERAL}, key=len, reverse=True)
+
+
+def redact(text: str, *, literals: Iterable[str] | None = None) -> tuple[str, int]:
+    """Replace every secret in ``text`` with a placeholder; return the text and the count.
+
+    ``literals`` are exact secret values to blank too (default: ``secret_values()``).
+    """
+    count = 0
+    for value in secret_values() if literals is None else literals:
+        if value and value in text:
+            count += text.count(value)
+            text = text.replace(value, PLACEHOLDER)
+    text, found = SECRET_RE.subn(PLACEHOLDER, text)
+    return text, count + found
