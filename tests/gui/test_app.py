@@ -303,3 +303,53 @@ def test_a_worker_exception_is_logged_shown_and_the_window_keeps_working(window)
         assert len(stored_messages(app)) == 2
     finally:
         applog.shutdown_logging()
+
+
+def test_job_selector_reviews_an_attached_file_findings_first(window, tmp_path) -> None:
+    root, app = window
+    login(root, app)
+    src = tmp_path / "tool.py"
+    src.write_text("import os\n\n\ndef double(x):\n    return x * 2\n", encoding="utf-8")
+    app.job.set("Review")
+    app.attach_file(str(src))
+    pump(root, lambda: app.attached is not None)
+    assert "tool.py" in app.attached_label.cget("text")
+    app.send("")
+    pump(root, lambda: answered(app))
+    shown = app.transcript.content()
+    assert "Review tool.py" in shown
+    # The linter's finding is shown before the model's answer.
+    assert "F401" in shown
+    assert shown.index("F401") < shown.rindex("codenook")
+    assert app.attached is None  # the attachment went with the job
+    last = stored_messages(app)[-1]
+    assert last.role == "assistant" and last.figures["task"] == "review"
+    assert src.read_text(encoding="utf-8").startswith("import os")  # reviewed, not changed
+
+
+def test_job_selector_debugs_pasted_code_in_the_sandbox(window) -> None:
+    root, app = window
+    login(root, app)
+    app.job.set("Debug")
+    app.send("print(1 / 0)")
+    pump(root, lambda: answered(app))
+    shown = app.transcript.content()
+    assert "ZeroDivisionError" in shown
+    assert stored_messages(app)[-1].figures["task"] == "debug"
+
+
+def test_job_selector_says_what_is_missing_and_keeps_the_text(window, tmp_path) -> None:
+    root, app = window
+    login(root, app)
+    app.job.set("Debug")
+    text = "Traceback (most recent call last):\nKeyError: 'x'"
+    app.input.insert("1.0", text)
+    app.send()
+    assert "attach it" in app.transcript.content()
+    assert app.input.get("1.0", "end-1c") == text
+    bad = tmp_path / "latin1.py"
+    bad.write_bytes("s = 'caf\xe9'\n".encode("latin-1"))
+    app.attach_file(str(bad))
+    pump(root, lambda: "Not attached" in app.transcript.content())
+    assert "UTF-8" in app.transcript.content()
+    assert app.attached is None

@@ -14,16 +14,22 @@ import time
 import tkinter as tk
 import webbrowser
 from dataclasses import replace
+from pathlib import Path
 from tkinter import filedialog, messagebox, ttk
 from typing import Any
 
 from codenook import applog, config
 from codenook.assist import feedback, history, interactions
+from codenook.assist.jobs import JobEvent, JobResult, run_job
 from codenook.assist.session import DEFAULT_SYSTEM_PROMPT, ChatSession, options_from
 from codenook.assist.tools import sandbox
+from codenook.assist.tools.files import read_source
 from codenook.auth import Auth, User
 from codenook.engine.backend import Backend
 from codenook.engine.loader import open_backend
+from codenook.errors import UsageError
+from codenook.gui import dispatch
+from codenook.gui.dispatch import JOBS, LANGUAGES, JobRequest
 from codenook.gui.feedback_dialog import FeedbackDialog
 from codenook.gui.markdown import CodeBlock, to_blocks
 from codenook.gui.settings_dialog import SettingsDialog
@@ -35,8 +41,6 @@ from codenook.store.db import open_database
 
 log = logging.getLogger(__name__)
 POLL_MS = 20
-JOBS = ("Ask", "Generate", "Complete", "Review", "Debug", "Document")
-LANGUAGES = ("Auto", "Python", "Bash")
 
 
 class App:
@@ -60,6 +64,7 @@ class App:
         self._model_db = None
         self._loaded: Backend | None = None  # the backend the model worker holds
         self._store_db = None
+        self._late_notes: list[str] = []
 
         ui = self.settings.ui
         root.title("codenook")
@@ -172,7 +177,10 @@ class App:
         self.language.pack(side="left", padx=4)
         self.attach_button = ttk.Button(row, text="Attach…", command=self.attach)
         self.attach_button.pack(side="left")
-        Tooltip(self.attach_button, "Add a file's content to the message")
+        Tooltip(self.attach_button, "Attach a file for the job to work on")
+        self.attached: str | None = None
+        self.attached_label = ttk.Button(row, text="", command=self.detach)
+        Tooltip(self.attached_label, "Attached: the job works on this file (click to remove)")
         self.regen_button = ttk.Button(row, text="Regenerate", command=self.regenerate)
         self.regen_button.pack(side="right")
         Tooltip(self.regen_button, "Answer the last question again")
@@ -376,6 +384,13 @@ class App:
                 self.transcript.add_answer(m["content"], message_id=m["id"], note=note)
 
     def _on_answer_done(self, figures: dict[str, Any]) -> None:
+        late, self._late_notes = self._late_notes, []
+        if "message_id" not in figures:  # a job that never asked the model
+            self._set_state("ready")
+            self.transcript.finish_answer(figures["text"], message_id=None)
+            for text in late:
+                self.transcript.add_output(text)
+            return
         self.last_figures = figures
         self.conversation_id = figures["conversation_id"]
         note = ""
@@ -392,7 +407,15 @@ class App:
             self.transcript.finish_answer(
                 figures["text"], message_id=figures["message_id"], note=note.strip()
             )
+        for text in late:
+            self.transcript.add_output(text)
         self.refresh_conversations()
+
+    def _on_job_event(self, event: JobEvent) -> None:
+        # What the tools found before the model speaks (lint findings, the error) shows
+        # above the answer at once; what they find later follows the answer.
+        if not self.transcript.add_tool_note(event.text):
+            self._late_notes.append(event.text)
 
     def _on_conversation_started(self, conv_id: int) -> None:
         self.conversation_id = conv_id
@@ -648,19 +671,70 @@ class App:
         return "break"
 
     def send(self, text: str | None = None) -> None:
-        """Send the input box's text (or ``text``) and stream the answer."""
+        """Run the selected job on the input box's text (or ``text``) and stream the answer."""
         if text is None:
             text = self.input.get("1.0", "end-1c")
-        if not text.strip() or self.user is None:
+        if self.user is None or (not text.strip() and self.attached is None):
             return
         if self.backend is None:
             self.transcript.add_error("The model is still loading; your text stays in the box.")
             return
         if self.state == "generating":
             return
+        try:
+            request = dispatch.plan(self.job.get(), self.language.get(), text, self.attached)
+        except UsageError as exc:
+            # Nothing is taken out of the box: the user fixes the request and sends again.
+            self.transcript.add_error(str(exc))
+            return
         self.input.delete("1.0", "end")
-        self.transcript.add_user(text)
-        self._start_answer(lambda session, on_text: session.send(text, on_text=on_text))
+        self.detach()
+        self.transcript.add_user(request.shown)
+        self._start_answer(self._job_call(request))
+
+    def _job_call(self, request: JobRequest) -> Any:
+        """The worker's side of ``request``: a call ``(session, on_text) -> JobResult``."""
+        prompts = self.settings.prompts
+        limits = sandbox.Limits.from_settings(self.settings.sandbox)
+
+        def on_event(event: JobEvent) -> None:
+            self.model.post("job_event", event)
+
+        def call(session: ChatSession, on_text: Any) -> JobResult:
+            options = dict(request.options)
+            if request.attach is not None:
+                key = "question" if request.name == "ask" else "description"
+                code = read_source(request.attach)
+                lang = options.get("language")
+                options[key] = dispatch.with_file(
+                    options[key], Path(request.attach).name, code, lang
+                )
+            if request.name == "complete" and "line" not in options:
+                options["source"] = source = read_source(options["path"])
+                options.update(dispatch.end_of(source))
+            if request.name == "debug":
+                options["limits"] = limits
+                if request.scratch is not None:
+                    options["path"] = self._scratch_file(request.scratch, options["language"])
+            return run_job(
+                request.name,
+                session,
+                on_text=on_text,
+                on_event=on_event,
+                prompts=prompts,
+                **options,
+            )
+
+        return call
+
+    @staticmethod
+    def _scratch_file(code: str, language: str | None) -> str:
+        """Write pasted code for Debug to run (worker thread); returns its path."""
+        folder = config.paths().cache / "scratch"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / dispatch.scratch_name(code, language)
+        path.write_text(code if code.endswith("\n") else code + "\n", encoding="utf-8")
+        return str(path)
 
     def regenerate(self) -> None:
         """Redo the last answer."""
@@ -701,11 +775,22 @@ class App:
                 if not started:  # the window learns a new conversation's id at once
                     started.append(True)
                     self.model.post("conversation_started", session.conversation_id)
+                streamed.append(piece)
                 self.model.post("token", piece)
 
-            answer = call(session, on_text)
+            streamed: list[str] = []
+            outcome = call(session, on_text)
+            if isinstance(outcome, JobResult):
+                answer = outcome.answer
+                # A job may ask more than once (a retry, one docstring each): the
+                # transcript keeps all that streamed, and the tools' verdicts follow.
+                done = {"text": "".join(streamed), "reload": reload, "job": outcome.summary()}
+                if answer is not None:
+                    done.update(answer.figures())
+                self.model.post("answer_done", done)
+                return
             self.model.post(
-                "answer_done", {"text": answer.text, "reload": reload, **answer.figures()}
+                "answer_done", {"text": outcome.text, "reload": reload, **outcome.figures()}
             )
 
         self.model.submit(job, on_error="answer_error")
@@ -716,28 +801,32 @@ class App:
             self.backend.cancel()
 
     def attach(self) -> None:
-        """Add a file's content to the input box as a fenced block."""
+        """Pick a file for the job to work on (Review, Debug, Document ... run on it)."""
         path = filedialog.askopenfilename(parent=self.root)
         if path:
             self.attach_file(path)
 
     def attach_file(self, path: str) -> None:
-        """Append ``path``'s text to the input (refusing binary and non-UTF-8 files)."""
-        try:
-            data = open(path, "rb").read(5_000_001)  # noqa: SIM115
-        except OSError as exc:
-            self.transcript.add_error(f"Cannot read {path}: {exc.strerror}")
-            return
-        if len(data) > 5_000_000 or b"\x00" in data:
-            self.transcript.add_error(f"{path} is binary or larger than 5 MB; not attached.")
-            return
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            self.transcript.add_error(f"{path} is not UTF-8 text (byte {exc.start}).")
-            return
-        lang = "python" if path.endswith(".py") else "bash" if path.endswith(".sh") else ""
-        self.input.insert("end", f"\n```{lang}\n{text.rstrip()}\n```\n")
+        """Attach ``path`` once a worker has checked it is UTF-8 text under 5 MB."""
+
+        def job() -> None:
+            read_source(path)  # a binary, non-UTF-8, huge or missing file is said now
+            self.store.post("attached", path)
+
+        self.store.submit(job, on_error="attach_error")
+
+    def _on_attached(self, path: str) -> None:
+        self.attached = path
+        self.attached_label.configure(text=f"{Path(path).name} ✕")
+        self.attached_label.pack(side="left", padx=4)
+
+    def _on_attach_error(self, exc: Exception) -> None:
+        self.transcript.add_error(f"Not attached: {exc}")
+
+    def detach(self) -> None:
+        """Forget the attached file."""
+        self.attached = None
+        self.attached_label.pack_forget()
 
     # -- code block actions ------------------------------------------------------------
 

@@ -48,6 +48,7 @@ class Transcript(tk.Frame):
         self._links: dict[str, str] = {}
         self._buttons: list[tk.Widget] = []
         self.streaming = False
+        self._streamed_any = False
         self.apply_theme(theme, size)
         # Read-only but selectable: block typing, keep copy and selection keys.
         self.text.bind("<Key>", self._readonly)
@@ -170,6 +171,7 @@ class Transcript(tk.Frame):
     def begin_answer(self) -> None:
         """Start streaming an answer: its text arrives with ``append``."""
         self.streaming = True
+        self._streamed_any = False
 
         def put() -> None:
             self.text.insert("end", "codenook\n", ("who",))
@@ -182,6 +184,7 @@ class Transcript(tk.Frame):
     def append(self, piece: str) -> None:
         """Add streamed text at the end (cheap: no Markdown until the answer ends)."""
         at_bottom = self.text.yview()[1] > 0.98
+        self._streamed_any = True
         self._edit(lambda: self.text.insert("end-1c", piece))
         if at_bottom:
             self.text.see("end")
@@ -251,6 +254,22 @@ class Transcript(tk.Frame):
             )
         )
         self.text.see("end")
+
+    def add_tool_note(self, text: str) -> bool:
+        """Show what a tool found above the answer being started; False once it streams.
+
+        The streamed part is replaced when the answer ends, so a note can only go in
+        while nothing has streamed yet (it then sits above the answer's header).
+        """
+        if not self.streaming or self._streamed_any:
+            return False
+        self._edit(
+            lambda: self.text.insert(
+                "answer_start -1 lines linestart", text.rstrip("\n") + "\n", ("codeblock",)
+            )
+        )
+        self.text.see("end")
+        return True
 
     def add_error(self, message: str) -> None:
         """Show an error line in the transcript."""
