@@ -25,7 +25,9 @@ PASSWORD = "benchmark-pass-phrase-1"
 
 def probe(mode: str, home: str) -> dict:
     """Run one measurement in a fresh process and return its JSON report."""
-    env = {**os.environ, "CODENOOK_HOME": home}
+    # The start is taken here, on the same clock the probe reads when its window maps:
+    # a process's own start time from /proc is only known to the whole second (btime).
+    env = {**os.environ, "CODENOOK_HOME": home, "CODENOOK_BENCH_T0": repr(time.time())}
     out = subprocess.run(
         [sys.executable, str(PROBE), mode],
         env=env,

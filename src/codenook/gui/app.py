@@ -16,12 +16,11 @@ import webbrowser
 from dataclasses import replace
 from pathlib import Path
 from tkinter import filedialog, messagebox, ttk
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codenook import applog, config
 from codenook.assist import feedback, history, interactions
-from codenook.assist.jobs import JobEvent, JobResult, run_job
-from codenook.assist.session import DEFAULT_SYSTEM_PROMPT, ChatSession, options_from
+from codenook.assist.session import DEFAULT_SYSTEM_PROMPT, Answer, ChatSession, options_from
 from codenook.assist.tools import sandbox
 from codenook.assist.tools.files import read_source
 from codenook.auth import Auth, User
@@ -38,6 +37,9 @@ from codenook.gui.transcript import Actions, Tooltip, Transcript
 from codenook.gui.worker import Event, Worker
 from codenook.store import conversations as store
 from codenook.store.db import open_database
+
+if TYPE_CHECKING:
+    from codenook.assist.jobs import JobEvent, JobResult
 
 log = logging.getLogger(__name__)
 POLL_MS = 20
@@ -701,6 +703,10 @@ class App:
             self.model.post("job_event", event)
 
         def call(session: ChatSession, on_text: Any) -> JobResult:
+            # Imported on the worker: the jobs and their tools cost ~0.2 s the window's
+            # first appearance does not need to wait for.
+            from codenook.assist.jobs import run_job
+
             options = dict(request.options)
             if request.attach is not None:
                 key = "question" if request.name == "ask" else "description"
@@ -780,7 +786,7 @@ class App:
 
             streamed: list[str] = []
             outcome = call(session, on_text)
-            if isinstance(outcome, JobResult):
+            if not isinstance(outcome, Answer):
                 answer = outcome.answer
                 # A job may ask more than once (a retry, one docstring each): the
                 # transcript keeps all that streamed, and the tools' verdicts follow.
