@@ -52,7 +52,10 @@ def main() -> None:
     DOCS.mkdir(exist_ok=True)
     for theme in ("light", "dark"):
         root = tk.Tk(className="codenook")
-        settings = config.Settings(ui=config.UiSettings(theme=theme, geometry="1100x720+0+0"))
+        settings = config.Settings(
+            ui=config.UiSettings(theme=theme, geometry="1100x720+0+0"),
+            models=config.ModelsSettings(first_run_done=True),
+        )
         app = App(root, settings=settings)
         app._on_logged_in(User(1, "you", True))
         for _ in range(100):  # let the (empty) conversation list arrive first

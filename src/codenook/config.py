@@ -105,6 +105,8 @@ class ModelsSettings:
     """Where model weights live. ``None`` means the data folder's ``models/``."""
 
     folder: str | None = None
+    #: The window's first-run question (embedded, a folder, or a download) was answered.
+    first_run_done: bool = False
 
     def folder_path(self, p: Paths | None = None) -> Path:
         """The weights folder in force."""
@@ -268,6 +270,11 @@ def validate(settings: Settings) -> Settings:
         (_is_int(sb.output_kb) and sb.output_kb >= 1, "sandbox.output_kb", "a positive integer"),
         (isinstance(sb.allow_unisolated, bool), "sandbox.allow_unisolated", "true or false"),
         (isinstance(settings.logging.debug, bool), "logging.debug", "true or false"),
+        (
+            isinstance(settings.models.first_run_done, bool),
+            "models.first_run_done",
+            "true or false",
+        ),
         (
             settings.models.folder is None
             or (isinstance(settings.models.folder, str) and settings.models.folder.strip()),

@@ -31,6 +31,7 @@ from codenook.gui import dispatch
 from codenook.gui.dispatch import JOBS, LANGUAGES, JobRequest
 from codenook.gui.feedback_dialog import FeedbackDialog
 from codenook.gui.markdown import CodeBlock, to_blocks
+from codenook.gui.models_view import FirstRunPanel, ModelManager
 from codenook.gui.settings_dialog import SettingsDialog
 from codenook.gui.theme import THEMES
 from codenook.gui.transcript import Actions, Tooltip, Transcript
@@ -55,6 +56,9 @@ class App:
         self.model = Worker("model", self.events)
         self.store = Worker("store", self.events)
         self.tools = Worker("tools", self.events)  # sandbox runs: never behind an answer
+        self.library = Worker("library", self.events)  # scans and downloads take minutes
+        self.first_run: FirstRunPanel | None = None
+        self.models_window: ModelManager | None = None
         self.user: User | None = None
         self.backend: Backend | None = None
         self.session: ChatSession | None = None
@@ -213,6 +217,7 @@ class App:
         bar.add_cascade(label="File", menu=file)
         edit = tk.Menu(bar, tearoff=False)
         edit.add_command(label="Settings…", accelerator="Ctrl+,", command=self.open_settings)
+        edit.add_command(label="Models…", command=self.open_models)
         edit.add_command(label="Feedback…", command=self.open_feedback)
         bar.add_cascade(label="Edit", menu=edit)
         view = tk.Menu(bar, tearoff=False)
@@ -319,6 +324,18 @@ class App:
         if not self.closing:
             self._poll = self.root.after(POLL_MS, self._drain)
 
+    def _on_call(self, payload: tuple[Any, ...]) -> None:
+        # A worker's result for a view: ``(function, *arguments)`` run here, on the Tk thread.
+        fn, *args = payload
+        fn(*args)
+
+    def _on_library_error(self, exc: Exception) -> None:
+        view = self.models_window or self.first_run
+        if view is not None and view.winfo_exists():
+            view.say(str(exc), error=True)
+        else:
+            self.transcript.add_error(f"Models: {exc}")
+
     def _on_unknown(self, payload: Any) -> None:
         log.warning("unhandled window event: %r", payload)
 
@@ -328,6 +345,7 @@ class App:
 
     def _on_model_ready(self, backend: Backend) -> None:
         self.backend = backend
+        self.status_note = ""  # "loading model…" is over
         self._set_state("ready")
 
     def _on_model_error(self, exc: Exception) -> None:
@@ -359,6 +377,26 @@ class App:
         self.main_frame.pack(fill="both", expand=True)
         self.input.focus_set()
         self.refresh_conversations(open_latest=True)
+        s = self.settings
+        if not s.models.first_run_done and s.model.path is None and self.first_run is None:
+            self.first_run = FirstRunPanel(self.transcript.master, self)
+            self.first_run.pack(fill="x", padx=6, pady=(6, 0), before=self.transcript)
+
+    def first_run_finished(self, what: str) -> None:
+        """The first-run question is answered: the panel goes, the status says the model."""
+        if self.first_run is not None:
+            self.first_run.destroy()
+            self.first_run = None
+        self.status_note = f"Using {what}"
+        self._update_status()
+
+    def open_models(self) -> ModelManager:
+        """Models…: the catalog and installed models, download, use, remove, token."""
+        if self.models_window is not None and self.models_window.winfo_exists():
+            self.models_window.lift()
+            return self.models_window
+        self.models_window = ModelManager(self.root, self)
+        return self.models_window
 
     def _on_conversations(self, rows: list[store.ConversationRow]) -> None:
         self.conversations = rows
@@ -987,6 +1025,10 @@ class App:
         self.model.stop(timeout=max(0.1, 1.5 - (time.monotonic() - start)))
         self.store.stop(timeout=0.3)
         self.tools.stop(timeout=0.2)
+        for view in (self.first_run, self.models_window):
+            with contextlib.suppress(Exception):
+                view.downloader.cancel()  # the part stays; the next pull resumes it
+        self.library.stop(timeout=0.2)
         loaded = self._loaded or self.backend
         if loaded is not None and self.model.idle:
             with contextlib.suppress(Exception):
