@@ -9,7 +9,11 @@ PIP := $(PY) -m pip --disable-pip-version-check
 # not built (saves minutes). CUDA only where nvcc exists *and* an NVIDIA driver answers:
 # a CUDA build on a machine without the driver cannot even be imported.
 HAVE_CUDA := $(shell command -v nvcc >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo yes)
-LLAMA_CMAKE := -DLLAVA_BUILD=OFF
+# AMX is left out: some virtual machines report AMX in CPUID without enabling its tile
+# state, and llama.cpp's AMX kernels then die with SIGILL ("Illegal instruction") on the
+# first matrix product. Neither target machine (i7-12700KF, Xeon E5-2690 v3) has AMX.
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE := -DLLAVA_BUILD=OFF -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
 ifeq ($(HAVE_CUDA),yes)
 LLAMA_CMAKE += -DGGML_CUDA=on
 # A cached CPU wheel must not stand in for the CUDA build.
