@@ -93,3 +93,32 @@ def test_bad_sandbox_setting_names_itself(line: str, name: str, caplog) -> None:
     p.settings_file.write_text(f"[sandbox]\n{line}\n")
     assert config.load_settings().sandbox == config.SandboxSettings()
     assert name in caplog.text
+
+
+def test_editor_settings_round_trip() -> None:
+    ui = replace(
+        config.UiSettings(),
+        editor_width=480,
+        recent_files=("/a/x.py", "/b/y.sh"),
+        autocomplete=False,
+        autocomplete_delay_ms=250,
+    )
+    config.save_settings(replace(config.Settings(), ui=ui))
+    assert config.load_settings().ui == ui
+    assert config.UiSettings().autocomplete and config.UiSettings().autocomplete_delay_ms == 400
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("autocomplete_delay_ms = 0", "ui.autocomplete_delay_ms"),
+        ("autocomplete = 'yes'", "ui.autocomplete"),
+        ("editor_width = 5", "ui.editor_width"),
+        ("recent_files = 'x.py'", "ui.recent_files"),
+    ],
+)
+def test_bad_editor_setting_names_itself(line: str, name: str, caplog) -> None:
+    p = config.ensure_dirs()
+    p.settings_file.write_text(f"[ui]\n{line}\n")
+    assert config.load_settings().ui == config.UiSettings()
+    assert name in caplog.text

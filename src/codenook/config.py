@@ -122,6 +122,12 @@ class UiSettings:
     geometry: str = "1100x760"
     sidebar_width: int = 240
     recent_models: tuple[str, ...] = ()
+    #: The editor pane beside the chat (Ctrl+E): its width and the files opened last.
+    editor_width: int = 560
+    recent_files: tuple[str, ...] = ()
+    #: Ghost-text completion after typing pauses for ``autocomplete_delay_ms``.
+    autocomplete: bool = True
+    autocomplete_delay_ms: int = 400
 
 
 @dataclass(frozen=True)
@@ -195,7 +201,7 @@ def _section(cls: type, raw: Any, where: str) -> Any:
         if key not in known:
             log.warning("Ignoring unknown setting %s.%s", where, key)
             continue
-        if key in ("stop", "recent_models"):
+        if key in ("stop", "recent_models", "recent_files"):
             if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
                 raise ConfigError(f"{where}.{key} must be a list of strings.")
             value = tuple(value)
@@ -248,6 +254,18 @@ def validate(settings: Settings) -> Settings:
             isinstance(settings.ui.font_size, int) and 6 <= settings.ui.font_size <= 40,
             "ui.font_size",
             "an integer from 6 to 40",
+        ),
+        (
+            _is_int(settings.ui.editor_width) and settings.ui.editor_width >= 100,
+            "ui.editor_width",
+            "a width in pixels of at least 100",
+        ),
+        (isinstance(settings.ui.autocomplete, bool), "ui.autocomplete", "true or false"),
+        (
+            _is_int(settings.ui.autocomplete_delay_ms)
+            and 50 <= settings.ui.autocomplete_delay_ms <= 10_000,
+            "ui.autocomplete_delay_ms",
+            "milliseconds from 50 to 10000",
         ),
         (
             isinstance(sb.timeout, int | float)

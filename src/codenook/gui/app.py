@@ -29,6 +29,8 @@ from codenook.engine.loader import open_backend
 from codenook.errors import UsageError
 from codenook.gui import dispatch
 from codenook.gui.dispatch import JOBS, LANGUAGES, JobRequest
+from codenook.gui.dnd import enable_file_drop
+from codenook.gui.editor import EditorHost, EditorPane, OnJobResult
 from codenook.gui.feedback_dialog import FeedbackDialog
 from codenook.gui.markdown import CodeBlock, to_blocks
 from codenook.gui.models_view import FirstRunPanel, ModelManager
@@ -165,6 +167,7 @@ class App:
                 run=self.run_code,
                 vote=self.vote,
                 open_link=self.open_link,
+                insert=self.insert_into_editor,
             ),
             theme=self.theme,
             size=self.font_size,
@@ -200,7 +203,24 @@ class App:
         self.input.pack(fill="x", pady=(6, 0))
         self.input.bind("<Return>", self._on_return)
         self.input.bind("<Control-Return>", lambda _e: self.send() or "break")
+        # Dropping a file on the input (or the transcript) attaches it, as Attach… does.
+        self.can_drop = enable_file_drop(self.input, self.drop_files)
+        if self.can_drop:
+            enable_file_drop(self.transcript.text, self.drop_files)
         self.panes.add(chat, minsize=300)
+        ui = self.settings.ui
+        self.editor = EditorPane(  # added to the panes by Ctrl+E
+            self.panes,
+            host=self._editor_host(),
+            theme=self.theme,
+            size=self.font_size,
+            recent=ui.recent_files,
+            autocomplete=ui.autocomplete,
+            delay_ms=ui.autocomplete_delay_ms,
+        )
+        self.menu.add_cascade(
+            label="Editor", menu=self.editor.build_menu(self.menu, toggle=self.toggle_editor)
+        )
         return f
 
     def _build_menu(self) -> None:
@@ -246,6 +266,9 @@ class App:
         r.bind("<Escape>", lambda _e: self.stop())
         r.bind("<Control-plus>", lambda _e: self.set_font_size(self.font_size + 1))
         r.bind("<Control-minus>", lambda _e: self.set_font_size(self.font_size - 1))
+        r.bind("<Control-e>", lambda _e: self.user and self.toggle_editor())
+        r.bind("<Control-o>", lambda _e: self.user and self.open_in_editor())
+        r.bind("<Control-s>", lambda _e: self._editor_shown() and self.editor.save())
 
     # -- look ------------------------------------------------------------------------
 
@@ -270,6 +293,7 @@ class App:
             font=("TkDefaultFont", self.font_size),
         )
         self.transcript.apply_theme(t, self.font_size)
+        self.editor.apply_theme(t, self.font_size)
         self.style.configure("TEntry", fieldbackground=t.input_bg, foreground=t.fg)
 
     def _paint(self, widget: tk.Misc, bg: str) -> None:
@@ -859,6 +883,15 @@ class App:
 
         self.store.submit(job, on_error="attach_error")
 
+    def drop_files(self, paths: list[str]) -> None:
+        """Files dropped on the window: the first is attached; more are said to be left."""
+        self.attach_file(paths[0])
+        if len(paths) > 1:
+            left = ", ".join(Path(p).name for p in paths[1:])
+            self.transcript.add_error(
+                f"One file at a time: attached {Path(paths[0]).name}, not {left}."
+            )
+
     def _on_attached(self, path: str) -> None:
         self.attached = path
         self.attached_label.configure(text=f"{Path(path).name} ✕")
@@ -974,6 +1007,91 @@ class App:
         if href.startswith(("http://", "https://")):
             webbrowser.open(href)
 
+    # -- the editor pane -------------------------------------------------------------------
+
+    def _editor_host(self) -> EditorHost:
+        return EditorHost(
+            call_soon=lambda fn: self.events.put(("call", (fn,))),
+            run_tools=self.tools.submit,
+            run_model=self.model.submit,
+            model_context=self._editor_model_context,
+            start_job=self.run_file_job,
+            remember=self._remember,
+        )
+
+    def _editor_shown(self) -> bool:
+        return str(self.editor) in (str(p) for p in self.panes.panes())
+
+    def toggle_editor(self, show: bool | None = None) -> None:
+        """Show or hide the editor beside the chat (Ctrl+E); its width is remembered."""
+        shown = self._editor_shown()
+        show = not shown if show is None else show
+        if show and not shown:
+            self.panes.add(self.editor, width=self.settings.ui.editor_width, minsize=260)
+            self.editor.text.focus_set()
+        elif shown and not show:
+            self._remember(editor_width=self.editor.winfo_width())
+            self.panes.forget(self.editor)
+            self.input.focus_set()
+
+    def open_in_editor(self, path: str | None = None) -> None:
+        """Show the editor and open a file in it (Ctrl+O asks which)."""
+        self.toggle_editor(show=True)
+        if path is None:
+            self.editor.open_dialog()
+        elif self.editor.confirm_discard():
+            self.editor.open_file(path)
+
+    def insert_into_editor(self, block: CodeBlock) -> None:
+        """A chat code block into the editor: at the cursor, or over the selection."""
+        self.toggle_editor(show=True)
+        self.editor.insert_code(block.code)
+
+    def _editor_model_context(self) -> Any:
+        """What a completion needs. Runs on the model worker."""
+        user, backend = self.user, self.backend
+        if user is None or backend is None:
+            return None
+        return self._model_conn(), user, backend, options_from(self.settings.generation)
+
+    def run_file_job(
+        self, name: str, label: str, options: dict[str, Any], on_result: OnJobResult
+    ) -> bool:
+        """Run a job on the editor's file; the answer streams into the chat."""
+        if self.user is None:
+            return False
+        if self.backend is None or self.state == "generating":
+            busy = "The model is still loading" if self.backend is None else "An answer is running"
+            self.transcript.add_error(f"{busy}; try {label} again in a moment.")
+            return False
+        options = dict(options)
+        args = options.pop("args", ())
+        if name == "debug":
+            options.setdefault("limits", sandbox.Limits.from_settings(self.settings.sandbox))
+        prompts = self.settings.prompts
+        self.transcript.add_user(label)
+
+        def call(session: ChatSession, on_text: Any) -> Any:
+            from codenook.assist.jobs import JobError, run_job  # see _job_call
+
+            events: list = []
+            result = run_job(
+                name,
+                session,
+                *args,
+                on_text=on_text,
+                on_event=events.append,
+                prompts=prompts,
+                **options,
+            )
+            self.events.put(("call", (on_result, result, events)))
+            if result.answer is None:  # the tools found nothing to ask the model
+                raise JobError(" ".join(result.notes) or f"{label}: nothing to do.")
+            return result.answer
+
+        self._start_answer(call)
+        return True
+
     # -- settings ------------------------------------------------------------------------------
 
     def open_settings(self) -> SettingsDialog:
@@ -1007,7 +1125,7 @@ class App:
 
     def close(self) -> None:
         """Stop any answer (its partial text is saved), remember the layout, and exit."""
-        if self.closing:
+        if self.closing or not self.editor.confirm_discard():
             return
         self.closing = True
         with contextlib.suppress(tk.TclError):
@@ -1018,6 +1136,8 @@ class App:
         ui = {"geometry": self.root.winfo_geometry()}
         with contextlib.suppress(tk.TclError):
             ui["sidebar_width"] = self.panes.sash_coord(0)[0]
+            if self._editor_shown():
+                ui["editor_width"] = self.editor.winfo_width()
         self.settings = replace(self.settings, ui=replace(self.settings.ui, **ui))
         with contextlib.suppress(Exception):
             config.save_settings(self.settings)

@@ -22,6 +22,8 @@ class Actions:
     run: CodeAction
     vote: Callable[[int, int], None]
     open_link: Callable[[str], None]
+    #: "Insert into editor" (shown on code blocks when the window has an editor).
+    insert: CodeAction | None = None
 
 
 class Transcript(tk.Frame):
@@ -233,6 +235,10 @@ class Transcript(tk.Frame):
         ]
         if (block.language or "").lower() in ("python", "py", "python3", "bash", "sh", "shell"):
             buttons.append(("Run", self.actions.run, "Run in the sandbox"))
+        if self.actions.insert is not None:
+            buttons.append(
+                ("Insert into editor", self.actions.insert, "At the cursor, or over the selection")
+            )
         for text, action, tip in buttons:
             b = self._button(text, lambda a=action, blk=block: a(blk), tip)
             self.text.window_create("end", window=b, padx=2)
