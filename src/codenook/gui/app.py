@@ -545,6 +545,10 @@ class App:
         """Load the configured model. Runs on the model worker."""
         self.model.post("status_text", "loading model…")
         backend = open_backend(self.settings.model)
+        # The jobs are imported here, on the thread that runs them, rather than at window
+        # start (the window maps sooner) or in the first request (which would wait for it).
+        import codenook.assist.jobs  # noqa: F401
+
         self._loaded = backend
         self.model.post("model_ready", backend)
 

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from codenook.assist.jobs import complete
 from codenook.assist.session import ChatSession
 from codenook.engine.backend import Backend, GenerationOptions, TokenStream
 from codenook.errors import CodenookError
@@ -293,6 +292,8 @@ class Completer:
 
         self.timings.sent = time.perf_counter()
         try:
+            from codenook.assist.jobs.complete import complete  # on first use: see editor.py
+
             result = complete(
                 session,
                 line=line,

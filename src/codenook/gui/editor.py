@@ -22,10 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from tkinter import filedialog, messagebox, simpledialog, ttk
 from tkinter import font as tkfont
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from codenook.assist.jobs import JobEvent, JobResult
-from codenook.assist.tools.diffs import DiffError, apply_diff, make_diff
 from codenook.assist.tools.files import SourceFileError, read_source, write_source
 from codenook.engine.backend import Backend, GenerationOptions
 from codenook.gui.completion import Completer
@@ -43,6 +41,9 @@ from codenook.gui.editing import (
 from codenook.gui.markdown import _lexer, token_tag
 from codenook.gui.theme import Theme, code_colours
 from codenook.gui.transcript import Tooltip
+
+if TYPE_CHECKING:  # the jobs and the diff tools load on first use: the window maps sooner
+    from codenook.assist.jobs import JobEvent, JobResult
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ _MODIFIER_KEYS = {
 #: The recent-files menu shows this many.
 RECENT = 8
 
-OnJobResult = Callable[[JobResult, list[JobEvent]], None]
+OnJobResult = Callable[["JobResult", list["JobEvent"]], None]
 
 
 @dataclass
@@ -813,6 +814,8 @@ class EditorPane(tk.Frame):
         notes = "\n".join(said)
         diff = result.diff
         if diff is None and result.text is not None and result.text != base:
+            from codenook.assist.tools.diffs import make_diff
+
             diff = make_diff(base, result.text, self._file_name())  # document: the whole new text
         if diff:
             title = f"{result.job.capitalize()}: proposed change to {self._file_name()}"
@@ -840,6 +843,8 @@ class EditorPane(tk.Frame):
         name = self._file_name()
 
         def patch() -> None:
+            from codenook.assist.tools.diffs import DiffError, apply_diff
+
             try:
                 new = apply_diff(base, diff, name=name).text
             except DiffError as exc:
