@@ -203,10 +203,10 @@ class App:
         self.input.pack(fill="x", pady=(6, 0))
         self.input.bind("<Return>", self._on_return)
         self.input.bind("<Control-Return>", lambda _e: self.send() or "break")
-        # Dropping a file on the input (or the transcript) attaches it, as Attach… does.
-        self.can_drop = enable_file_drop(self.input, self.drop_files)
-        if self.can_drop:
-            enable_file_drop(self.transcript.text, self.drop_files)
+        # Dropping a file on the input (or the transcript) attaches it, as Attach… does;
+        # tkdnd loads once the window is up (it costs tens of ms).
+        self.can_drop = False
+        self.root.after(300, self._enable_drop)
         self.panes.add(chat, minsize=300)
         ui = self.settings.ui
         self.editor = EditorPane(  # added to the panes by Ctrl+E
@@ -886,6 +886,11 @@ class App:
             self.store.post("attached", path)
 
         self.store.submit(job, on_error="attach_error")
+
+    def _enable_drop(self) -> None:
+        self.can_drop = enable_file_drop(self.input, self.drop_files)
+        if self.can_drop:
+            enable_file_drop(self.transcript.text, self.drop_files)
 
     def drop_files(self, paths: list[str]) -> None:
         """Files dropped on the window: the first is attached; more are said to be left."""
