@@ -29,11 +29,19 @@ SECRET_RE = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
 SECRET_VARIABLES = ("CODENOOK_PASSWORD",)
 # Shorter values would blank ordinary words; codenook's passwords have at least 8.
 _MIN_LITERAL = 6
+#: Secrets this process holds (a remote server's API key), blanked wherever they show up.
+_registered: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Treat ``value`` (an API key read from a file or the keyring) as a secret from now on."""
+    if len(value) >= _MIN_LITERAL:
+        _registered.add(value)
 
 
 def secret_values() -> list[str]:
-    """Secret values set in the environment now (CODENOOK_PASSWORD), longest first."""
-    values = [os.environ.get(name, "") for name in SECRET_VARIABLES]
+    """Secret values: CODENOOK_PASSWORD and registered API keys, longest first."""
+    values = [os.environ.get(name, "") for name in SECRET_VARIABLES] + list(_registered)
     return sorted({v for v in values if len(v) >= _MIN_LITERAL}, key=len, reverse=True)
 
 
