@@ -175,7 +175,8 @@ def openai(
     """A tiny OpenAI-compatible server: lists ``models``, streams ``pieces`` to any POST.
 
     ``die_after`` drops the connection (RST) after that many pieces; ``delay`` waits
-    before each piece from number ``delay_from`` on; ``sse_garbage`` sends an event whose data is not JSON.
+    before each piece from number ``delay_from`` on; ``sse_garbage`` sends an event
+    whose data is not JSON.
     """
 
     def respond(server: FakeServer, conn: socket.socket, method: str, path: str, body: bytes):

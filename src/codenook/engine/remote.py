@@ -499,6 +499,8 @@ class RemoteBackend(Backend):
                     raise self.not_json(data) from exc
                 if isinstance(chunk, dict) and chunk.get("error"):
                     said = _server_message(data)
+                    if "context" in said.lower():
+                        raise self.status_error(400, data)
                     raise RemoteError(
                         f"{self.url} stopped the answer with an error ({said}); the partial "
                         "answer is kept.",

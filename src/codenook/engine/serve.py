@@ -59,6 +59,19 @@ def lan_address() -> str:
     return socket.gethostname()
 
 
+def serve_threads() -> int:
+    """llama.cpp threads for serving: on a small machine, one core is left for the server.
+
+    llama.cpp's threads wait for each other by spinning; when the HTTP side pre-empts
+    one of them, every step of every token waits a scheduler tick (seconds per token
+    on two cores, measured).
+    """
+    from codenook.engine.llama import default_threads
+
+    cores = default_threads()
+    return cores - 1 if 1 < cores <= 4 else cores
+
+
 def _content(value: Any) -> str:
     """A message's text; OpenAI's list-of-parts form is joined."""
     if isinstance(value, list):
@@ -138,7 +151,6 @@ def build_app(model: ModelSettings, *, api_key: str | None) -> Served:
 
     from codenook.engine.embedded import embedded_model_path
     from codenook.engine.gguf_file import check_model_file
-    from codenook.engine.llama import default_threads
     from codenook.engine.loader import choose_gpu_layers
     from codenook.engine.prompts import PromptModel
 
@@ -147,7 +159,7 @@ def build_app(model: ModelSettings, *, api_key: str | None) -> Served:
     if layers is None:
         layers, _, why = choose_gpu_layers(path, context=model.context_length)
         note = f"chosen for this machine: {why}"
-    threads = model.threads or default_threads()
+    threads = model.threads or serve_threads()
     name = path.stem.split(".")[0] if not model.path else path.stem
     # A CONFIG_FILE in the environment would replace everything set here.
     os.environ.pop("CONFIG_FILE", None)
