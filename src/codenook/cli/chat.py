@@ -15,6 +15,7 @@ from codenook.cli.options import (
     add_backend_options,
     add_generation_options,
     add_model_options,
+    backend_choice,
     settings_from,
 )
 from codenook.engine.remote import RemoteError
@@ -64,11 +65,12 @@ def run(args: argparse.Namespace) -> int:
     """Chat until /exit or end of input; every turn is stored as it happens."""
     interactive = sys.stdin.isatty()
     failed = False
+    choice = backend_choice(args)
     auth = open_auth()
     user = require_user(auth)
     settings = settings_from(args)
     options = options_from(settings.generation)
-    with open_job_backend(args, settings) as backend:
+    with open_job_backend(args, settings, choice) as backend:
         if args.resume is not None:
             session = ChatSession.resume(auth.db, user, backend, args.resume, options=options)
         else:

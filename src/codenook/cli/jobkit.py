@@ -21,7 +21,7 @@ from codenook.cli.options import (
 )
 from codenook.config import Settings
 from codenook.engine.backend import Backend
-from codenook.library.routing import open_for_job
+from codenook.library.routing import BackendChoice, open_for_job
 
 # The first answer with a new model file may end before its hash (seconds for GBs);
 # a command waits for it after printing, so the log row is complete.
@@ -71,10 +71,12 @@ def note(text: str) -> None:
     print(f"codenook: {text}", file=sys.stderr, flush=True)
 
 
-def open_job_backend(args: argparse.Namespace, settings: Settings) -> Backend:
+def open_job_backend(
+    args: argparse.Namespace, settings: Settings, choice: BackendChoice | None
+) -> Backend:
     """The backend this command's job is routed to (``--backend`` first), said when remote."""
     job = JOB_OF_COMMAND.get(getattr(args, "command", None) or "chat", "ask")
-    backend = open_for_job(settings, job, choice=backend_choice(args), on_note=note)
+    backend = open_for_job(settings, job, choice=choice, on_note=note)
     if backend.info.backend != "llama.cpp":
         note(f"answering on {backend.info.backend}")
     return backend
@@ -83,10 +85,11 @@ def open_job_backend(args: argparse.Namespace, settings: Settings) -> Backend:
 @contextlib.contextmanager
 def job_session(args: argparse.Namespace) -> Iterator[tuple[ChatSession, Settings]]:
     """Log in, open the job's backend, and open a new conversation for one job."""
+    choice = backend_choice(args)  # a wrong combination is said before the login
     auth = open_auth()
     user = require_user(auth)
     settings = settings_from(args)
-    with open_job_backend(args, settings) as backend:
+    with open_job_backend(args, settings, choice) as backend:
         session = ChatSession(auth.db, user, backend, options_from(settings.generation))
         yield session, settings
         session.record_model_hash(timeout=HASH_WAIT_S)
