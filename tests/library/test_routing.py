@@ -15,14 +15,14 @@ from codenook.library import backendkeys, routing
 from tests.engine import fakeservers
 from tests.engine.fakeservers import FakeServer
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 def settings_for(url: str, *, failover: bool) -> Settings:
     """Settings that send ask to a backend called xeon at ``url``."""
     return replace(
         Settings(),
-        model=replace(Settings().model, threads=2, context_length=1024),
+        model=replace(Settings().model, threads=1, context_length=1024),
         routing=RoutingSettings(ask="xeon", failover=failover),
         backends={"xeon": RemoteBackendSettings(url=url, read_timeout=2.0)},
     )
@@ -39,7 +39,7 @@ def test_a_routed_job_uses_the_named_backend() -> None:
     with FakeServer(fakeservers.openai(["hi"])) as server:
         backend = routing.open_for_job(settings_for(server.url, failover=False), "ask")
         with backend:
-            assert isinstance(backend, RemoteBackend)
+            assert isinstance(backend, RemoteBackend)  # no failover allowed: the bare backend
             assert backend.name == "xeon"
             assert backend.info.backend.startswith(f"remote {server.url}")
 
@@ -61,6 +61,28 @@ def test_a_server_that_never_answers_fails_over_after_its_timeout() -> None:
         backend = routing.open_for_job(settings_for(server.url, failover=True), "ask")
         with backend:
             assert "failover" in backend.info.backend
+
+
+def test_a_server_found_down_at_the_request_fails_over_for_that_answer(
+    db: object, users: tuple
+) -> None:
+    from codenook.assist.session import ChatSession
+    from codenook.engine.backend import GenerationOptions
+    from codenook.store import conversations
+
+    server = FakeServer(fakeservers.openai(["hi"]))
+    backend = routing.open_for_job(settings_for(server.url, failover=True), "ask")
+    assert backend.info.backend.startswith(f"remote {server.url}")
+    server.stop()  # gone between the connection test and the question
+    with backend:
+        options = GenerationOptions(max_tokens=8, temperature=0.0, seed=1)
+        session = ChatSession(db, users[0], backend, options)
+        answer = session.send("What is Python?", on_text=lambda _: None)
+    assert answer.backend == f"llama.cpp on this machine (failover: {server.url} was unavailable)"
+    assert answer.text
+    rows = conversations.messages(db, users[0].id, answer.conversation_id)
+    assert rows[-1].figures["backend"] == answer.backend
+    assert rows[-1].complete
 
 
 def test_a_down_backend_is_a_clear_error_when_failover_is_off() -> None:

@@ -368,6 +368,9 @@ class ChatSession:
                 turns_dropped=turns_dropped,
                 cached_tokens=r.cached_tokens,
                 model_sha256=sha,
+                # Which model and machine answered, once known (a failover happens at the request).
+                model=info.name,
+                backend=info.backend,
             )
         log.info(
             "answer %d: job %s, model %s, %d+%d tokens, first token %.3f s, %.1f tokens/s, %s",

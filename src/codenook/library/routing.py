@@ -8,13 +8,13 @@ and ``routing.failover`` allows it, the local model answers and its ``info.backe
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from codenook import config
 from codenook.config import LOCAL, RemoteBackendSettings, Settings
-from codenook.engine.backend import Backend
+from codenook.engine.backend import Backend, GenerationOptions, Message, TokenStream
 from codenook.errors import ConfigError
 from codenook.library import backendkeys
 
@@ -96,7 +96,7 @@ def open_for_job(
     if target == LOCAL:
         return open_local(settings)
     try:
-        return open_remote(
+        remote = open_remote(
             settings,
             target,
             api_key_file=choice.api_key_file if choice else None,
@@ -111,16 +111,100 @@ def open_for_job(
                 url=exc.url,
                 down=True,
             ) from exc
-        note = f"{exc.url} is unavailable; the local model answers instead (routing.failover)."
-        log.warning("%s Cause: %s", note, exc)
-        if on_note is not None:
-            on_note(f"{note} {exc}")
-        local = open_local(settings)
-        local.info = replace(
-            local.info,
-            backend=f"{local.info.backend} on this machine (failover: {exc.url} was unavailable)",
-        )
-        return local
+        return fail_over(settings, exc, on_note)
+    if settings.routing.failover:
+        return FailoverBackend(remote, settings, on_note)
+    return remote
+
+
+def fail_over(settings: Settings, exc: Exception, on_note: Callable[[str], None] | None) -> Backend:
+    """The local model, its ``info.backend`` saying which server it stands in for."""
+    url = getattr(exc, "url", "the server")
+    note = f"{url} is unavailable; the local model answers instead (routing.failover)."
+    log.warning("%s Cause: %s", note, exc)
+    if on_note is not None:
+        on_note(f"{note} {exc}")
+    local = open_local(settings)
+    local.info = replace(
+        local.info,
+        backend=f"{local.info.backend} on this machine (failover: {url} was unavailable)",
+    )
+    return local
+
+
+class FailoverBackend(Backend):
+    """A remote backend that gives way to the local model if a request finds it down.
+
+    Only a server that never took the request fails over (refused, timed out before
+    answering, 502-504); an answer that breaks halfway is kept and said, not redone.
+    """
+
+    def __init__(
+        self, remote: RemoteBackend, settings: Settings, on_note: Callable[[str], None] | None
+    ) -> None:
+        super().__init__()
+        self.remote = remote
+        self.local: Backend | None = None
+        self._settings = settings
+        self._on_note = on_note
+        self.info = remote.info
+
+    @property
+    def current(self) -> Backend:
+        """The backend answering now."""
+        return self.local or self.remote
+
+    def _run(self, call: Callable[[Backend], TokenStream]) -> TokenStream:
+        from codenook.engine.remote import RemoteError
+
+        if self.local is None:
+            try:
+                return call(self.remote)
+            except RemoteError as exc:
+                if not exc.down:
+                    raise
+                self.local = fail_over(self._settings, exc, self._on_note)
+                self.info = self.local.info
+        return call(self.local)
+
+    def stream_chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        options: GenerationOptions,
+        cache_key: str | None = None,
+    ) -> TokenStream:
+        """As the backend answering now, failing over first if the server is down."""
+        return self._run(lambda b: b.stream_chat(messages, options=options, cache_key=cache_key))
+
+    def stream_completion(self, prompt: str, *, options: GenerationOptions) -> TokenStream:
+        """As the backend answering now, failing over first if the server is down."""
+        return self._run(lambda b: b.stream_completion(prompt, options=options))
+
+    def fill(self, prefix: str, suffix: str, *, options: GenerationOptions) -> TokenStream:
+        """As the backend answering now, failing over first if the server is down."""
+        return self._run(lambda b: b.fill(prefix, suffix, options=options))
+
+    def count_prompt(self, messages: Sequence[Message]) -> int:
+        """As the backend answering now."""
+        return self.current.count_prompt(messages)
+
+    def count_tokens(self, text: str) -> int:
+        """As the backend answering now."""
+        return self.current.count_tokens(text)
+
+    def cancel(self) -> None:
+        """Stop the answer in progress, wherever it runs."""
+        self.current.cancel()
+
+    def close(self) -> None:
+        """Close the remote connection and the local model, if it was loaded."""
+        if self._closed:
+            return
+        super().close()
+        self.remote.close()
+        if self.local is not None:
+            self.local.close()
 
 
 def add_backend(
