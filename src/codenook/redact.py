@@ -40,18 +40,21 @@ def register_secret(value: str) -> None:
 
 
 def secret_values() -> list[str]:
-    """Secret values: CODENOOK_PASSWORD and registered API keys, longest first."""
-    values = [os.environ.get(name, "") for name in SECRET_VARIABLES] + list(_registered)
+    """Secret values set in the environment now (CODENOOK_PASSWORD), longest first."""
+    values = [os.environ.get(name, "") for name in SECRET_VARIABLES]
     return sorted({v for v in values if len(v) >= _MIN_LITERAL}, key=len, reverse=True)
 
 
 def redact(text: str, *, literals: Iterable[str] | None = None) -> tuple[str, int]:
     """Replace every secret in ``text`` with a placeholder; return the text and the count.
 
-    ``literals`` are exact secret values to blank too (default: ``secret_values()``).
+    ``literals`` are exact secret values to blank too (default: ``secret_values()`` and
+    the registered API keys).
     """
     count = 0
-    for value in secret_values() if literals is None else literals:
+    if literals is None:
+        literals = sorted({*secret_values(), *_registered}, key=len, reverse=True)
+    for value in literals:
         if value and value in text:
             count += text.count(value)
             text = text.replace(value, PLACEHOLDER)

@@ -30,6 +30,7 @@ from codenook.engine.backend import (
     TokenStream,
 )
 from codenook.errors import GenerationError
+from codenook.redact import register_secret
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,8 @@ class RemoteBackend(Backend):
         self.name = name
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        if api_key:
+            register_secret(api_key)  # blanked in any log line, whoever writes it
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         # trust_env off: a proxy from the environment must not see a LAN server's key.
         self._client = httpx2.Client(
@@ -200,7 +203,9 @@ class RemoteBackend(Backend):
     # -- requests --------------------------------------------------------------------
 
     def _where(self) -> str:
-        return f"backends.{self.name}" if self.name else "--backend"
+        if self.name:
+            return f"backends.{self.name}."
+        return "the backend's (codenook backends add NAME URL --timeout S --context N) "
 
     def transport_error(self, exc: BaseException, *, tokens: int = -1) -> RemoteError:
         """A one-line RemoteError for a failed connection; ``tokens`` >= 0: mid-answer."""
@@ -229,7 +234,7 @@ class RemoteBackend(Backend):
         if isinstance(exc, httpx2.TimeoutException):
             return RemoteError(
                 f"{url} did not answer within {self.read_timeout:g} s: the server is stuck or "
-                f"overloaded; check it, or raise {self._where()} read_timeout.",
+                f"overloaded; check it, or raise {self._where()}read_timeout.",
                 url=url,
                 down=True,
             )
@@ -289,7 +294,7 @@ class RemoteBackend(Backend):
         ):
             return RemoteError(
                 f"The prompt is too long for the model's context on {url} ({said}); shorten "
-                f"the input or start a new conversation (and set {self._where()} context_length).",
+                f"the input or start a new conversation (and set {self._where()}context_length).",
                 url=url,
             )
         if status >= 500:
