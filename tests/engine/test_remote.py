@@ -193,3 +193,51 @@ def test_unfence_drops_the_opening_fence_and_stops_at_the_closing_one() -> None:
     assert "".join(t for t, _ in unfence(pieces)) == "x = 1\n"
     plain = iter([("x = ", 1), ("1", 1)])
     assert "".join(t for t, _ in unfence(plain)) == "x = 1"
+
+
+def _text_chunks(pieces: list[str]) -> fakeservers.Respond:
+    """A completions endpoint: streams ``pieces`` as text chunks."""
+
+    def respond(server: FakeServer, conn: socket.socket, method: str, path: str, body: bytes):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
+        for text in pieces:
+            event = {"choices": [{"index": 0, "text": text, "finish_reason": None}]}
+            conn.sendall(f"data: {json.dumps(event)}\n\n".encode())
+        conn.sendall(b"data: [DONE]\n\n")
+        conn.close()
+
+    return respond
+
+
+def test_fill_through_the_suffix_field() -> None:
+    with FakeServer(_text_chunks(["return a + b"])) as server:
+        backend = RemoteBackend(server.url, probe=False, model="m", fill="suffix")
+        with backend:
+            assert backend.info.can_fill
+            text = backend.fill("def add(a, b):\n    ", "\n", options=OPTIONS).read()
+    method, path, body = server.requests[-1]
+    sent = json.loads(body)
+    assert (method, path, text) == ("POST", "/v1/completions", "return a + b")
+    assert sent["prompt"] == "def add(a, b):\n    " and sent["suffix"] == "\n"
+
+
+def test_fill_with_a_fim_format_sends_the_raw_prompt() -> None:
+    with FakeServer(_text_chunks(["a + b"])) as server:
+        backend = RemoteBackend(server.url, probe=False, model="m", fill="qwen2.5-coder")
+        with backend:
+            assert backend.info.fill_format == "qwen2.5-coder"
+            backend.fill("x = ", "\n", options=OPTIONS).read()
+    sent = json.loads(server.requests[-1][2])
+    assert sent["prompt"] == "<|fim_prefix|>x = <|fim_suffix|>\n<|fim_middle|>"
+    assert "suffix" not in sent
+
+
+def test_fill_through_chat_drops_the_fence_and_the_echo() -> None:
+    pieces = ["```python\n", "def add(a, b):\n", "    return a + b\n", "```\n", "Done."]
+    with FakeServer(fakeservers.openai(pieces)) as server:
+        backend = RemoteBackend(server.url, probe=False, model="m")
+        with backend:
+            assert not backend.info.can_fill
+            text = backend.fill("def add(a, b):\n", "\n", options=OPTIONS).read()
+    assert text == "    return a + b\n"
+    assert json.loads(server.requests[-1][2])["messages"][0]["role"] == "system"
