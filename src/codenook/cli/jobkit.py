@@ -21,6 +21,7 @@ from codenook.cli.options import (
 )
 from codenook.config import Settings
 from codenook.engine.backend import Backend
+from codenook.engine.loader import open_backend
 from codenook.library.routing import BackendChoice, open_for_job
 
 # The first answer with a new model file may end before its hash (seconds for GBs);
@@ -76,7 +77,10 @@ def open_job_backend(
 ) -> Backend:
     """The backend this command's job is routed to (``--backend`` first), said when remote."""
     job = JOB_OF_COMMAND.get(getattr(args, "command", None) or "chat", "ask")
-    backend = open_for_job(settings, job, choice=choice, on_note=note)
+    # open_backend is looked up at the call, so tests can stand a scripted model in for it.
+    backend = open_for_job(
+        settings, job, choice=choice, on_note=note, local=lambda s: open_backend(s.model)
+    )
     if backend.info.backend != "llama.cpp":
         note(f"answering on {backend.info.backend}")
     return backend

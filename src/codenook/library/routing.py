@@ -84,17 +84,20 @@ def open_for_job(
     *,
     choice: BackendChoice | None = None,
     on_note: Callable[[str], None] | None = None,
+    local: Callable[[Settings], Backend] | None = None,
 ) -> Backend:
     """The backend ``job`` runs on: ``choice``, else the settings' route, else local.
 
     A remote server that is down gives way to the local model when ``routing.failover``
     is on (``on_note`` hears why); otherwise its RemoteError says how to allow that.
+    ``local`` opens the local model (default: :func:`open_local`).
     """
     from codenook.engine.remote import RemoteError
 
+    local = local or open_local
     target = choice.target if choice else settings.routing.for_job(job)
     if target == LOCAL:
-        return open_local(settings)
+        return local(settings)
     try:
         remote = open_remote(
             settings,
@@ -111,25 +114,30 @@ def open_for_job(
                 url=exc.url,
                 down=True,
             ) from exc
-        return fail_over(settings, exc, on_note)
+        return fail_over(settings, exc, on_note, local)
     if settings.routing.failover:
-        return FailoverBackend(remote, settings, on_note)
+        return FailoverBackend(remote, settings, on_note, local)
     return remote
 
 
-def fail_over(settings: Settings, exc: Exception, on_note: Callable[[str], None] | None) -> Backend:
+def fail_over(
+    settings: Settings,
+    exc: Exception,
+    on_note: Callable[[str], None] | None,
+    local: Callable[[Settings], Backend] = open_local,
+) -> Backend:
     """The local model, its ``info.backend`` saying which server it stands in for."""
     url = getattr(exc, "url", "the server")
     note = f"{url} is unavailable; the local model answers instead (routing.failover)."
     log.warning("%s Cause: %s", note, exc)
     if on_note is not None:
         on_note(f"{note} {exc}")
-    local = open_local(settings)
-    local.info = replace(
-        local.info,
-        backend=f"{local.info.backend} on this machine (failover: {url} was unavailable)",
+    backend = local(settings)
+    backend.info = replace(
+        backend.info,
+        backend=f"{backend.info.backend} on this machine (failover: {url} was unavailable)",
     )
-    return local
+    return backend
 
 
 class FailoverBackend(Backend):
@@ -140,13 +148,18 @@ class FailoverBackend(Backend):
     """
 
     def __init__(
-        self, remote: RemoteBackend, settings: Settings, on_note: Callable[[str], None] | None
+        self,
+        remote: RemoteBackend,
+        settings: Settings,
+        on_note: Callable[[str], None] | None,
+        local: Callable[[Settings], Backend] = open_local,
     ) -> None:
         super().__init__()
         self.remote = remote
         self.local: Backend | None = None
         self._settings = settings
         self._on_note = on_note
+        self._open_local = local
         self.info = remote.info
 
     @property
@@ -163,7 +176,7 @@ class FailoverBackend(Backend):
             except RemoteError as exc:
                 if not exc.down:
                     raise
-                self.local = fail_over(self._settings, exc, self._on_note)
+                self.local = fail_over(self._settings, exc, self._on_note, self._open_local)
                 self.info = self.local.info
         return call(self.local)
 
