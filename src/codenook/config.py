@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -163,6 +164,47 @@ class LoggingSettings:
     debug: bool = False
 
 
+#: The jobs that can each be routed to a backend (``[routing]``).
+JOB_NAMES = ("ask", "generate", "complete", "review", "debug", "document")
+#: The routing value that means: the model in this process.
+LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class RemoteBackendSettings:
+    """A named OpenAI-compatible server (``[backends.NAME]``). Its API key is never here."""
+
+    url: str
+    #: The server's model to use; empty: the first one the server lists.
+    model: str = ""
+    connect_timeout: float = 5.0
+    #: Seconds without a byte from the server before the request counts as timed out.
+    read_timeout: float = 120.0
+    #: The context the server's model holds (OpenAI-compatible servers do not say).
+    context_length: int = 4096
+    #: Fill-in-the-middle: "chat" (an instruction), "suffix" (the completions endpoint's
+    #: suffix field: Ollama, llama-cpp-python) or a FIM format name sent as a raw prompt.
+    fill: str = "chat"
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    """Which backend each job uses: "local" or the name of a ``[backends.NAME]``."""
+
+    ask: str = LOCAL
+    generate: str = LOCAL
+    complete: str = LOCAL
+    review: str = LOCAL
+    debug: str = LOCAL
+    document: str = LOCAL
+    #: When a remote backend is down or times out, answer with the local model instead.
+    failover: bool = False
+
+    def for_job(self, job: str) -> str:
+        """The backend name for ``job`` (jobs outside the list run locally)."""
+        return getattr(self, job, LOCAL) if job in JOB_NAMES else LOCAL
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a user can set in settings.toml."""
@@ -174,6 +216,9 @@ class Settings:
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     models: ModelsSettings = field(default_factory=ModelsSettings)
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
+    #: Named remote backends, by name.
+    backends: dict[str, RemoteBackendSettings] = field(default_factory=dict)
 
 
 _SECTIONS = {
@@ -184,7 +229,35 @@ _SECTIONS = {
     "sandbox": SandboxSettings,
     "logging": LoggingSettings,
     "models": ModelsSettings,
+    "routing": RoutingSettings,
 }
+_BACKEND_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def check_backend_name(name: str) -> str:
+    """``name`` if it can name a backend (letters, digits, ``_.-``; not "local")."""
+    if name == LOCAL or not _BACKEND_NAME.fullmatch(name):
+        raise ConfigError(
+            f"{name!r} cannot name a backend: use letters, digits, '_', '.' or '-' "
+            f"(at most 64), and not {LOCAL!r}."
+        )
+    return name
+
+
+def _backends(raw: Any) -> dict[str, RemoteBackendSettings]:
+    if not isinstance(raw, dict):
+        raise ConfigError("[backends] in the settings file must be a table of tables.")
+    found = {}
+    for name, table in raw.items():
+        check_backend_name(name)
+        if not isinstance(table, dict) or not isinstance(table.get("url"), str):
+            raise ConfigError(f'[backends.{name}] needs url = "http://HOST:PORT".')
+        found[name] = _section(RemoteBackendSettings, table, f"backends.{name}")
+    return found
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _is_int(value: Any) -> bool:
@@ -300,6 +373,42 @@ def validate(settings: Settings) -> Settings:
             "the path of a folder",
         ),
     ]
+    r = settings.routing
+    checks += [
+        (isinstance(getattr(r, job), str), f"routing.{job}", '"local" or a backend name')
+        for job in JOB_NAMES
+    ]
+    checks.append((isinstance(r.failover, bool), "routing.failover", "true or false"))
+    for name, b in settings.backends.items():
+        where = f"backends.{name}"
+        checks += [
+            (
+                b.url.startswith(("http://", "https://")),
+                f"{where}.url",
+                "an http:// or https:// URL",
+            ),
+            (isinstance(b.model, str), f"{where}.model", "a model name"),
+            (
+                _number(b.connect_timeout) and 0 < b.connect_timeout <= 600,
+                f"{where}.connect_timeout",
+                "a number of seconds above 0 and at most 600",
+            ),
+            (
+                _number(b.read_timeout) and 0 < b.read_timeout <= 3600,
+                f"{where}.read_timeout",
+                "a number of seconds above 0 and at most 3600",
+            ),
+            (
+                _is_int(b.context_length) and b.context_length >= 64,
+                f"{where}.context_length",
+                "an integer of at least 64",
+            ),
+            (
+                isinstance(b.fill, str) and b.fill.strip(),
+                f"{where}.fill",
+                '"chat", "suffix" or a FIM format',
+            ),
+        ]
     for ok, name, expected in checks:
         if not ok:
             raise ConfigError(f"Setting {name} must be {expected}.")
@@ -315,7 +424,8 @@ def load_settings(p: Paths | None = None) -> Settings:
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
         settings = Settings(
-            **{name: _section(cls, raw.get(name, {}), name) for name, cls in _SECTIONS.items()}
+            **{name: _section(cls, raw.get(name, {}), name) for name, cls in _SECTIONS.items()},
+            backends=_backends(raw.get("backends", {})),
         )
         return validate(settings)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, ConfigError, TypeError) as exc:
@@ -338,6 +448,7 @@ def save_settings(settings: Settings, p: Paths | None = None) -> Path:
             if v is not None
         }
         data[name] = section
+    data["backends"] = {name: asdict(b) for name, b in settings.backends.items()}
     tmp = p.settings_file.with_suffix(".tmp")
     tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
     tmp.replace(p.settings_file)

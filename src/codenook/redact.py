@@ -29,6 +29,14 @@ SECRET_RE = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
 SECRET_VARIABLES = ("CODENOOK_PASSWORD",)
 # Shorter values would blank ordinary words; codenook's passwords have at least 8.
 _MIN_LITERAL = 6
+#: Secrets this process holds (a remote server's API key), blanked wherever they show up.
+_registered: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Treat ``value`` (an API key read from a file or the keyring) as a secret from now on."""
+    if len(value) >= _MIN_LITERAL:
+        _registered.add(value)
 
 
 def secret_values() -> list[str]:
@@ -40,10 +48,13 @@ def secret_values() -> list[str]:
 def redact(text: str, *, literals: Iterable[str] | None = None) -> tuple[str, int]:
     """Replace every secret in ``text`` with a placeholder; return the text and the count.
 
-    ``literals`` are exact secret values to blank too (default: ``secret_values()``).
+    ``literals`` are exact secret values to blank too (default: ``secret_values()`` and
+    the registered API keys).
     """
     count = 0
-    for value in secret_values() if literals is None else literals:
+    if literals is None:
+        literals = sorted({*secret_values(), *_registered}, key=len, reverse=True)
+    for value in literals:
         if value and value in text:
             count += text.count(value)
             text = text.replace(value, PLACEHOLDER)

@@ -67,6 +67,8 @@ class Answer:
     result: StreamResult
     turns_dropped: int = 0
     model: str = ""
+    #: Which runtime, and which machine, answered (``ModelInfo.backend``).
+    backend: str = ""
 
     @property
     def text(self) -> str:
@@ -80,6 +82,7 @@ class Answer:
             "conversation_id": self.conversation_id,
             "message_id": self.message_id,
             "model": self.model,
+            "backend": self.backend,
             "prompt_tokens": r.prompt_tokens,
             "answer_tokens": r.completion_tokens,
             "cached_tokens": r.cached_tokens,
@@ -365,6 +368,9 @@ class ChatSession:
                 turns_dropped=turns_dropped,
                 cached_tokens=r.cached_tokens,
                 model_sha256=sha,
+                # Which model and machine answered, once known (a failover happens at the request).
+                model=info.name,
+                backend=info.backend,
             )
         log.info(
             "answer %d: job %s, model %s, %d+%d tokens, first token %.3f s, %.1f tokens/s, %s",
@@ -378,4 +384,4 @@ class ChatSession:
             r.finish_reason,
         )
         log.debug("answer %d to %s: %s", answer_id, applog.content(text), applog.content(r.text))
-        return Answer(conv_id, answer_id, stream.result, turns_dropped, info.name)
+        return Answer(conv_id, answer_id, stream.result, turns_dropped, info.name, info.backend)

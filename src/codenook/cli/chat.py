@@ -10,9 +10,15 @@ from collections.abc import Iterator
 from codenook.assist.session import ChatSession, options_from
 from codenook.cli.account import open_auth, require_user
 from codenook.cli.ask import decode_input, write_piece
-from codenook.cli.jobkit import HASH_WAIT_S
-from codenook.cli.options import add_generation_options, add_model_options, settings_from
-from codenook.engine.loader import open_backend
+from codenook.cli.jobkit import HASH_WAIT_S, open_job_backend
+from codenook.cli.options import (
+    add_backend_options,
+    add_generation_options,
+    add_model_options,
+    backend_choice,
+    settings_from,
+)
+from codenook.engine.remote import RemoteError
 from codenook.errors import UsageError
 
 NAME = "chat"
@@ -30,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_model_options(parser)
     add_generation_options(parser)
+    add_backend_options(parser)
 
 
 def _lines(interactive: bool) -> Iterator[str]:
@@ -57,11 +64,13 @@ def _lines(interactive: bool) -> Iterator[str]:
 def run(args: argparse.Namespace) -> int:
     """Chat until /exit or end of input; every turn is stored as it happens."""
     interactive = sys.stdin.isatty()
+    failed = False
+    choice = backend_choice(args)
     auth = open_auth()
     user = require_user(auth)
     settings = settings_from(args)
     options = options_from(settings.generation)
-    with open_backend(settings.model) as backend:
+    with open_job_backend(args, settings, choice) as backend:
         if args.resume is not None:
             session = ChatSession.resume(auth.db, user, backend, args.resume, options=options)
         else:
@@ -74,11 +83,19 @@ def run(args: argparse.Namespace) -> int:
                 continue
             if question in EXIT_WORDS:
                 break
-            if args.json:
-                answer = session.send(question, on_text=lambda _: None)
-                print(json.dumps({"text": answer.text, **answer.figures()}), flush=True)
+            try:
+                if args.json:
+                    answer = session.send(question, on_text=lambda _: None)
+                    print(json.dumps({"text": answer.text, **answer.figures()}), flush=True)
+                    continue
+                answer = session.send(question, on_text=write_piece)
+            except RemoteError as exc:
+                # The question and the partial answer are stored (marked incomplete); the
+                # conversation goes on, the next line may find the server back.
+                write_piece("\n")
+                print(f"codenook: error: {exc}", file=sys.stderr, flush=True)
+                failed = True
                 continue
-            answer = session.send(question, on_text=write_piece)
             write_piece("\n" if answer.text.endswith("\n") else "\n\n")
             if answer.turns_dropped and interactive:
                 print(
@@ -86,4 +103,4 @@ def run(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
         session.record_model_hash(timeout=HASH_WAIT_S)
-    return 0
+    return 2 if failed else 0

@@ -12,9 +12,17 @@ from codenook.assist.jobs import JobEvent
 from codenook.assist.session import ChatSession, options_from
 from codenook.assist.tools.language import LanguageError, normalise_language
 from codenook.cli.account import open_auth, require_user
-from codenook.cli.options import add_generation_options, add_model_options, settings_from
+from codenook.cli.options import (
+    add_backend_options,
+    add_generation_options,
+    add_model_options,
+    backend_choice,
+    settings_from,
+)
 from codenook.config import Settings
+from codenook.engine.backend import Backend
 from codenook.engine.loader import open_backend
+from codenook.library.routing import BackendChoice, open_for_job
 
 # The first answer with a new model file may end before its hash (seconds for GBs);
 # a command waits for it after printing, so the log row is complete.
@@ -44,15 +52,48 @@ def add_model_and_generation(parser: argparse.ArgumentParser) -> None:
     """The options every command that runs the model shares."""
     add_model_options(parser)
     add_generation_options(parser)
+    add_backend_options(parser)
+
+
+#: The command that runs each job (the routing settings use the job's name).
+JOB_OF_COMMAND = {
+    "ask": "ask",
+    "gen": "generate",
+    "complete": "complete",
+    "review": "review",
+    "debug": "debug",
+    "doc": "document",
+    "chat": "ask",
+}
+
+
+def note(text: str) -> None:
+    """A line for the user on stderr, apart from the answer."""
+    print(f"codenook: {text}", file=sys.stderr, flush=True)
+
+
+def open_job_backend(
+    args: argparse.Namespace, settings: Settings, choice: BackendChoice | None
+) -> Backend:
+    """The backend this command's job is routed to (``--backend`` first), said when remote."""
+    job = JOB_OF_COMMAND.get(getattr(args, "command", None) or "chat", "ask")
+    # open_backend is looked up at the call, so tests can stand a scripted model in for it.
+    backend = open_for_job(
+        settings, job, choice=choice, on_note=note, local=lambda s: open_backend(s.model)
+    )
+    if backend.info.backend != "llama.cpp":
+        note(f"answering on {backend.info.backend}")
+    return backend
 
 
 @contextlib.contextmanager
 def job_session(args: argparse.Namespace) -> Iterator[tuple[ChatSession, Settings]]:
-    """Log in, load the model, and open a new conversation for one job."""
+    """Log in, open the job's backend, and open a new conversation for one job."""
+    choice = backend_choice(args)  # a wrong combination is said before the login
     auth = open_auth()
     user = require_user(auth)
     settings = settings_from(args)
-    with open_backend(settings.model) as backend:
+    with open_job_backend(args, settings, choice) as backend:
         session = ChatSession(auth.db, user, backend, options_from(settings.generation))
         yield session, settings
         session.record_model_hash(timeout=HASH_WAIT_S)

@@ -44,6 +44,8 @@ COMMANDS = {
     "feedback": "codenook.cli.feedback",
     "export": "codenook.cli.export",
     "models": "codenook.cli.models",
+    "serve": "codenook.cli.serve",
+    "backends": "codenook.cli.backends",
 }
 crash_log = logging.getLogger("codenook.cli")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from codenook import config
+from codenook.errors import UsageError
+from codenook.library.routing import BackendChoice
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +38,39 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="layers on the GPU: -1 all, 0 none (default: all on a GPU build)",
     )
+
+
+def add_backend_options(parser: argparse.ArgumentParser) -> None:
+    """--backend URL|NAME, --api-key-file F, --remote-model NAME."""
+    g = parser.add_argument_group("remote backend")
+    g.add_argument(
+        "--backend",
+        metavar="URL|NAME",
+        help="answer on an OpenAI-compatible server (a URL, or a name from 'codenook backends "
+        "list'; 'local' for this machine) for this command only",
+    )
+    g.add_argument(
+        "--api-key-file",
+        metavar="F",
+        help="a file holding the server's API key (never give the key itself on the command line)",
+    )
+    g.add_argument(
+        "--remote-model",
+        metavar="NAME",
+        help="the server's model to use (default: the backend's setting, else its first model)",
+    )
+
+
+def backend_choice(args: argparse.Namespace) -> BackendChoice | None:
+    """The --backend options as a routing choice, or None to follow the settings."""
+    target = getattr(args, "backend", None)
+    key_file = getattr(args, "api_key_file", None)
+    model = getattr(args, "remote_model", None)
+    if target is None:
+        if key_file or model:
+            raise UsageError("--api-key-file and --remote-model go with --backend URL|NAME.")
+        return None
+    return BackendChoice(target, api_key_file=key_file, model=model)
 
 
 def add_generation_options(parser: argparse.ArgumentParser) -> None:

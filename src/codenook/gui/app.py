@@ -25,7 +25,6 @@ from codenook.assist.tools import sandbox
 from codenook.assist.tools.files import read_source
 from codenook.auth import Auth, User
 from codenook.engine.backend import Backend
-from codenook.engine.loader import open_backend
 from codenook.errors import UsageError
 from codenook.gui import dispatch
 from codenook.gui.dispatch import JOBS, LANGUAGES, JobRequest
@@ -38,6 +37,7 @@ from codenook.gui.settings_dialog import SettingsDialog
 from codenook.gui.theme import THEMES
 from codenook.gui.transcript import Actions, Tooltip, Transcript
 from codenook.gui.worker import Event, Worker
+from codenook.library.routing import open_for_job
 from codenook.store import conversations as store
 from codenook.store.db import open_database
 
@@ -522,7 +522,9 @@ class App:
                 if i.gpu_layers == 0
                 else f"GPU {i.gpu_layers if i.gpu_layers > 0 else 'all'} layers"
             )
-            parts.append(f"{i.name} · {i.backend} · {where}")
+            parts.append(
+                f"{i.name} · {i.backend}" + ("" if i.architecture == "remote" else f" · {where}")
+            )
         parts.append(self.state)
         f = self.last_figures
         if f:
@@ -544,7 +546,10 @@ class App:
     def _load_model(self) -> None:
         """Load the configured model. Runs on the model worker."""
         self.model.post("status_text", "loading model…")
-        backend = open_backend(self.settings.model)
+        # The window's chat follows the ask route: local, or a remote backend (with failover).
+        backend = open_for_job(
+            self.settings, "ask", on_note=lambda text: self.model.post("status_text", text)
+        )
         # The jobs are imported here, on the thread that runs them, rather than at window
         # start (the window maps sooner) or in the first request (which would wait for it).
         import codenook.assist.jobs  # noqa: F401

@@ -1,0 +1,103 @@
+"""``codenook backends``: named remote servers, the job routes to them, and failover."""
+
+from __future__ import annotations
+
+import argparse
+
+from codenook import config
+from codenook.errors import UsageError
+from codenook.library import backendkeys, routing
+
+NAME = "backends"
+HELP = "add, list, test and remove remote backends; route jobs to them; allow failover"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Subcommands of ``backends``."""
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = sub.add_parser("add", help="add (or change) a named backend")
+    add.add_argument("name", help="a short name, e.g. xeon")
+    add.add_argument("url", help="the server, e.g. http://192.168.1.20:8642")
+    add.add_argument("--api-key-file", metavar="F", help="a file with the server's API key")
+    add.add_argument("--remote-model", metavar="NAME", default="", help="the server's model")
+    add.add_argument("--timeout", type=float, metavar="S", help="read timeout in seconds")
+    add.add_argument("--context", type=int, metavar="N", help="the server's context length")
+    add.add_argument(
+        "--fill",
+        metavar="MODE",
+        help='fill-in-the-middle: "chat" (default), "suffix", or a FIM format name',
+    )
+    sub.add_parser("list", help="list the backends and the job routes")
+    test = sub.add_parser("test", help="connect; report latency and the server's models")
+    test.add_argument("name", help="a backend's name, or a URL")
+    test.add_argument("--api-key-file", metavar="F", help="a file with the server's API key")
+    remove = sub.add_parser("remove", help="forget a backend and its key")
+    remove.add_argument("name")
+    route = sub.add_parser("route", help="send a job (or all) to a backend, or back to local")
+    route.add_argument("job", choices=[*config.JOB_NAMES, "all"])
+    route.add_argument("target", help="a backend's name, or local")
+    failover = sub.add_parser("failover", help="answer locally when a remote backend is down")
+    failover.add_argument("state", choices=["on", "off"])
+
+
+def _list() -> None:
+    settings = config.load_settings()
+    if not settings.backends:
+        print("No remote backends. Add one: codenook backends add NAME http://HOST:PORT")
+    for name, b in settings.backends.items():
+        key = "key stored" if backendkeys.load_key(name) else "no key"
+        model = b.model or "the server's first model"
+        print(f"{name}: {b.url} ({model}; {key}; read timeout {b.read_timeout:g} s)")
+    r = settings.routing
+    routes = ", ".join(f"{job} -> {getattr(r, job)}" for job in config.JOB_NAMES)
+    print(f"routes: {routes}")
+    print(f"failover to local: {'on' if r.failover else 'off'}")
+
+
+def _test(name: str, key_file: str | None) -> int:
+    settings = config.load_settings()
+    backend = routing.open_remote(settings, name, api_key_file=key_file)
+    with backend:
+        latency = (backend.latency or 0.0) * 1000
+        print(f"{backend.url}: answered in {latency:.0f} ms")
+        models = backend.server_models
+        print(f"models: {', '.join(models) if models else 'none listed'}")
+        print(f"uses: {backend.model}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out the chosen action."""
+    if args.action == "add":
+        where = routing.add_backend(
+            args.name,
+            args.url,
+            model=args.remote_model,
+            api_key_file=args.api_key_file,
+            read_timeout=args.timeout,
+            context_length=args.context,
+            fill=args.fill,
+        )
+        print(f"Added backend {args.name}: {args.url}")
+        if where:
+            print(f"Its API key is kept in {where}.")
+        print(f"Check it: codenook backends test {args.name}")
+        return 0
+    if args.action == "list":
+        _list()
+        return 0
+    if args.action == "test":
+        return _test(args.name, args.api_key_file)
+    if args.action == "remove":
+        routing.remove_backend(args.name)
+        print(f"Removed backend {args.name}; its jobs run locally again.")
+        return 0
+    if args.action == "route":
+        routing.set_route(args.job, args.target)
+        print(f"{args.job} -> {args.target}")
+        return 0
+    if args.action == "failover":
+        routing.set_failover(args.state == "on")
+        print(f"failover to local: {args.state}")
+        return 0
+    raise UsageError(f"Unknown action {args.action!r}.")
