@@ -74,7 +74,8 @@ def main() -> None:
     )
     print(f"render of a 2,000-token answer with 10 code blocks: {render['ms']:.0f} ms")
     print(
-        f"streamed {stream['tokens']} tokens at {stream['tokens_per_second']:.1f} tok/s; "
+        f"streamed {stream['tokens']} tokens in {stream['answers']} answer(s) "
+        f"at {stream['tokens_per_second']:.1f} tok/s; "
         f"ticks {stream['ticks']}, median stall {stream['median_stall_ms']:.1f} ms"
     )
     print(f"peak RSS with the model loaded: {stream['peak_rss_mb']:.0f} MB")
