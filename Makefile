@@ -42,7 +42,7 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/lint-imports
 
 bench: $(VENV)/.installed-dev
-	@set -e; for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b; done
+	@set -e; for b in benchmarks/[!_]*.py; do echo "== $$b"; $(PY) $$b; done
 
 system-deps:
 	@scripts/system-deps.sh $(RUN_DEBS)

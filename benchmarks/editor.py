@@ -10,14 +10,12 @@ into a 5,000-line Python file with highlighting on (an after(10) ticker; ≤ 30 
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import tkinter as tk
+
+from _screen import screen_and_home
 
 PASSWORD = "benchmark-pass-phrase-1"
 DELAY_MS = 400
@@ -186,24 +184,8 @@ def measure() -> None:
 
 
 def main() -> None:
-    xvfb = None
-    if not os.environ.get("DISPLAY"):
-        binary = shutil.which("Xvfb")
-        if not binary:
-            sys.exit("Xvfb is needed: apt-get install xvfb")
-        xvfb = subprocess.Popen(
-            [binary, ":78", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-            stderr=subprocess.DEVNULL,
-        )
-        os.environ["DISPLAY"] = ":78"
-        time.sleep(1)
-    try:
-        with tempfile.TemporaryDirectory() as home:
-            os.environ["CODENOOK_HOME"] = home
-            measure()
-    finally:
-        if xvfb:
-            xvfb.terminate()
+    with screen_and_home(":78"):
+        measure()
 
 
 if __name__ == "__main__":

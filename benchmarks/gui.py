@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-PROBE = Path(__file__).with_name("gui_probe.py")
+from _screen import screen_and_home
+
+PROBE = Path(__file__).with_name("_gui_probe.py")
 PASSWORD = "benchmark-pass-phrase-1"
 
 
@@ -42,32 +42,16 @@ def probe(mode: str, home: str) -> dict:
 
 
 def main() -> None:
-    xvfb = None
-    if not os.environ.get("DISPLAY"):
-        binary = shutil.which("Xvfb")
-        if not binary:
-            sys.exit("Xvfb is needed: apt-get install xvfb")
-        xvfb = subprocess.Popen(
-            [binary, ":77", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-            stderr=subprocess.DEVNULL,
-        )
-        os.environ["DISPLAY"] = ":77"
-        time.sleep(1)
-    try:
-        with tempfile.TemporaryDirectory() as home:
-            os.environ["CODENOOK_HOME"] = home
-            from codenook.auth import Auth
-            from codenook.store.db import open_database
+    with screen_and_home(":77") as home:
+        from codenook.auth import Auth
+        from codenook.store.db import open_database
 
-            db = open_database()
-            Auth(db).create_user("bench", PASSWORD)
-            db.close()
-            mapped = [probe("mapped", home)["seconds"] for _ in range(5)]
-            render = probe("render", home)
-            stream = probe("stream", home)
-    finally:
-        if xvfb:
-            xvfb.terminate()
+        db = open_database()
+        Auth(db).create_user("bench", PASSWORD)
+        db.close()
+        mapped = [probe("mapped", home)["seconds"] for _ in range(5)]
+        render = probe("render", home)
+        stream = probe("stream", home)
     print(
         f"window mapped after (median of 5): {statistics.median(mapped):.3f} s "
         f"(all: {', '.join(f'{m:.3f}' for m in mapped)})"
