@@ -353,3 +353,33 @@ def test_job_selector_says_what_is_missing_and_keeps_the_text(window, tmp_path) 
     pump(root, lambda: "Not attached" in app.transcript.content())
     assert "UTF-8" in app.transcript.content()
     assert app.attached is None
+
+
+def test_a_remote_backend_that_is_down_fails_over_and_the_status_bar_says_so(account) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    root = tk.Tk()
+    settings = config.Settings(
+        model=config.ModelSettings(context_length=2048, threads=2),
+        generation=FAST,
+        backends={"box": config.RemoteBackendSettings(url=url, connect_timeout=1.0)},
+        routing=config.RoutingSettings(ask="box", failover=True),
+    )
+    app = App(root, settings=settings)
+    try:
+        login(root, app)
+        shown = app.status.cget("text")
+        assert "failover" in shown and url in shown, shown
+        app.send("Say hi.")
+        pump(root, lambda: answered(app))
+        last = stored_messages(app)[-1]
+        assert last.role == "assistant" and last.content.strip()
+        assert "failover" in last.figures["backend"]  # the answer says which machine
+        assert "this machine" in app.status.cget("text")
+    finally:
+        if not app.closing:
+            app.close()
