@@ -383,3 +383,42 @@ def test_a_remote_backend_that_is_down_fails_over_and_the_status_bar_says_so(acc
     finally:
         if not app.closing:
             app.close()
+
+
+def test_a_job_routed_to_a_served_model_answers_from_there_and_ask_stays_local(
+    account, tmp_path
+) -> None:
+    from tests.cli.test_serve import start_serve, stop
+
+    proc, url = start_serve(tmp_path / "server-home")
+    root = tk.Tk()
+    settings = config.Settings(
+        model=config.ModelSettings(context_length=2048, threads=1),
+        generation=FAST,
+        backends={"box": config.RemoteBackendSettings(url=url, context_length=2048)},
+        routing=config.RoutingSettings(review="box"),
+    )
+    app = App(root, settings=settings)
+    try:
+        login(root, app)
+        local = app.backend.info.backend
+        assert url not in local
+        src = tmp_path / "tool.py"
+        src.write_text("import os\n\n\ndef double(x):\n    return x * 2\n", encoding="utf-8")
+        app.job.set("Review")
+        app.attach_file(str(src))
+        pump(root, lambda: app.attached is not None)
+        app.send("")
+        pump(root, lambda: answered(app), timeout=120)
+        review = stored_messages(app)[-1]
+        assert review.role == "assistant" and review.figures["task"] == "review"
+        assert url in review.figures["backend"], review.figures
+        assert url in app.status.cget("text")  # the status bar says which machine
+        app.job.set("Ask")
+        app.send("Say hi.")
+        pump(root, lambda: answered(app))
+        assert stored_messages(app)[-1].figures["backend"] == local
+    finally:
+        if not app.closing:
+            app.close()
+        stop(proc)

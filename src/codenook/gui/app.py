@@ -71,6 +71,11 @@ class App:
         self.closing = False
         self._model_db = None
         self._loaded: Backend | None = None  # the backend the model worker holds
+        #: Backends of jobs routed elsewhere than the chat (route name -> backend); the
+        #: model worker opens them on first use and owns them.
+        self._routed: dict[str, Backend] = {}
+        #: The backend answering now (the chat's, or a routed job's): what Stop cancels.
+        self._answering: Backend | None = None
         self._store_db = None
         self._late_notes: list[str] = []
 
@@ -462,6 +467,9 @@ class App:
             note = "(stopped)"
         if figures.get("turns_dropped"):
             note += f" ({figures['turns_dropped']} oldest turns left out to fit the context)"
+        by = figures.get("backend")
+        if by and self.backend is not None and by != self.backend.info.backend:
+            self.status_note = f"answered by {by}"  # a job routed to another machine
         self._set_state("ready")
         if figures.get("reload"):
             # A regenerated answer replaced an older one: show the conversation as stored.
@@ -763,7 +771,7 @@ class App:
         self.input.delete("1.0", "end")
         self.detach()
         self.transcript.add_user(request.shown)
-        self._start_answer(self._job_call(request))
+        self._start_answer(self._job_call(request), job=request.name)
 
     def _job_call(self, request: JobRequest) -> Any:
         """The worker's side of ``request``: a call ``(session, on_text) -> JobResult``."""
@@ -822,8 +830,36 @@ class App:
             lambda session, on_text: session.regenerate(on_text=on_text), reload=True
         )
 
-    def _start_answer(self, call: Any, *, reload: bool = False) -> None:
-        """Run ``call(session, on_text)`` on the model worker, streaming into the transcript."""
+    def _backend_for(self, job: str, chat: Backend) -> Backend:
+        """The backend ``job`` is routed to (settings ``[routing]``). Runs on the model worker.
+
+        The chat's own backend follows the ask route; a job routed elsewhere gets its own,
+        opened once (with failover when allowed) and kept until the settings change.
+        """
+        routing = self.settings.routing
+        target = routing.for_job(job)
+        if target == routing.for_job("ask"):
+            return chat
+        if target not in self._routed:
+            self.model.post("status_text", f"opening the {job} backend ({target})…")
+            self._routed[target] = open_for_job(
+                self.settings, job, on_note=lambda text: self.model.post("status_text", text)
+            )
+        return self._routed[target]
+
+    def _close_routed(self) -> None:
+        """Close the routed jobs' backends. Runs on the model worker."""
+        routed, self._routed = self._routed, {}
+        for b in routed.values():
+            with contextlib.suppress(Exception):
+                b.close()
+
+    def _start_answer(self, call: Any, *, reload: bool = False, job: str = "ask") -> None:
+        """Run ``call(session, on_text)`` on the model worker, streaming into the transcript.
+
+        ``job`` picks the backend through the routing settings; a job answered by another
+        backend than the chat's runs in a session of its own on the same conversation.
+        """
         self._set_state("generating")
         self.status_note = ""
         user, backend, conv_id = self.user, self.backend, self.conversation_id
@@ -831,8 +867,21 @@ class App:
         options = options_from(self.settings.generation)
         self.transcript.begin_answer()
 
-        def job() -> None:
+        def work() -> None:
             db = self._model_conn()
+            answering = self._answering = self._backend_for(job, backend)
+            if answering is not backend:
+                self.session = None  # the chat resumes on its own backend afterwards
+                session = (
+                    ChatSession.resume(db, user, answering, conv_id, options=options)
+                    if conv_id is not None
+                    else ChatSession(db, user, answering, options)
+                )
+                try:
+                    stream(session)
+                finally:
+                    self._answering = None
+                return
             if self.session is None or self.session.conversation_id != conv_id:
                 self.session = (
                     ChatSession.resume(db, user, backend, conv_id, options=options)
@@ -845,7 +894,12 @@ class App:
                         system_prompt=self.settings.prompts.ask or DEFAULT_SYSTEM_PROMPT,
                     )
                 )
-            session = self.session
+            try:
+                stream(self.session)
+            finally:
+                self._answering = None
+
+        def stream(session: ChatSession) -> None:
             started = []
 
             def on_text(piece: str) -> None:
@@ -870,12 +924,13 @@ class App:
                 "answer_done", {"text": outcome.text, "reload": reload, **outcome.figures()}
             )
 
-        self.model.submit(job, on_error="answer_error")
+        self.model.submit(work, on_error="answer_error")
 
     def stop(self) -> None:
         """Stop the answer being generated (Esc). Safe at any time."""
-        if self.backend is not None and self.state == "generating":
-            self.backend.cancel()
+        answering = self._answering or self.backend
+        if answering is not None and self.state == "generating":
+            answering.cancel()
 
     def attach(self) -> None:
         """Pick a file for the job to work on (Review, Debug, Document ... run on it)."""
@@ -1066,6 +1121,7 @@ class App:
         user, backend = self.user, self.backend
         if user is None or backend is None:
             return None
+        backend = self._backend_for("complete", backend)
         return self._model_conn(), user, backend, options_from(self.settings.generation)
 
     def run_file_job(
@@ -1103,7 +1159,7 @@ class App:
                 raise JobError(" ".join(result.notes) or f"{label}: nothing to do.")
             return result.answer
 
-        self._start_answer(call)
+        self._start_answer(call, job=name)
         return True
 
     # -- settings ------------------------------------------------------------------------------
@@ -1122,6 +1178,8 @@ class App:
             self.font_size = new.ui.font_size
             self.apply_theme()
         self.session = None  # the next answer uses the new prompts and sampling
+        if (new.routing, new.backends) != (old.routing, old.backends):
+            self.model.submit(self._close_routed)  # reopened on first use, as now routed
         if new.model != old.model:
             self.stop()
             self.backend = None
@@ -1145,8 +1203,9 @@ class App:
         with contextlib.suppress(tk.TclError):
             self.root.after_cancel(self._poll)
         start = time.monotonic()
-        if self.backend is not None:
-            self.backend.cancel()
+        for b in (self._answering, self.backend):
+            if b is not None:
+                b.cancel()
         ui = {"geometry": self.root.winfo_geometry()}
         with contextlib.suppress(tk.TclError):
             ui["sidebar_width"] = self.panes.sash_coord(0)[0]
@@ -1167,6 +1226,7 @@ class App:
         if loaded is not None and self.model.idle:
             with contextlib.suppress(Exception):
                 loaded.close()
+            self._close_routed()
         self.root.destroy()
 
 
