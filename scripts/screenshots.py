@@ -1,4 +1,4 @@
-"""Make docs/window-light.png and docs/window-dark.png (run under Xvfb: DISPLAY must be set).
+"""Make docs/window-light.png, window-dark.png and window-editor.png (under Xvfb: DISPLAY set).
 
 The conversation shown is written here, not generated, so the pictures show the
 window's rendering of Python and Bash code rather than the tiny test model's skill.
@@ -43,6 +43,31 @@ find "${1:-.}" -name '*.py' -print0 | xargs -0 wc -l | sort -n
 """
 
 
+EDITED = """from pathlib import Path
+
+
+def count_lines(root: str) -> dict[str, int]:
+    \"\"\"Lines per Python file under root.\"\"\"
+    counts = {}
+    for path in Path(root).rglob("*.py"):
+<cursor>
+    return counts
+""".replace("<cursor>", " " * 8)
+
+
+def show_editor(app) -> None:
+    """The editor beside the chat, a suggestion waiting at the cursor as ghost text."""
+    app.root.update()  # the window has its size before the pane takes its width
+    app.toggle_editor(show=True)
+    editor = app.editor
+    editor.ask = lambda *_a, **_k: False
+    editor.set_text(EDITED, path="count_lines.py")
+    editor.text.mark_set("insert", "8.8")
+    editor.completer.ghost.show("insert", "counts[str(path)] = len(path.read_text().splitlines())")
+    editor.completer.status = "Tab accepts · Esc dismisses"
+    editor.update_status()
+
+
 def main() -> None:
     os.environ["CODENOOK_HOME"] = tempfile.mkdtemp()
     from codenook import config
@@ -50,10 +75,11 @@ def main() -> None:
     from codenook.gui.app import App
 
     DOCS.mkdir(exist_ok=True)
-    for theme in ("light", "dark"):
+    for theme, shot in (("light", "light"), ("dark", "dark"), ("light", "editor")):
         root = tk.Tk(className="codenook")
+        geometry = "1400x760+0+0" if shot == "editor" else "1100x720+0+0"
         settings = config.Settings(
-            ui=config.UiSettings(theme=theme, geometry="1100x720+0+0"),
+            ui=config.UiSettings(theme=theme, geometry=geometry),
             models=config.ModelsSettings(first_run_done=True),
         )
         app = App(root, settings=settings)
@@ -75,10 +101,12 @@ def main() -> None:
             text="SmolLM2-135M-Instruct · llama.cpp · CPU   ·   ready   ·   "
             "81.2 tok/s   ·   first token 142 ms   ·   context 412/4,096"
         )
+        if shot == "editor":
+            show_editor(app)
         for _ in range(50):
             root.update()
             time.sleep(0.02)
-        out = DOCS / f"window-{theme}.png"
+        out = DOCS / f"window-{shot}.png"
         window = hex(root.winfo_id())
         frame = root.winfo_toplevel().wm_frame()
         subprocess.run(["import", "-window", frame or window, str(out)], check=True)

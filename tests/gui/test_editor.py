@@ -44,6 +44,8 @@ def idle(root: tk.Tk, app: App) -> None:
 def test_ctrl_e_toggles_the_pane_and_its_width_is_remembered(window) -> None:
     root, app = window
     assert app._editor_shown()
+    first = app.editor.winfo_width()  # shown at login with the default width, not squeezed
+    assert abs(first - config.UiSettings().editor_width) <= 8, first
     menus = range(app.menu.index("end") + 1)
     assert "Editor" in [
         app.menu.entrycget(i, "label") for i in menus if app.menu.type(i) == "cascade"
@@ -57,6 +59,8 @@ def test_ctrl_e_toggles_the_pane_and_its_width_is_remembered(window) -> None:
     app.toggle_editor()
     root.update()
     assert app._editor_shown()
+    # Shown again at the width it had, not squeezed into what the chat left over.
+    assert abs(app.editor.winfo_width() - app.settings.ui.editor_width) <= 8
     pump(root, lambda: app.store.idle)
     assert config.load_settings().ui.editor_width == app.settings.ui.editor_width
 

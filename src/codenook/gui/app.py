@@ -189,21 +189,22 @@ class App:
         self.language = ttk.Combobox(row, values=LANGUAGES, state="readonly", width=8)
         self.language.set("Auto")
         self.language.pack(side="left", padx=4)
-        self.attach_button = ttk.Button(row, text="Attach…", command=self.attach)
+        self.attach_button = ttk.Button(row, text="Attach…", command=self.attach, width=8)
         self.attach_button.pack(side="left")
         Tooltip(self.attach_button, "Attach a file for the job to work on")
         self.attached: str | None = None
         self.attached_label = ttk.Button(row, text="", command=self.detach)
         Tooltip(self.attached_label, "Attached: the job works on this file (click to remove)")
-        self.regen_button = ttk.Button(row, text="Regenerate", command=self.regenerate)
-        self.regen_button.pack(side="right")
-        Tooltip(self.regen_button, "Answer the last question again")
-        self.stop_button = ttk.Button(row, text="Stop", command=self.stop)
-        self.stop_button.pack(side="right", padx=4)
-        Tooltip(self.stop_button, "Stop the answer (Esc)")
-        self.send_button = ttk.Button(row, text="Send", command=self.send)
+        # Packed right to left, Send first: in a narrow chat the others give way first.
+        self.send_button = ttk.Button(row, text="Send", command=self.send, width=6)
         self.send_button.pack(side="right")
         Tooltip(self.send_button, "Send (Enter; Shift+Enter for a new line)")
+        self.stop_button = ttk.Button(row, text="Stop", command=self.stop, width=5)
+        self.stop_button.pack(side="right", padx=4)
+        Tooltip(self.stop_button, "Stop the answer (Esc)")
+        self.regen_button = ttk.Button(row, text="Regenerate", command=self.regenerate, width=11)
+        self.regen_button.pack(side="right")
+        Tooltip(self.regen_button, "Answer the last question again")
         self.input = tk.Text(bottom, height=4, wrap="word", undo=True, padx=6, pady=4)
         self.input.pack(fill="x", pady=(6, 0))
         self.input.bind("<Return>", self._on_return)
@@ -1096,7 +1097,15 @@ class App:
         shown = self._editor_shown()
         show = not shown if show is None else show
         if show and not shown:
-            self.panes.add(self.editor, width=self.settings.ui.editor_width, minsize=260)
+            width = self.settings.ui.editor_width
+            self.panes.add(self.editor, width=width, minsize=260)
+            # A paned window gives a new last pane only what is left: move the sash so
+            # the editor gets its remembered width (the chat keeps at least 300 px).
+            self.panes.update_idletasks()
+            total = self.panes.winfo_width()
+            left = self.panes.sash_coord(0)[0] + 300
+            with contextlib.suppress(tk.TclError):
+                self.panes.sash_place(1, max(left, total - width), 0)
             self.editor.text.focus_set()
         elif shown and not show:
             self._remember(editor_width=self.editor.winfo_width())

@@ -234,25 +234,42 @@ class EditorPane(tk.Frame):
     # -- building ------------------------------------------------------------------
 
     def _build_toolbar(self) -> None:
+        # Two rows: the file's name with Open and Save, then the jobs. The name is packed
+        # last so that in a narrow pane it is what gets cut, never a button.
         bar = tk.Frame(self)
-        bar.pack(side="top", fill="x", padx=4, pady=(4, 2))
-        self.title_label = tk.Label(bar, anchor="w", text="untitled")
-        self.title_label.pack(side="left")
-        self.toolbar = bar
+        bar.pack(side="top", fill="x", padx=4, pady=(4, 0))
+        jobs = tk.Frame(self)
+        jobs.pack(side="top", fill="x", padx=4, pady=(2, 2))
+        self.toolbar, self.job_bar = bar, jobs
         self.buttons: dict[str, ttk.Button] = {}
-        for key, label, command, tip in (
-            ("ask", "Ask…", lambda: self.ask_selection(), "Ask about the selection"),
-            ("explain", "Explain", self.explain_selection, "Explain the selection"),
-            ("document", "Document", self.document, "Document this file (docstrings)"),
-            ("debug", "Debug", self.debug, "Debug (run) this file in the sandbox"),
-            ("review", "Review", self.review, "Review this file (linters + model)"),
-            ("save", "Save", lambda: self.save(), "Save (Ctrl+S)"),
-            ("open", "Open…", self.open_dialog, "Open a file (Ctrl+O)"),
+        for row, side, entries in (
+            (
+                bar,
+                "right",
+                (
+                    ("save", "Save", lambda: self.save(), "Save (Ctrl+S)"),
+                    ("open", "Open…", self.open_dialog, "Open a file (Ctrl+O)"),
+                ),
+            ),
+            (
+                jobs,
+                "left",
+                (
+                    ("review", "Review", self.review, "Review this file (linters + model)"),
+                    ("debug", "Debug", self.debug, "Debug (run) this file in the sandbox"),
+                    ("document", "Document", self.document, "Document this file (docstrings)"),
+                    ("explain", "Explain", self.explain_selection, "Explain the selection"),
+                    ("ask", "Ask…", lambda: self.ask_selection(), "Ask about the selection"),
+                ),
+            ),
         ):
-            b = ttk.Button(bar, text=label, command=command, width=len(label) + 1)
-            b.pack(side="right", padx=1)
-            Tooltip(b, tip)
-            self.buttons[key] = b
+            for key, label, command, tip in entries:
+                b = ttk.Button(row, text=label, command=command, width=len(label) + 1)
+                b.pack(side=side, padx=1)
+                Tooltip(b, tip)
+                self.buttons[key] = b
+        self.title_label = tk.Label(bar, anchor="w", text="untitled")
+        self.title_label.pack(side="left", fill="x", expand=True)
 
     def build_menu(self, menu: tk.Menu, *, toggle: Callable[[], None]) -> tk.Menu:
         """The Editor menu: files, completion and the jobs on the file."""
@@ -716,7 +733,15 @@ class EditorPane(tk.Frame):
         self._font = (mono, size)
         self._digit_width = tkfont.Font(family=mono, size=size).measure("0")
         self._muted = theme.muted
-        for w in (self, self.toolbar, self.body, self.title_label, self.status, self.message):
+        for w in (
+            self,
+            self.toolbar,
+            self.job_bar,
+            self.body,
+            self.title_label,
+            self.status,
+            self.message,
+        ):
             w.configure(background=theme.panel)
         self.title_label.configure(foreground=theme.fg)
         self.status.configure(foreground=theme.muted)
