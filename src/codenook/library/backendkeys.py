@@ -6,15 +6,12 @@ carry it. ``--api-key-file F`` keys are read from the user's own file the same w
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from codenook import config
 from codenook.errors import UsageError
-from codenook.library.hftoken import SERVICE, _keyring, _keyring_name, _write_private
+from codenook.library import secretstore
 from codenook.redact import register_secret
-
-log = logging.getLogger(__name__)
 
 
 def _account(name: str) -> str:
@@ -45,50 +42,18 @@ def read_key_file(path: str | Path) -> str:
 def save_key(name: str, key: str) -> str:
     """Store backend ``name``'s key (keyring first, else a 0600 file); say where it went."""
     register_secret(key)
-    backend = _keyring()
-    if backend is not None:
-        try:
-            backend.set_password(SERVICE, _account(name), key)
-        except Exception as exc:
-            log.warning("The system keyring refused the API key (%s); using a private file.", exc)
-        else:
-            key_file(name).unlink(missing_ok=True)
-            return _keyring_name(backend)
-    path = key_file(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.parent.chmod(0o700)
-    _write_private(path, key + "\n")
-    return f"the file {path} (readable only by you)"
+    return secretstore.store(_account(name), key_file(name), key, what="API key")
 
 
 def load_key(name: str) -> str | None:
     """Backend ``name``'s stored key, or None when it has none."""
-    backend = _keyring()
-    if backend is not None:
-        try:
-            value = backend.get_password(SERVICE, _account(name))
-        except Exception as exc:  # a locked keyring must not stop codenook
-            log.warning("Cannot read the system keyring (%s); trying the key file.", exc)
-            value = None
-        if value:
-            register_secret(value)
-            return value
-    path = key_file(name)
-    if path.is_file():
-        value = path.read_text(encoding="utf-8").strip()
-        if value:
-            register_secret(value)
-            return value
-    return None
+    found = secretstore.load(_account(name), key_file(name), what="API key")
+    if found is None:
+        return None
+    register_secret(found[0])
+    return found[0]
 
 
 def delete_key(name: str) -> None:
     """Forget backend ``name``'s key wherever it is stored."""
-    backend = _keyring()
-    if backend is not None:
-        try:
-            if backend.get_password(SERVICE, _account(name)):
-                backend.delete_password(SERVICE, _account(name))
-        except Exception as exc:
-            log.warning("Cannot remove the API key from the system keyring: %s", exc)
-    key_file(name).unlink(missing_ok=True)
+    secretstore.delete(_account(name), key_file(name), what="API key")

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from dataclasses import dataclass
@@ -13,10 +12,8 @@ from pathlib import Path
 
 from codenook import config
 from codenook.errors import CodenookError
+from codenook.library import secretstore
 
-log = logging.getLogger(__name__)
-
-SERVICE = "codenook"
 ACCOUNT = "huggingface-token"
 ENV = "HF_TOKEN"
 _TOKEN_RE = re.compile(r"hf_[A-Za-z0-9]{20,200}")
@@ -63,89 +60,20 @@ def token_file() -> Path:
     return config.paths().config / "hf-token"
 
 
-def _keyring():  # type: ignore[no-untyped-def]
-    """The system keyring backend, or None when none is usable (headless, no daemon)."""
-    try:
-        import keyring
-        from keyring.backends import fail, null
-    except ImportError:
-        return None
-    backend = keyring.get_keyring()
-    if isinstance(backend, fail.Keyring | null.Keyring):
-        return None
-    chained = getattr(backend, "backends", None)
-    if chained is not None and not chained:
-        return None
-    return backend
-
-
-def _keyring_name(backend: object) -> str:
-    return f"system keyring ({type(backend).__name__})"
-
-
 def load_token() -> StoredToken | None:
     """The token in force: ``HF_TOKEN``, else the keyring, else the private file."""
     env = os.environ.get(ENV, "").strip()
     if env:
         return StoredToken(env, f"the {ENV} environment variable")
-    backend = _keyring()
-    if backend is not None:
-        try:
-            value = backend.get_password(SERVICE, ACCOUNT)
-        except Exception as exc:  # a locked or broken keyring must not stop codenook
-            log.warning("Cannot read the system keyring (%s); trying the token file.", exc)
-            value = None
-        if value:
-            return StoredToken(value, _keyring_name(backend))
-    path = token_file()
-    if path.is_file():
-        value = path.read_text(encoding="utf-8").strip()
-        if value:
-            return StoredToken(value, f"the file {path}")
-    return None
-
-
-def _write_private(path: Path, text: str) -> None:
-    config.ensure_dirs()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    tmp.replace(path)
-    path.chmod(0o600)
+    found = secretstore.load(ACCOUNT, token_file(), what="token")
+    return StoredToken(*found) if found else None
 
 
 def save_token(token: str) -> str:
     """Store ``token`` (keyring first, else a 0600 file) and say where it went."""
-    token = check_token(token)
-    backend = _keyring()
-    if backend is not None:
-        try:
-            backend.set_password(SERVICE, ACCOUNT, token)
-        except Exception as exc:
-            log.warning("The system keyring refused the token (%s); using a private file.", exc)
-        else:
-            # One place only: a stale copy in the file must not outlive a newer token.
-            token_file().unlink(missing_ok=True)
-            return _keyring_name(backend)
-    path = token_file()
-    _write_private(path, token + "\n")
-    return f"the file {path} (readable only by you; no system keyring is available)"
+    return secretstore.store(ACCOUNT, token_file(), check_token(token), what="token")
 
 
 def delete_token() -> list[str]:
     """Remove the stored token from the keyring and the file; the places it was removed from."""
-    removed = []
-    backend = _keyring()
-    if backend is not None:
-        try:
-            if backend.get_password(SERVICE, ACCOUNT):
-                backend.delete_password(SERVICE, ACCOUNT)
-                removed.append(_keyring_name(backend))
-        except Exception as exc:
-            log.warning("Cannot remove the token from the system keyring: %s", exc)
-    path = token_file()
-    if path.exists():
-        path.unlink()
-        removed.append(f"the file {path}")
-    return removed
+    return secretstore.delete(ACCOUNT, token_file(), what="token")
