@@ -29,6 +29,9 @@ from codenook.errors import GenerationError, ModelError
 
 log = logging.getLogger(__name__)
 
+#: The sampler beyond temperature and top-p, for every answer this model gives (in process
+#: and through ``codenook serve``, so both machines answer alike).
+SAMPLER = {"top_k": 40, "min_p": 0.05, "repeat_penalty": 1.0}
 #: Conversations whose evaluated state is kept in RAM while another one uses the model.
 SAVED_STATES = 2
 
@@ -256,9 +259,7 @@ class LlamaBackend(Backend):
                 tokens,
                 temp=options.temperature,
                 top_p=options.top_p,
-                top_k=40,
-                min_p=0.05,
-                repeat_penalty=1.0,
+                **SAMPLER,
             )
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             vocab = llm._model.vocab

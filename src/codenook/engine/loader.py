@@ -42,6 +42,23 @@ def choose_gpu_layers(
     return fit.gpu_layers, fit.layers, fit.sentence
 
 
+def model_and_layers(
+    model: ModelSettings, *, hardware: Hardware | None = None
+) -> tuple[Path, int, int | None, str]:
+    """The model file the settings name (else the embedded one) and its GPU layers.
+
+    Returns (path, n_gpu_layers, layer count if read, how the layers were chosen): the
+    settings' layers when set, else the fit for this machine.
+    """
+    path = check_model_file(model.path) if model.path else embedded_model_path()
+    if model.gpu_layers is not None:
+        return path, model.gpu_layers, None, ""
+    layers, layer_count, why = choose_gpu_layers(
+        path, context=model.context_length, hardware=hardware
+    )
+    return path, layers, layer_count, f"chosen for this machine: {why}"
+
+
 def open_backend(model: ModelSettings, *, hardware: Hardware | None = None) -> Backend:
     """Load the configured model, or the embedded one when none is set.
 
@@ -53,15 +70,7 @@ def open_backend(model: ModelSettings, *, hardware: Hardware | None = None) -> B
     from codenook.engine import llama
     from codenook.engine.gguf_meta import read_metadata
 
-    path = check_model_file(model.path) if model.path else embedded_model_path()
-    layers = model.gpu_layers
-    layer_count: int | None = None
-    note = ""
-    if layers is None:
-        layers, layer_count, why = choose_gpu_layers(
-            path, context=model.context_length, hardware=hardware
-        )
-        note = f"chosen for this machine: {why}"
+    path, layers, layer_count, note = model_and_layers(model, hardware=hardware)
     can_retry = (hardware.gpu_offload if hardware else hw_module.gpu_offload_supported()) and bool(
         layers
     )

@@ -83,6 +83,8 @@ def chat_handler(prompts: Any) -> Callable[..., Any]:
     """A llama-cpp-python chat handler that renders and tokenizes with codenook's formats."""
     from llama_cpp.llama_chat_format import _convert_completion_to_chat
 
+    from codenook.engine.llama import SAMPLER
+
     def handle(
         *,
         llama: Any,
@@ -114,14 +116,12 @@ def chat_handler(prompts: Any) -> Callable[..., Any]:
         stops += [s for s in prompts.chat_stop() if s not in stops]
         # The in-process backend's sampler, so both machines answer alike.
         completion = llama.create_completion(
+            **SAMPLER,
             prompt=tokens,
             stream=stream,
             max_tokens=max_tokens,
             temperature=temperature,
             top_p=top_p,
-            top_k=40,
-            min_p=0.05,
-            repeat_penalty=1.0,
             stop=stops,
             seed=seed,
         )
@@ -149,16 +149,10 @@ def build_app(model: ModelSettings, *, api_key: str | None) -> Served:
     from llama_cpp.server.settings import ModelSettings as ServerModel
     from llama_cpp.server.settings import ServerSettings
 
-    from codenook.engine.embedded import embedded_model_path
-    from codenook.engine.gguf_file import check_model_file
-    from codenook.engine.loader import choose_gpu_layers
+    from codenook.engine.loader import model_and_layers
     from codenook.engine.prompts import PromptModel
 
-    path = check_model_file(model.path) if model.path else embedded_model_path()
-    layers, note = model.gpu_layers, ""
-    if layers is None:
-        layers, _, why = choose_gpu_layers(path, context=model.context_length)
-        note = f"chosen for this machine: {why}"
+    path, layers, _, note = model_and_layers(model)
     threads = model.threads or serve_threads()
     name = path.stem.split(".")[0] if not model.path else path.stem
     # A CONFIG_FILE in the environment would replace everything set here.
