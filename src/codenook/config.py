@@ -341,9 +341,7 @@ def validate(settings: Settings) -> Settings:
             "milliseconds from 50 to 10000",
         ),
         (
-            isinstance(sb.timeout, int | float)
-            and not isinstance(sb.timeout, bool)
-            and 0 < sb.timeout <= 3600,
+            _number(sb.timeout) and 0 < sb.timeout <= 3600,
             "sandbox.timeout",
             "a number of seconds above 0 and at most 3600",
         ),

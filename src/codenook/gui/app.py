@@ -868,35 +868,24 @@ class App:
         options = options_from(self.settings.generation)
         self.transcript.begin_answer()
 
+        def session_on(db: Any, answering: Backend) -> ChatSession:
+            if conv_id is not None:
+                return ChatSession.resume(db, user, answering, conv_id, options=options)
+            system = self.settings.prompts.ask or DEFAULT_SYSTEM_PROMPT
+            return ChatSession(db, user, answering, options, system_prompt=system)
+
         def work() -> None:
             db = self._model_conn()
             answering = self._answering = self._backend_for(job, backend)
-            if answering is not backend:
-                self.session = None  # the chat resumes on its own backend afterwards
-                session = (
-                    ChatSession.resume(db, user, answering, conv_id, options=options)
-                    if conv_id is not None
-                    else ChatSession(db, user, answering, options)
-                )
-                try:
-                    stream(session)
-                finally:
-                    self._answering = None
-                return
-            if self.session is None or self.session.conversation_id != conv_id:
-                self.session = (
-                    ChatSession.resume(db, user, backend, conv_id, options=options)
-                    if conv_id is not None
-                    else ChatSession(
-                        db,
-                        user,
-                        backend,
-                        options,
-                        system_prompt=self.settings.prompts.ask or DEFAULT_SYSTEM_PROMPT,
-                    )
-                )
             try:
-                stream(self.session)
+                if answering is not backend:
+                    self.session = None  # the chat resumes on its own backend afterwards
+                    session = session_on(db, answering)
+                else:
+                    if self.session is None or self.session.conversation_id != conv_id:
+                        self.session = session_on(db, backend)
+                    session = self.session
+                stream(session)
             finally:
                 self._answering = None
 
