@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,97 @@ def test_key_and_model_options_need_a_backend() -> None:
     proc = run_cli("ask", "x", "--remote-model", "qwen")
     assert proc.returncode == 2
     assert b"go with --backend" in proc.stderr
+
+
+def _stored_answers(user: str) -> list[tuple[str, bool]]:
+    """The user's stored answers (text, complete), oldest first."""
+    from codenook.store import conversations
+    from codenook.store.accounts import user_by_name
+    from codenook.store.db import open_database
+
+    db = open_database()
+    try:
+        found = user_by_name(db, user)
+        assert found is not None
+        rows = [
+            row
+            for conv in conversations.list_conversations(db, found.id)
+            for row in conversations.messages(db, found.id, conv.id)
+            if row.role == "assistant"
+        ]
+    finally:
+        db.close()
+    return [(r.content, r.complete) for r in sorted(rows, key=lambda r: r.id)]
+
+
+def test_max_tokens_8_stops_an_endless_stream_at_8(account: str) -> None:
+    sent: list[int] = []
+    with FakeServer(fakeservers.endless("tok ", sent=sent)) as server:
+        started = time.monotonic()
+        proc = run_cli(
+            "chat", "--backend", server.url, "--max-tokens", "8", input=b"Count.\n", timeout=60
+        )
+        took = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.decode() == "tok " * 8 + "\n\n"
+    assert _stored_answers(account) == [("tok " * 8, True)]
+    print(f"chat --max-tokens 8 on an endless stream: 8 pieces, {took:.1f} s in all")
+
+
+def test_a_100_mb_answer_is_cut_and_what_is_stored_is_what_was_shown(account: str) -> None:
+    with FakeServer(fakeservers.endless("x", pad=50_000)) as server:
+        proc = run_cli(
+            "chat",
+            "--backend",
+            server.url,
+            "--max-tokens",
+            "100000",
+            input=b"Say x.\n",
+            timeout=60,
+        )
+    assert proc.returncode == 2
+    errors = [x for x in proc.stderr.decode().splitlines() if x.startswith("codenook: error:")]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"codenook: error: {server.url} sent more than 16 MiB for one")
+    shown = proc.stdout.decode().removesuffix("\n")
+    assert 100 < len(shown) < 400  # 16 MiB of 50 kB events
+    assert _stored_answers(account) == [(shown, False)]
+
+
+def test_url_credentials_stay_out_of_settings_output_and_logs(
+    account: str, tmp_path: Path, codenook_home: Path
+) -> None:
+    import base64
+
+    password = "pw-in-url-6620"
+    outputs: list[bytes] = []
+    with FakeServer(fakeservers.openai(["Hi", " there"])) as server:
+        with_password = server.url.replace("http://", f"http://alice:{password}@")
+        added = run_cli("backends", "add", "xeon", with_password)
+        assert added.returncode == 0, added.stderr.decode()
+        assert f"Added backend xeon: {server.url}\n" in added.stdout.decode()
+        assert "user and password in its URL are kept in" in added.stdout.decode()
+        tested = run_cli("backends", "test", "xeon")
+        assert tested.returncode == 0, tested.stderr.decode()
+        assert run_cli("backends", "route", "ask", "xeon").returncode == 0
+        asked = run_cli("chat", "--json", input=b"Hello?\n")
+        assert asked.returncode == 0, asked.stderr.decode()
+        assert json.loads(asked.stdout)["backend"] == f"remote {server.url} (model fake-model)"
+        direct = run_cli("chat", "--backend", with_password, input=b"Hello?\n")
+        assert direct.returncode == 0, direct.stderr.decode()
+        listed = run_cli("backends", "list")
+        outputs += [p.stdout + p.stderr for p in (added, tested, asked, direct, listed)]
+    basic = base64.b64encode(f"alice:{password}".encode()).decode().lower()
+    assert all(f"authorization: basic {basic}" in h.lower() for h in server.heads)
+    assert config.load_settings().backends["xeon"].url == server.url
+    # A server that is down: the error and the log name it without the password.
+    down = with_password.rsplit(":", 1)[0] + f":{fakeservers.free_port()}"
+    failed = run_cli("chat", "--backend", down, input=b"Hello?\n")
+    assert failed.returncode == 2
+    outputs.append(failed.stdout + failed.stderr)
+    assert all(password.encode() not in out for out in outputs)
+    files = [p for p in codenook_home.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".log" for p in files) and any(p.name.endswith(".db") for p in files)
+    for path in files:
+        assert password.encode() not in path.read_bytes(), path
+    assert run_cli("backends", "remove", "xeon").returncode == 0

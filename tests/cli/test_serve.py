@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,11 +71,29 @@ def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, key_file: Path) -> Iterator[str]:
-    """One ``codenook serve --api-key-file`` for the module; yields its URL."""
+def server(
+    tmp_path_factory: pytest.TempPathFactory, key_file: Path
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """One ``codenook serve --api-key-file`` for the module; yields it and its URL."""
     proc, url = start_serve(tmp_path_factory.mktemp("server-home"), "--api-key-file", str(key_file))
     # The key is read from the file: it is nowhere on the server's command line.
     assert KEY not in Path(f"/proc/{proc.pid}/cmdline").read_text()
+    yield proc, url
+    stop(proc)
+
+
+@pytest.fixture(scope="module")
+def served(server: tuple[subprocess.Popen[str], str]) -> str:
+    """The URL of the module's keyed server."""
+    return server[1]
+
+
+@pytest.fixture(scope="module")
+def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A key-less ``codenook serve`` on loopback that lets one web origin in; yields its URL."""
+    proc, url = start_serve(
+        tmp_path_factory.mktemp("open-server-home"), "--cors-origin", "http://ok.example"
+    )
     yield url
     stop(proc)
 
@@ -187,12 +208,11 @@ def test_completion_through_the_server(served: str, key_file: Path, tmp_path: Pa
 
 def test_a_prompt_too_long_for_the_servers_context_is_said(served: str) -> None:
     with RemoteBackend(served, api_key=KEY, context_length=100_000) as backend:
-        stream = backend.stream_chat(
-            [Message("user", "word " * 3000)], options=GenerationOptions(max_tokens=8)
-        )
         started = time.monotonic()
         with pytest.raises(RemoteError, match="too long for the model's context"):
-            stream.read()
+            backend.stream_chat(
+                [Message("user", "word " * 3000)], options=GenerationOptions(max_tokens=8)
+            ).read()
         assert time.monotonic() - started < 60
 
 
@@ -229,3 +249,198 @@ def test_a_server_killed_mid_answer_keeps_the_partial_answer(
     assert answer.content.startswith("".join(seen[:3]))
     assert not answer.complete
     assert answer.figures["finish_reason"] == "error"
+
+
+# -- the server bounds what a client may take ------------------------------------------------
+
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def _rss_mb(pid: int) -> float:
+    import psutil
+
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+def _send_200_mb(port: int, head: bytes, *, chunked: bool) -> bytes:
+    """Send ``head`` and then up to 200 MB of body; return what the server answered."""
+    block = b"x" * (1 << 20)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        with contextlib.suppress(OSError):  # the server closes the connection: it should
+            sock.sendall(head)
+            for _ in range(200):
+                sock.sendall(b"100000\r\n" + block + b"\r\n" if chunked else block)
+        try:
+            return sock.recv(200)
+        except OSError:
+            return b""
+
+
+def test_a_200_mb_body_is_refused_without_the_server_growing(
+    server: tuple[subprocess.Popen[str], str],
+) -> None:
+    proc, url = server
+    port = _port(url)
+    start = b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    json_type = b"Content-Type: application/json\r\n"
+    sends = [
+        # No key, a declared 200 MB body: refused before a byte of it is read.
+        (start + json_type + b"Content-Length: %d\r\n\r\n" % (200 << 20), False, b" 401 "),
+        # No key, a chunked body (no length declared).
+        (start + json_type + b"Transfer-Encoding: chunked\r\n\r\n", True, b" 401 "),
+        # With the key: read only up to the limit, then refused.
+        (
+            start
+            + f"Authorization: Bearer {KEY}\r\n".encode()
+            + json_type
+            + b"Transfer-Encoding: chunked\r\n\r\n",
+            True,
+            b" 413 ",
+        ),
+    ]
+    before = peak = _rss_mb(proc.pid)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.02):
+            peak = max(peak, _rss_mb(proc.pid))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        answers = [_send_200_mb(port, head, chunked=chunked) for head, chunked, _ in sends]
+    finally:
+        done.set()
+        sampler.join()
+    after = _rss_mb(proc.pid)
+    print(f"server RSS: {before:.0f} MB before, {peak:.0f} MB at most, {after:.0f} MB after")
+    for answer, (_, _, status) in zip(answers, sends, strict=True):
+        assert answer.startswith(b"HTTP/1.1") and status in answer, answer
+    assert peak - before < 20
+    # The server still answers.
+    assert httpx2.get(f"{url}/v1/models", headers=AUTH, timeout=30).status_code == 200
+
+
+def test_silent_and_half_sent_connections_are_closed(served: str) -> None:
+    port = _port(served)
+    silent = socket.create_connection(("127.0.0.1", port), timeout=30)
+    half = socket.create_connection(("127.0.0.1", port), timeout=30)
+    started = time.monotonic()
+    half.sendall(b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthoriz")
+    with silent, half:
+        assert silent.recv(100) == b""  # closed by the server, nothing said
+        assert half.recv(100) == b""
+        took = time.monotonic() - started
+    print(f"silent and half-sent connections closed after {took:.1f} s")
+    assert 5 < took < 20
+    # An idle keep-alive connection after an answer is closed too.
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as idle:
+        request = f"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n"
+        idle.sendall(request.encode() + b"\r\n")
+        got = b""
+        while b'"data"' not in got:
+            got += idle.recv(4096)
+        started = time.monotonic()
+        while idle.recv(4096):
+            pass
+        assert time.monotonic() - started < 20
+
+
+def test_the_docs_and_the_schema_need_the_key(served: str) -> None:
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        assert httpx2.get(f"{served}{path}", timeout=10).status_code == 401, path
+    assert httpx2.get(f"{served}/openapi.json", headers=AUTH, timeout=10).status_code == 200
+    # The interactive pages load scripts from the Internet: they are off.
+    assert httpx2.get(f"{served}/docs", headers=AUTH, timeout=10).status_code == 404
+
+
+def test_web_pages_from_other_origins_and_rebound_names_are_refused(open_server: str) -> None:
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
+    path = f"{open_server}/v1/chat/completions"
+    evil = httpx2.options(path, headers={**preflight, "Origin": "http://evil.example"}, timeout=10)
+    assert "access-control-allow-origin" not in evil.headers
+    assert "access-control-allow-credentials" not in evil.headers
+    listed = httpx2.options(path, headers={**preflight, "Origin": "http://ok.example"}, timeout=10)
+    assert listed.headers["access-control-allow-origin"] == "http://ok.example"
+    simple = httpx2.get(f"{open_server}/v1/models", headers={"Origin": "http://evil.example"})
+    assert simple.status_code == 200 and "access-control-allow-origin" not in simple.headers
+    # DNS rebinding: evil.example resolves to 127.0.0.1, the browser sends its own name.
+    rebound = httpx2.get(f"{open_server}/v1/models", headers={"Host": "evil.example"}, timeout=10)
+    assert rebound.status_code == 400
+    assert "does not name this server" in rebound.json()["error"]["message"]
+    port = _port(open_server)
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}"):
+        ok = httpx2.get(f"{open_server}/v1/models", headers={"Host": host}, timeout=10)
+        assert ok.status_code == 200, host
+
+
+def test_a_too_long_prompt_is_a_client_error_not_500(served: str) -> None:
+    long = [{"role": "user", "content": "word " * 3000}]
+    for stream in (False, True):
+        answer = httpx2.post(
+            f"{served}/v1/chat/completions",
+            headers=AUTH,
+            json={"messages": long, "max_tokens": 8, "stream": stream},
+            timeout=60,
+        )
+        assert answer.status_code == 400, (stream, answer.text)
+        error = answer.json()["error"]
+        assert error["code"] == "context_length_exceeded"
+        assert "context holds 2048" in error["message"]
+    completion = httpx2.post(
+        f"{served}/v1/completions",
+        headers=AUTH,
+        json={"prompt": "word " * 3000, "max_tokens": 8},
+        timeout=60,
+    )
+    assert completion.status_code == 400, completion.text
+
+
+def test_answers_name_the_model_not_its_path(served: str) -> None:
+    answer = httpx2.post(
+        f"{served}/v1/completions",
+        headers=AUTH,
+        json={"prompt": "def add(a, b):", "max_tokens": 4},
+        timeout=60,
+    )
+    assert answer.status_code == 200
+    assert answer.json()["model"] == MODEL
+    chat = httpx2.post(
+        f"{served}/v1/chat/completions",
+        headers=AUTH,
+        json={"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4, "stream": True},
+        timeout=60,
+    )
+    events = [json.loads(x[5:]) for x in chat.text.splitlines() if x.startswith("data: {")]
+    assert events and all(e["model"] == MODEL for e in events)
+    assert "/" not in chat.text.replace("data: ", "").split('"model"')[1][:60]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_generation_stops_when_the_client_goes_away(served: str, stream: bool) -> None:
+    # 1,500 tokens at least: half a minute of work on two cores, if nobody stops it.
+    body = json.dumps(
+        {"prompt": "1, 2, 3,", "max_tokens": 1500, "min_tokens": 1500, "stream": stream}
+    ).encode()
+    head = (
+        f"POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", _port(served)), timeout=30) as sock:
+        sock.sendall(head + body)
+        time.sleep(2)  # generating
+    started = time.monotonic()
+    # The model answers one request at a time: this waits for the abandoned one.
+    listing = httpx2.get(f"{served}/v1/models", headers=AUTH, timeout=120)
+    took = time.monotonic() - started
+    print(f"model free {took:.2f} s after the client left ({'streamed' if stream else 'whole'})")
+    assert listing.status_code == 200
+    assert took < 5

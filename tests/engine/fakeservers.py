@@ -2,8 +2,9 @@
 
 ``FakeServer(respond)`` accepts connections on a free loopback port and hands each parsed
 request to ``respond(server, conn, method, path, body)``. The responders below cover a
-server that never answers, one that answers garbage, an HTTP error status, and a small
-OpenAI-compatible stream that can stop halfway or go slowly.
+server that never answers, one that answers garbage, an HTTP error status, a small
+OpenAI-compatible stream that can stop halfway or go slowly, and servers that never stop:
+an endless stream, keep-alive comments only, a huge body, a line with no end.
 """
 
 from __future__ import annotations
@@ -204,5 +205,101 @@ def openai(
         conn.sendall(chunk("", "stop") + b"data: [DONE]\n\n")
         time.sleep(0.05)
         conn.close()
+
+    return respond
+
+
+def _sse_head(conn: socket.socket) -> None:
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+        b"Cache-Control: no-cache\r\nConnection: close\r\n\r\n"
+    )
+
+
+def endless(
+    piece: str = "tok ", *, interval: float = 0.0, pad: int = 0, sent: list[int] | None = None
+) -> Respond:
+    """An OpenAI-compatible server that streams ``piece`` forever, whatever max_tokens says.
+
+    ``pad`` adds that many bytes of filler to each event (a field no client reads);
+    ``sent`` (if given) gets the number of events sent once the client has gone.
+    """
+
+    def respond(server: FakeServer, conn: socket.socket, method: str, path: str, body: bytes):
+        if method == "GET":
+            listing = {"object": "list", "data": [{"id": MODEL, "object": "model"}]}
+            send_response(conn, 200, json.dumps(listing).encode())
+            return
+        _sse_head(conn)
+        event = chunk(piece)
+        if pad:
+            data = json.loads(event[len(b"data: ") :])
+            data["pad"] = "x" * pad
+            event = f"data: {json.dumps(data)}\n\n".encode()
+        count = 0
+        try:
+            while not server.stopping.is_set():
+                conn.sendall(event)
+                count += 1
+                if interval:
+                    server.stopping.wait(interval)
+        except OSError:
+            pass  # the client stopped reading: what this server is here to show
+        if sent is not None:
+            sent.append(count)
+        with contextlib.suppress(OSError):
+            conn.close()
+
+    return respond
+
+
+def pings(interval: float = 0.1) -> Respond:
+    """A server that starts a stream and then sends only keep-alive comments, forever."""
+
+    def respond(server: FakeServer, conn: socket.socket, method: str, path: str, body: bytes):
+        if method == "GET":
+            listing = {"object": "list", "data": [{"id": MODEL, "object": "model"}]}
+            send_response(conn, 200, json.dumps(listing).encode())
+            return
+        _sse_head(conn)
+        with contextlib.suppress(OSError):
+            while not server.stopping.wait(interval):
+                conn.sendall(b": ping\n\n")
+
+    return respond
+
+
+def huge_json(size: int) -> Respond:
+    """A server that ignores "stream" and answers one JSON body of ``size`` bytes."""
+
+    def respond(server: FakeServer, conn: socket.socket, method: str, path: str, body: bytes):
+        head = b'{"choices": [{"index": 0, "message": {"role": "assistant", "content": "'
+        tail = b'"}, "finish_reason": "stop"}]}'
+        filler = size - len(head) - len(tail)
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {size}\r\n\r\n".encode()
+            + head
+        )
+        block = b"x" * (1 << 20)
+        with contextlib.suppress(OSError):
+            while filler > 0 and not server.stopping.is_set():
+                conn.sendall(block[: min(filler, len(block))])
+                filler -= len(block)
+            conn.sendall(tail)
+
+    return respond
+
+
+def long_line(size: int) -> Respond:
+    """A server whose stream is one ``data:`` line of ``size`` bytes with no end."""
+
+    def respond(server: FakeServer, conn: socket.socket, method: str, path: str, body: bytes):
+        _sse_head(conn)
+        block = b"x" * (1 << 20)
+        with contextlib.suppress(OSError):
+            conn.sendall(b'data: {"pad": "')
+            for _ in range(size // len(block)):
+                conn.sendall(block)
 
     return respond

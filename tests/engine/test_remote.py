@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 import httpx2
 import pytest
@@ -241,3 +242,169 @@ def test_fill_through_chat_drops_the_fence_and_the_echo() -> None:
             text = backend.fill("def add(a, b):\n", "\n", options=OPTIONS).read()
     assert text == "    return a + b\n"
     assert json.loads(server.requests[-1][2])["messages"][0]["role"] == "system"
+
+
+# -- what a server sends is bounded by the client, whatever the server does -------------
+
+
+def test_an_endless_stream_stops_at_max_tokens() -> None:
+    sent: list[int] = []
+    server = FakeServer(fakeservers.endless("tok ", sent=sent))
+    with server, RemoteBackend(server.url) as backend:
+        started = time.monotonic()
+        stream = backend.stream_chat(ASK, options=GenerationOptions(max_tokens=8))
+        pieces = list(stream)
+        took = time.monotonic() - started
+        assert not backend._lock.locked()
+        deadline = time.monotonic() + 5
+        while not sent and time.monotonic() < deadline:
+            time.sleep(0.05)  # the server notices the closed connection
+    assert pieces == ["tok "] * 8
+    assert stream.result.text == "tok " * 8
+    assert stream.result.finish_reason == "length"
+    assert stream.result.completion_tokens == 8
+    assert took < 5
+    assert sent, "the connection was left open"
+    print(f"endless stream: 8 pieces kept in {took:.2f} s; the server got {sent[0]} out")
+
+
+def test_keep_alive_comments_do_not_hold_an_answer() -> None:
+    with FakeServer(fakeservers.pings(0.1)) as server:
+        backend = RemoteBackend(server.url, read_timeout=1.0)
+        with backend:
+            stream = backend.stream_chat(ASK, options=OPTIONS)
+            started = time.monotonic()
+            with pytest.raises(RemoteError) as caught:
+                stream.read()
+            took = time.monotonic() - started
+            assert not backend._lock.locked()
+    assert 0.9 <= took < 4, took
+    said = f"{server.url} sent only keep-alive lines, no text, for 1 s"
+    assert str(caught.value).startswith(said)
+    assert not caught.value.down
+    assert stream.result.finish_reason == "error"
+
+
+def test_an_answer_stops_at_its_deadline_however_steadily_it_comes() -> None:
+    server = FakeServer(fakeservers.endless("tok ", interval=0.1))
+    with server, RemoteBackend(server.url, read_timeout=5.0, answer_timeout=2.0) as backend:
+        stream = backend.stream_chat(ASK, options=GenerationOptions(max_tokens=10_000))
+        shown: list[str] = []
+        started = time.monotonic()
+        with pytest.raises(RemoteError) as caught:
+            for piece in stream:
+                shown.append(piece)
+        took = time.monotonic() - started
+    assert 1.9 <= took < 4, took
+    assert str(caught.value).startswith(f"{server.url} did not finish the answer within 2 s")
+    assert 5 <= len(shown) < 40
+    assert stream.result.text == "".join(shown)  # what is kept is what was shown
+
+
+def test_the_default_deadline_follows_max_tokens() -> None:
+    # 4 pieces a second, 2 s of read timeout: 8 tokens may take 2 + 8 * 0.5 = 6 s.
+    server = FakeServer(fakeservers.endless("tok ", interval=0.25))
+    with server, RemoteBackend(server.url, read_timeout=2.0) as backend:
+        stream = backend.stream_chat(ASK, options=GenerationOptions(max_tokens=8))
+        assert stream.read() == "tok " * 8
+    assert stream.result.finish_reason == "length"
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def _peak_rss_while(action: Callable[[], None]) -> tuple[float, float]:
+    """This process's resident memory before ``action`` and at its highest during it (MB)."""
+    before = peak = _rss_mb()
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.01):
+            peak = max(peak, _rss_mb())
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        action()
+    finally:
+        done.set()
+        sampler.join()
+    return before, max(peak, _rss_mb())
+
+
+def test_a_100_mb_body_is_cut_at_the_limit_with_memory_flat() -> None:
+    caught: list[RemoteError] = []
+    with FakeServer(fakeservers.huge_json(100 << 20)) as server:
+        backend = RemoteBackend(server.url, probe=False, model="m")
+
+        def read() -> None:
+            try:
+                backend.stream_chat(ASK, options=OPTIONS).read()
+            except RemoteError as exc:
+                caught.append(exc)
+
+        with backend:
+            before, peak = _peak_rss_while(read)
+    print(f"100 MB body: client RSS {before:.0f} MB before, {peak:.0f} MB at most")
+    assert caught
+    assert str(caught[0]).startswith(f"{server.url} sent more than 16 MiB for one answer")
+    assert peak - before < 40
+
+
+@pytest.mark.parametrize(
+    ("respond", "said"),
+    [
+        (fakeservers.endless("x", pad=50_000), "more than 16 MiB for one answer"),
+        (fakeservers.long_line(100 << 20), "a line longer than 1 MiB"),
+    ],
+    ids=["100 MB of events", "a 100 MB line"],
+)
+def test_a_stream_of_100_mb_is_cut_and_what_is_kept_was_shown(
+    respond: fakeservers.Respond, said: str
+) -> None:
+    shown: list[str] = []
+    with FakeServer(respond) as server:
+        backend = RemoteBackend(server.url, probe=False, model="m")
+        with backend:
+            stream = backend.stream_chat(ASK, options=GenerationOptions(max_tokens=100_000))
+
+            def read() -> None:
+                with pytest.raises(RemoteError) as caught:
+                    for piece in stream:
+                        shown.append(piece)
+                assert said in str(caught.value)
+                assert "the partial answer is kept" in str(caught.value)
+
+            before, peak = _peak_rss_while(read)
+    print(f"{said}: client RSS {before:.0f} MB before, {peak:.0f} MB at most")
+    assert stream.result.text == "".join(shown)
+    assert stream.result.finish_reason == "error"
+    assert peak - before < 40
+
+
+def test_credentials_in_the_url_go_in_a_header_only() -> None:
+    import base64
+
+    from codenook.redact import redact
+
+    password = "url-pass-5521"
+    server = FakeServer(fakeservers.openai(["ok"]))
+    url = server.url.replace("http://", f"http://alice:{password}@")
+    with server, RemoteBackend(url) as backend:
+        backend.stream_chat(ASK, options=OPTIONS).read()
+        shown = [backend.url, repr(backend.info)]
+    basic = base64.b64encode(f"alice:{password}".encode()).decode()
+    assert all(f"authorization: basic {basic}".lower() in h.lower() for h in server.heads)
+    assert all(password not in h.split("\r\n", 1)[0] for h in server.heads)
+    assert backend.url == server.url
+    assert not any(password in s for s in shown)
+    assert redact(f"connecting with {password}")[0] == "connecting with [REDACTED]"
+    # A server that is down: the message names the address without the password.
+    dead = f"http://alice:{password}@127.0.0.1:{fakeservers.free_port()}"
+    with pytest.raises(RemoteError) as caught:
+        RemoteBackend(dead)
+    assert password not in str(caught.value) and password not in caught.value.url

@@ -139,3 +139,34 @@ def test_a_key_read_is_blanked_in_the_log() -> None:
 
     backendkeys.save_key("xeon", "another-secret-0043")
     assert redact("sent another-secret-0043 to x")[0] == "sent [REDACTED] to x"
+
+
+def test_a_password_in_a_backend_url_goes_to_the_key_store(codenook_home: Path) -> None:
+    from codenook.redact import redact
+
+    said = routing.add_backend("xeon", "http://bob:hunter2-url-77@10.0.0.5:8642/v1")
+    assert said == [said[0]] and "user and password in its URL are kept in" in said[0]
+    assert config.load_settings().backends["xeon"].url == "http://10.0.0.5:8642"
+    assert "hunter2-url-77" not in config.paths().settings_file.read_text()
+    assert backendkeys.load_credentials("xeon") == ("bob", "hunter2-url-77")
+    assert redact("hunter2-url-77 typed")[0] == "[REDACTED] typed"
+    # Another address without credentials: the old server's password is not kept for it.
+    routing.add_backend("xeon", "http://10.0.0.6:8642")
+    assert backendkeys.load_credentials("xeon") is None
+
+
+def test_a_password_written_into_the_settings_by_hand_is_moved_out() -> None:
+    settings = replace(
+        Settings(),
+        backends={"xeon": RemoteBackendSettings(url="http://carol:s3cr3t-77@127.0.0.1:9")},
+    )
+    config.save_settings(settings)
+    with pytest.raises(RemoteError) as caught:
+        routing.open_remote(config.load_settings(), "xeon")
+    assert caught.value.url == "http://127.0.0.1:9"
+    assert "s3cr3t-77" not in str(caught.value)
+    assert config.load_settings().backends["xeon"].url == "http://127.0.0.1:9"
+    assert "s3cr3t-77" not in config.paths().settings_file.read_text()
+    assert backendkeys.load_credentials("xeon") == ("carol", "s3cr3t-77")
+    routing.remove_backend("xeon")
+    assert backendkeys.load_credentials("xeon") is None

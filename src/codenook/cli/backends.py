@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from codenook import config
+from codenook.engine.remote import display_url
 from codenook.errors import UsageError
 from codenook.library import backendkeys, routing
 
@@ -17,7 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = sub.add_parser("add", help="add (or change) a named backend")
     add.add_argument("name", help="a short name, e.g. xeon")
-    add.add_argument("url", help="the server, e.g. http://192.168.1.20:8642")
+    add.add_argument(
+        "url",
+        help="the server, e.g. http://192.168.1.20:8642 (a user:password@ in it is kept with "
+        "the keys, not in the settings)",
+    )
     add.add_argument("--api-key-file", metavar="F", help="a file with the server's API key")
     add.add_argument("--remote-model", metavar="NAME", default="", help="the server's model")
     add.add_argument("--timeout", type=float, metavar="S", help="read timeout in seconds")
@@ -47,7 +52,7 @@ def _list() -> None:
     for name, b in settings.backends.items():
         key = "key stored" if backendkeys.load_key(name) else "no key"
         model = b.model or "the server's first model"
-        print(f"{name}: {b.url} ({model}; {key}; read timeout {b.read_timeout:g} s)")
+        print(f"{name}: {display_url(b.url)} ({model}; {key}; read timeout {b.read_timeout:g} s)")
     r = settings.routing
     routes = ", ".join(f"{job} -> {getattr(r, job)}" for job in config.JOB_NAMES)
     print(f"routes: {routes}")
@@ -69,7 +74,7 @@ def _test(name: str, key_file: str | None) -> int:
 def run(args: argparse.Namespace) -> int:
     """Carry out the chosen action."""
     if args.action == "add":
-        where = routing.add_backend(
+        said = routing.add_backend(
             args.name,
             args.url,
             model=args.remote_model,
@@ -78,9 +83,10 @@ def run(args: argparse.Namespace) -> int:
             context_length=args.context,
             fill=args.fill,
         )
-        print(f"Added backend {args.name}: {args.url}")
-        if where:
-            print(f"Its API key is kept in {where}.")
+        # The address without any user and password written in it.
+        print(f"Added backend {args.name}: {display_url(args.url)}")
+        for line in said:
+            print(line)
         print(f"Check it: codenook backends test {args.name}")
         return 0
     if args.action == "list":

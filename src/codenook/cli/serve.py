@@ -46,6 +46,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--context", type=int, metavar="N", dest="context_length")
     parser.add_argument("--threads", type=int, metavar="N")
     parser.add_argument("--gpu-layers", type=int, metavar="N")
+    parser.add_argument(
+        "--cors-origin",
+        metavar="ORIGIN",
+        action="append",
+        default=[],
+        help="a web origin (e.g. http://localhost:3000) whose pages may call the server; "
+        "repeat for more (default: none, browsers' cross-origin calls are refused)",
+    )
+    parser.add_argument(
+        "--allow-host",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="another name clients reach this machine by (the Host header must name the "
+        "server; default: its addresses, its host name and localhost)",
+    )
 
 
 def _model_path(value: str | None) -> str | None:
@@ -66,7 +82,13 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     sock = serve.bind(args.host, args.port)
     try:
-        served = serve.build_app(settings.model, api_key=key)
+        served = serve.build_app(
+            settings.model,
+            api_key=key,
+            host=args.host,
+            cors_origins=args.cors_origin,
+            allowed_hosts=args.allow_host,
+        )
     except BaseException:
         sock.close()
         raise

@@ -16,6 +16,7 @@ import socket
 import ssl
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ import httpx2
 
 from codenook.engine.backend import (
     Backend,
+    FinishReason,
     GenerationOptions,
     Message,
     ModelInfo,
@@ -44,6 +46,17 @@ CHARS_PER_TOKEN = 3.0
 #: Tokens a chat message costs beyond its text (role markers).
 MESSAGE_OVERHEAD = 8
 _ERROR_BODY = 300
+#: Bytes one answer may take from the server, whatever it says it sends.
+MAX_ANSWER_BYTES = 16 << 20
+#: Bytes one line of a streamed answer (one event) may take.
+MAX_LINE_BYTES = 1 << 20
+#: Bytes kept of an error answer or a model listing.
+MAX_SMALL_BODY = 1 << 20
+#: Characters one token may bring; a server that sends more per piece is cut.
+MAX_TOKEN_CHARS = 64
+#: Seconds a token may take, for the default deadline of a whole answer (a slow CPU
+#: server makes 2 to 5 tokens a second).
+SECONDS_PER_TOKEN = 0.5
 
 Extract = Callable[[dict[str, Any]], tuple[str, str | None]]
 
@@ -58,9 +71,31 @@ class RemoteError(GenerationError):
         self.down = down
 
 
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without a ``user:password@`` part, and that part (None when it has none).
+
+    The password (or a lone user name, which some servers take as a token) is registered
+    as a secret, so no log line can carry it.
+    """
+    url = url.strip()
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return url, None
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    user, password = urllib.parse.unquote(user), urllib.parse.unquote(password)
+    for secret in (password, userinfo) if password else (user, userinfo):
+        if secret:
+            register_secret(secret)
+    return urllib.parse.urlunsplit(parts._replace(netloc=hostport)), (user, password)
+
+
 def display_url(url: str) -> str:
-    """The server's address as a person writes it: no trailing slash, no ``/v1``."""
-    url = url.strip().rstrip("/")
+    """The server's address as a person writes it: no credentials, no trailing slash, no ``/v1``."""
+    url = split_credentials(url)[0].rstrip("/")
     return url[: -len("/v1")] if url.endswith("/v1") else url
 
 
@@ -89,6 +124,59 @@ def _server_message(body: str) -> str:
             if err:
                 return " ".join(str(err).split())[:_ERROR_BODY]
     return " ".join(body.split())[:_ERROR_BODY] or "no details"
+
+
+class _Overflow(Exception):
+    """The server sent more than a limit allows (the message says which)."""
+
+
+class _Watch:
+    """Stops an answer at its deadline, or when only keep-alive lines come for ``idle`` s.
+
+    Runs in its own thread: the reading thread is blocked in the socket, so ``shut``
+    (which shuts the socket) is how the stop reaches it.
+    """
+
+    def __init__(self, shut: Callable[[], None], *, deadline: float, idle: float) -> None:
+        self.deadline = deadline
+        self.idle = idle
+        #: Why the answer was stopped: "deadline", "idle", or None.
+        self.reason: str | None = None
+        self._shut = shut
+        self._start = self._last = time.monotonic()
+        self._bytes_since_text = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="codenook-answer-watch", daemon=True)
+        self._thread.start()
+
+    def text(self) -> None:
+        """Text arrived: the idle clock starts again."""
+        self._last = time.monotonic()
+        self._bytes_since_text = False
+
+    def bytes(self) -> None:
+        """Bytes arrived (maybe only a keep-alive comment): the idle clock goes on."""
+        self._bytes_since_text = True
+
+    def _run(self) -> None:
+        while True:
+            now = time.monotonic()
+            end, idle_end = self._start + self.deadline, self._last + self.idle
+            if now >= end:
+                self.reason = "deadline"
+                break
+            # Total silence is the HTTP read timeout's to report; here only pings count.
+            if now >= idle_end and self._bytes_since_text:
+                self.reason = "idle"
+                break
+            wait = min(end, idle_end) - now if now < idle_end else min(end - now, 0.25)
+            if self._done.wait(max(wait, 0.01)):
+                return
+        self._shut()
+
+    def stop(self) -> None:
+        """The answer ended: the watch ends too."""
+        self._done.set()
 
 
 class _Pieces:
@@ -126,19 +214,33 @@ class RemoteBackend(Backend):
         context_length: int = 4096,
         fill: str = FILL_CHAT,
         probe: bool = True,
+        credentials: tuple[str, str] | None = None,
+        answer_timeout: float | None = None,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+        max_line_bytes: int = MAX_LINE_BYTES,
     ) -> None:
         super().__init__()
+        # Credentials in the URL go in a header, never in a shown or stored address.
+        url, in_url = split_credentials(url)
+        credentials = in_url or credentials
         self.url = display_url(url)
         self.name = name
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        #: Seconds a whole answer may take; None: read_timeout plus SECONDS_PER_TOKEN a token.
+        self.answer_timeout = answer_timeout
+        self.max_answer_bytes = max_answer_bytes
+        self.max_line_bytes = max_line_bytes
         if api_key:
             register_secret(api_key)  # blanked in any log line, whoever writes it
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # A server behind a proxy that wants a user and password (unless a key is given).
+        auth = httpx2.BasicAuth(*credentials) if credentials and not api_key else None
         # trust_env off: a proxy from the environment must not see a LAN server's key.
         self._client = httpx2.Client(
             base_url=api_base(url),
             headers=headers,
+            auth=auth,
             timeout=httpx2.Timeout(read_timeout, connect=connect_timeout),
             trust_env=False,
         )
@@ -320,17 +422,27 @@ class RemoteBackend(Backend):
         """The server's model this backend asks for."""
         return getattr(self, "model", "")
 
+    def _read_small(self, response: httpx2.Response) -> str:
+        """A short answer's text (an error, a listing): at most MAX_SMALL_BODY bytes read."""
+        data = bytearray()
+        for chunk in response.iter_bytes():
+            data += chunk[: MAX_SMALL_BODY - len(data)]
+            if len(data) >= MAX_SMALL_BODY:
+                break
+        return data.decode("utf-8", "replace")
+
     def _get_json(self, path: str) -> Any:
         try:
-            response = self._client.get(path)
+            with self._client.stream("GET", path) as response:
+                text = self._read_small(response)
         except httpx2.HTTPError as exc:
             raise self.transport_error(exc) from exc
         if response.status_code != 200:
-            raise self.status_error(response.status_code, response.text)
+            raise self.status_error(response.status_code, text)
         try:
-            return response.json()
+            return json.loads(text)
         except ValueError as exc:
-            raise self.not_json(response.text) from exc
+            raise self.not_json(text) from exc
 
     def models(self) -> list[str]:
         """The model names the server lists (GET /v1/models)."""
@@ -434,6 +546,7 @@ class RemoteBackend(Backend):
             raise GenerationError(f"{self.url} is busy with another answer; wait or cancel it.")
         self._stopping.clear()
         released = False
+        watch: _Watch | None = None
 
         def release() -> None:
             nonlocal released
@@ -441,6 +554,8 @@ class RemoteBackend(Backend):
                 if released:
                     return
                 released = True
+                if watch is not None:
+                    watch.stop()
                 response, self._response = self._response, None
                 if response is not None:
                     with contextlib.suppress(Exception):
@@ -448,50 +563,120 @@ class RemoteBackend(Backend):
                 self._active = None
                 self._lock.release()
 
+        max_tokens = max(1, int(body.get("max_tokens") or 1))
+        deadline = self.answer_timeout
+        if deadline is None:
+            deadline = self.read_timeout + max_tokens * SECONDS_PER_TOKEN
+        # From the request on: a server that sends only keep-alive lines is stopped too.
+        # The watch shuts this answer's socket only, never a later answer's.
+        sent: list[httpx2.Response] = []
+        watch = _Watch(lambda: sent and _shut(sent[0]), deadline=deadline, idle=self.read_timeout)
         try:
             request = self._client.build_request("POST", path, json=body)
             response = self._client.send(request, stream=True)
         except httpx2.HTTPError as exc:
+            reason = watch.reason
             release()
+            if reason is not None:
+                raise self._watch_error(reason, deadline, 0) from exc
             raise self.transport_error(exc) from exc
         except BaseException:
             release()
             raise
         self._response = response
+        sent.append(response)
         if response.status_code != 200:
             try:
-                text = response.read().decode("utf-8", "replace")
+                text = self._read_small(response)
             except httpx2.HTTPError:
                 text = ""
             release()
             raise self.status_error(response.status_code, text)
         result = StreamResult(prompt_tokens=prompt_tokens)
-        gen = self._pieces(response, extract, result)
+        gen = self._pieces(response, extract, result, max_tokens, watch, deadline)
         pieces = _Pieces(wrap(gen) if wrap else gen, release)
         stream = TokenStream(pieces, result=result)
         self._active = stream
         return stream
 
+    def _watch_error(self, reason: str, deadline: float, count: int) -> RemoteError:
+        """The RemoteError for an answer the watch stopped."""
+        if reason == "deadline":
+            return RemoteError(
+                f"{self.url} did not finish the answer within {deadline:g} s (after {count} "
+                "pieces); it was stopped there and the partial answer is kept.",
+                url=self.url,
+            )
+        return RemoteError(
+            f"{self.url} sent only keep-alive lines, no text, for {self.read_timeout:g} s "
+            f"(after {count} pieces); the partial answer is kept. Check the server, or raise "
+            f"{self._where()}read_timeout.",
+            url=self.url,
+        )
+
+    def _lines(self, response: httpx2.Response, watch: _Watch) -> Iterator[str]:
+        """The response's lines, its bytes counted against the answer's and a line's limit."""
+        buffer = bytearray()
+        total = 0
+        for chunk in response.iter_bytes():
+            total += len(chunk)
+            if total > self.max_answer_bytes:
+                raise _Overflow(f"more than {_size(self.max_answer_bytes)} for one answer")
+            watch.bytes()
+            buffer += chunk
+            while (cut := buffer.find(b"\n")) >= 0:
+                line = bytes(buffer[:cut])
+                del buffer[: cut + 1]
+                yield line.rstrip(b"\r").decode("utf-8", "replace")
+            if len(buffer) > self.max_line_bytes:
+                raise _Overflow(f"a line longer than {_size(self.max_line_bytes)}")
+        if buffer:
+            yield buffer.decode("utf-8", "replace")
+
+    def _read_limited(self, response: httpx2.Response, watch: _Watch) -> str:
+        """A whole (unstreamed) body, at most ``max_answer_bytes``."""
+        data = bytearray()
+        for chunk in response.iter_bytes():
+            if len(data) + len(chunk) > self.max_answer_bytes:
+                raise _Overflow(f"more than {_size(self.max_answer_bytes)} for one answer")
+            watch.bytes()
+            data += chunk
+        return data.decode("utf-8", "replace")
+
     def _pieces(
-        self, response: httpx2.Response, extract: Extract, result: StreamResult
+        self,
+        response: httpx2.Response,
+        extract: Extract,
+        result: StreamResult,
+        max_tokens: int,
+        watch: _Watch,
+        deadline: float,
     ) -> Iterator[tuple[str, int]]:
-        """The response's SSE ``data:`` lines as (text, tokens); one event is one token."""
+        """The response's SSE ``data:`` lines as (text, tokens); one event is one token.
+
+        Counted here, whatever the server does: at most ``max_tokens`` pieces and
+        MAX_TOKEN_CHARS characters a token, the answer's and each line's bytes, and the
+        whole answer's time. What is yielded is all that is kept.
+        """
         ctype = response.headers.get("content-type", "")
-        count, finished = 0, False
+        count, finished, shown = 0, False, 0
+        max_chars = max_tokens * MAX_TOKEN_CHARS
         try:
             if "text/event-stream" not in ctype:
                 # A server that ignores "stream": one JSON body (or garbage).
-                raw = response.read().decode("utf-8", "replace")
+                raw = self._read_limited(response, watch)
                 try:
                     chunk = json.loads(raw)
                     text, finish = extract(chunk)
                 except (ValueError, TypeError, KeyError, IndexError) as exc:
                     raise self.not_json(raw) from exc
                 result.finish_reason = "length" if finish == "length" else "stop"
+                if len(text) > max_chars:
+                    text, result.finish_reason = text[:max_chars], "length"
                 if text:
-                    yield text, 1
+                    yield text, min(max_tokens, self.count_tokens(text))
                 return
-            for line in response.iter_lines():
+            for line in self._lines(response, watch):
                 if not line.startswith("data:"):
                     continue  # comments (": ping"), event names, blank separators
                 data = line[5:].strip()
@@ -517,17 +702,38 @@ class RemoteBackend(Backend):
                     raise self.not_json(data) from exc
                 if finish:
                     finished = True
-                    result.finish_reason = "length" if finish == "length" else "stop"
+                    result.finish_reason = finish_reason(finish)
                 if text:
+                    watch.text()
+                    # Asked for max_tokens: the rest is not read, whatever the server sends.
+                    cut = count + 1 >= max_tokens or shown + len(text) >= max_chars
+                    text = text[: max_chars - shown]
                     count += 1
+                    shown += len(text)
                     yield text, 1
+                    if cut:
+                        finished = True
+                        result.finish_reason = finish_reason(finish) if finish else "length"
+                        break
             if not finished and not self._stopping.is_set():
+                if watch.reason is not None:
+                    raise self._watch_error(watch.reason, deadline, count)
                 raise self.transport_error(httpx2.RemoteProtocolError("no [DONE]"), tokens=count)
+        except _Overflow as exc:
+            raise RemoteError(
+                f"{self.url} sent {exc}; the answer was cut there and the partial answer is "
+                "kept. Is it an OpenAI-compatible server?",
+                url=self.url,
+            ) from exc
         except httpx2.HTTPError as exc:
             if self._stopping.is_set():
                 result.finish_reason = "cancelled"
                 return
+            if watch.reason is not None:
+                raise self._watch_error(watch.reason, deadline, count) from exc
             raise self.transport_error(exc, tokens=count) from exc
+        finally:
+            watch.stop()
         if self._stopping.is_set():
             result.finish_reason = "cancelled"
 
@@ -540,11 +746,7 @@ class RemoteBackend(Backend):
         active.cancel()
         response = self._response
         if response is not None:
-            stream = response.extensions.get("network_stream")
-            sock = stream.get_extra_info("socket") if stream is not None else None
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+            _shut(response)
 
     def close(self) -> None:
         """Stop any answer and release the HTTP client."""
@@ -552,6 +754,25 @@ class RemoteBackend(Backend):
             return
         super().close()
         self._client.close()
+
+
+def _shut(response: httpx2.Response) -> None:
+    """Shut a response's socket, so a read blocked on it returns at once."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def finish_reason(finish: str) -> FinishReason:
+    """A server's finish_reason as codenook records it."""
+    return "length" if finish == "length" else "stop"
+
+
+def _size(n: int) -> str:
+    """Bytes as a person reads them (KiB or MiB)."""
+    return f"{n / (1 << 20):g} MiB" if n >= 1 << 20 else f"{n / 1024:g} KiB"
 
 
 def _chat_piece(chunk: dict[str, Any]) -> tuple[str, str | None]:

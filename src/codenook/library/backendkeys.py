@@ -1,11 +1,14 @@
 """API keys of remote backends: in the system keyring, else a private file; never in settings.
 
 A key is registered with the redaction filter as soon as it is read, so no log line can
-carry it. ``--api-key-file F`` keys are read from the user's own file the same way.
+carry it. ``--api-key-file F`` keys are read from the user's own file the same way. A user
+name and password written in a backend's URL (``http://user:pass@host``) are kept here
+too, and the URL in the settings goes without them.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from codenook import config
@@ -46,7 +49,8 @@ def save_key(name: str, key: str) -> str:
 
 
 def load_key(name: str) -> str | None:
-    """Backend ``name``'s stored key, or None when it has none."""
+    """Backend ``name``'s stored key, or None when it has none (its URL password registered too)."""
+    load_credentials(name)  # so a start-up that registers the keys blanks these as well
     found = secretstore.load(_account(name), key_file(name), what="API key")
     if found is None:
         return None
@@ -55,5 +59,49 @@ def load_key(name: str) -> str | None:
 
 
 def delete_key(name: str) -> None:
-    """Forget backend ``name``'s key wherever it is stored."""
+    """Forget backend ``name``'s key and URL credentials wherever they are stored."""
     secretstore.delete(_account(name), key_file(name), what="API key")
+    delete_credentials(name)
+
+
+def _credentials_account(name: str) -> str:
+    return f"backend-url-credentials:{name}"
+
+
+def credentials_file(name: str) -> Path:
+    """The private file that holds backend ``name``'s URL credentials where no keyring is."""
+    return config.paths().config / "backend-url-credentials" / name
+
+
+def save_credentials(name: str, credentials: tuple[str, str]) -> str:
+    """Store the user and password from backend ``name``'s URL; say where they went."""
+    user, password = credentials
+    register_secret(password or user)
+    return secretstore.store(
+        _credentials_account(name),
+        credentials_file(name),
+        json.dumps([user, password]),
+        what="URL user and password",
+    )
+
+
+def load_credentials(name: str) -> tuple[str, str] | None:
+    """The user and password of backend ``name``'s URL, or None when it has none."""
+    found = secretstore.load(
+        _credentials_account(name), credentials_file(name), what="URL user and password"
+    )
+    if found is None:
+        return None
+    try:
+        user, password = json.loads(found[0])
+    except (ValueError, TypeError):
+        return None
+    register_secret(password or user)
+    return str(user), str(password)
+
+
+def delete_credentials(name: str) -> None:
+    """Forget backend ``name``'s URL credentials wherever they are stored."""
+    secretstore.delete(
+        _credentials_account(name), credentials_file(name), what="URL user and password"
+    )

@@ -42,9 +42,10 @@ def open_remote(
     settings: Settings, target: str, *, api_key_file: str | None = None, model: str | None = None
 ) -> RemoteBackend:
     """Connect to a named backend or a URL (probing it); a RemoteError says what is wrong."""
-    from codenook.engine.remote import RemoteBackend
+    from codenook.engine.remote import RemoteBackend, split_credentials
 
     name: str | None = None
+    credentials = None
     if is_url(target):
         remote = RemoteBackendSettings(url=target)
     else:
@@ -56,11 +57,15 @@ def open_remote(
                 f"'codenook backends add {target} http://HOST:PORT'."
             )
         name = target
+        if split_credentials(remote.url)[1] is not None:
+            remote = _move_credentials(name, remote)
+        credentials = backendkeys.load_credentials(name)
     key = backendkeys.read_key_file(api_key_file) if api_key_file else None
     if key is None and name is not None:
         key = backendkeys.load_key(name)
     return RemoteBackend(
         remote.url,
+        credentials=credentials,
         api_key=key,
         model=model or remote.model,
         name=name,
@@ -69,6 +74,31 @@ def open_remote(
         context_length=remote.context_length,
         fill=remote.fill,
     )
+
+
+def _move_credentials(name: str, remote: RemoteBackendSettings) -> RemoteBackendSettings:
+    """Move a user and password written in ``[backends.NAME]``'s url to the key store.
+
+    A settings file edited by hand may hold them; they belong with the keys, and the
+    settings keep the address alone. Where they cannot be moved, they are used as they are.
+    """
+    from codenook.engine.remote import display_url, split_credentials
+
+    clean, credentials = split_credentials(remote.url)
+    if credentials is None:
+        return remote
+    moved = replace(remote, url=display_url(clean))
+    try:
+        backendkeys.save_credentials(name, credentials)
+        current = config.load_settings()
+        if name in current.backends:
+            entry = replace(current.backends[name], url=moved.url)
+            config.save_settings(replace(current, backends={**current.backends, name: entry}))
+    except (OSError, ConfigError) as exc:
+        log.warning("Cannot move the user and password out of backends.%s.url: %s", name, exc)
+        return remote
+    log.info("Moved the user and password in backends.%s.url to the key store.", name)
+    return moved
 
 
 def open_local(settings: Settings) -> Backend:
@@ -229,11 +259,16 @@ def add_backend(
     read_timeout: float | None = None,
     context_length: int | None = None,
     fill: str | None = None,
-) -> str:
-    """Save ``[backends.NAME]`` (and its key, outside the settings); say where the key went."""
-    from codenook.engine.remote import display_url
+) -> list[str]:
+    """Save ``[backends.NAME]`` (its key and URL credentials outside the settings).
+
+    Returns what went where, one line each (empty when nothing secret was given).
+    """
+    from codenook.engine.remote import display_url, split_credentials
 
     config.check_backend_name(name)
+    # The address alone from here on: a password in it is neither stored nor shown.
+    url, credentials = split_credentials(url)
     if not is_url(url):
         raise ConfigError(f"{url!r} is not a server URL; write it as http://HOST:PORT.")
     settings = config.load_settings()
@@ -253,11 +288,18 @@ def add_backend(
     entry = replace(entry, **changes)
     new = replace(settings, backends={**settings.backends, name: entry})
     config.validate(new)
-    where = ""
+    said = []
     if api_key_file:
         where = backendkeys.save_key(name, backendkeys.read_key_file(api_key_file))
+        said.append(f"Its API key is kept in {where}.")
+    if credentials is not None:
+        where = backendkeys.save_credentials(name, credentials)
+        said.append(f"The user and password in its URL are kept in {where}, not in the settings.")
+    elif old is not None and display_url(old.url) != entry.url:
+        # Another server: the old one's password must not be sent to it.
+        backendkeys.delete_credentials(name)
     config.save_settings(new)
-    return where
+    return said
 
 
 def remove_backend(name: str) -> None:
