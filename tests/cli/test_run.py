@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import resource
 import subprocess
 import threading
 import time
@@ -135,3 +138,100 @@ def test_unisolated_run_carries_a_warning(tmp_path: Path) -> None:
     err = proc.stderr.decode()
     assert "NOT isolated" in err
     assert "isolation: NOT ISOLATED" in summary(proc)
+
+
+def bounded_cli(
+    *args: str, stdin: int | None = None, timeout: float = 20
+) -> subprocess.CompletedProcess[bytes]:
+    """Run codenook with 2 GB of address space and a deadline: an input read to its
+    end (/dev/zero) or waited on for ever (a FIFO) fails the test, not the machine."""
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))
+
+    return subprocess.run(
+        [str(CODENOOK), *args],
+        stdin=stdin,
+        capture_output=True,
+        timeout=timeout,
+        preexec_fn=cap,
+        check=False,
+    )
+
+
+def test_dev_zero_as_the_program_or_its_stdin_file_is_one_line(tmp_path: Path) -> None:
+    script = tmp_path / "read.py"
+    script.write_text("import sys\nprint(len(sys.stdin.buffer.read()))\n")
+    for args in (["/dev/zero"], ["--stdin", "/dev/zero", str(script)]):
+        start = time.monotonic()
+        line = one_error_line(bounded_cli("run", *args))
+        assert time.monotonic() - start < 10
+        assert "/dev/zero is not a regular file (a device, a pipe or a socket)" in line
+
+
+def test_dev_zero_piped_into_stdin_dash_is_cut_short(tmp_path: Path) -> None:
+    script = tmp_path / "read.py"
+    script.write_text("import sys\nprint(len(sys.stdin.buffer.read()))\n")
+    start = time.monotonic()
+    with open("/dev/zero", "rb") as zero:
+        line = one_error_line(bounded_cli("run", "--stdin", "-", str(script), stdin=zero.fileno()))
+    assert time.monotonic() - start < 10
+    assert "codenook's stdin holds more than 16 MB" in line
+
+
+def test_a_fifo_as_the_program_or_its_stdin_is_one_line_not_a_wait(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.py"
+    os.mkfifo(fifo)
+    script = tmp_path / "echo.py"
+    script.write_text("print('ran')\n")
+    for args in ([str(fifo)], ["--stdin", str(fifo), str(script)]):
+        start = time.monotonic()
+        line = one_error_line(bounded_cli("run", *args))
+        assert time.monotonic() - start < 10, "no writer ever opens the FIFO: nothing may wait"
+        assert f"{fifo} is not a regular file" in line
+
+
+CONTROLS = "\x1b[2J\x1b]0;owned\x07\x9b31mred\rhidden\n"
+
+
+def on_a_terminal(*args: str) -> bytes:
+    """What codenook writes when its stdout and stderr are a terminal (a pseudo-terminal)."""
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [str(CODENOOK), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=follower,
+            stderr=follower,
+        )
+        os.close(follower)
+        seen = bytearray()
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: every writer is gone
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert proc.wait(timeout=60) == 0
+        return bytes(seen)
+    finally:
+        os.close(leader)
+
+
+def test_control_sequences_in_the_output_reach_a_terminal_escaped(tmp_path: Path) -> None:
+    script = tmp_path / "paint.py"
+    script.write_text(
+        f"import sys\nsys.stdout.write({CONTROLS!r})\nsys.stderr.write({CONTROLS!r})\n"
+    )
+    shown = on_a_terminal("run", str(script))
+    assert b"\x1b" not in shown and b"\x07" not in shown and "\x9b".encode() not in shown
+    # Both streams: the clear-screen, the window title, the one-character CSI, the
+    # carriage return that would hide what came before it.
+    escaped = b"\\x1b[2J\\x1b]0;owned\\x07\\x9b31mred\\x0dhidden"
+    assert shown.count(escaped) == 2, shown
+    assert b"codenook run: exit 0" in shown
+    # Into a file or a pipe the output stays byte for byte what the program wrote.
+    piped = run_cli("run", str(script))
+    assert piped.stdout == CONTROLS.encode()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from typing import TextIO
 
-from codenook import config
+from codenook import config, termtext
 from codenook.assist.tools import sandbox
 from codenook.errors import UsageError
 
@@ -24,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=float, metavar="SECONDS", help="wall-clock limit (default 10)"
     )
-    parser.add_argument("--memory", type=int, metavar="MB", help="memory limit (default 512)")
+    parser.add_argument(
+        "--memory", type=int, metavar="MB", help="memory limit of the whole run (default 512)"
+    )
     parser.add_argument(
         "--stdin", metavar="FILE", help="feed FILE to the program's stdin ('-' for this stdin)"
     )
@@ -36,15 +39,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _stdin(arg: str | None) -> bytes | None:
+    """The bytes for the program's stdin, bounded like every input a run reads."""
     if arg is None:
         return None
     if arg == "-":
-        return sys.stdin.buffer.read()
-    try:
-        with open(arg, "rb") as f:
-            return f.read()
-    except OSError as exc:
-        raise UsageError(f"Cannot read --stdin file {arg}: {exc.strerror}.") from None
+        return sandbox.read_bounded(sys.stdin.buffer, what="codenook's stdin")
+    return sandbox.read_input(arg, what="a file for --stdin, or '-' for codenook's own stdin")
+
+
+def _show(text: str, stream: TextIO) -> None:
+    """Write the program's output; on a terminal, its control characters escaped."""
+    data = termtext.for_stream(text, stream).encode("utf-8", "replace")
+    if stream is sys.stderr and data and not data.endswith(b"\n"):
+        data += b"\n"
+    # Bytes, not text: the program's output must come out whatever our locale is.
+    stream.buffer.write(data)
+    stream.flush()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,12 +76,8 @@ def run(args: argparse.Namespace) -> int:
         isolation=args.isolation,
         allow_unisolated=settings.allow_unisolated,
     )
-    # Bytes, not text: the program's output must come out whatever our locale is.
-    sys.stdout.buffer.write(result.stdout.encode("utf-8", "replace"))
-    sys.stdout.flush()
-    err = result.stderr.encode("utf-8", "replace")
-    sys.stderr.buffer.write(err if not err or err.endswith(b"\n") else err + b"\n")
-    sys.stderr.flush()
+    _show(result.stdout, sys.stdout)
+    _show(result.stderr, sys.stderr)
     if not result.isolated:
         print(
             "codenook: warning: this run was NOT isolated from your files or the network.",

@@ -20,6 +20,7 @@ from a worker thread.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import pwd
 import secrets
@@ -33,7 +34,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -41,9 +41,19 @@ from typing import Any
 import psutil
 
 from codenook import config
+from codenook.assist.tools.sandbox_limits import (
+    GUARD_WORDS,
+    Guard,
+    MiB,
+    RunGuard,
+    open_guard,
+    size_words,
+)
+from codenook.assist.tools.sandbox_limits import TMP_FILES as TMP_FILES
+from codenook.assist.tools.sandbox_limits import cgroup_problem as cgroup_problem
+from codenook.assist.tools.sandbox_limits import forget_probe as forget_cgroup_probe
 from codenook.errors import SandboxError
 
-MiB = 1024 * 1024
 # Written between the program's output and the notice, so the cut is visible.
 TRUNCATION_NOTICE = "\n[codenook: {stream} cut at {limit}; the program was stopped]\n"
 
@@ -59,6 +69,9 @@ _EXIT_GRACE_S = 0.2
 _READ_CHUNK = 64 * 1024
 _STARTUP_MARK = "codenook-sandbox:"
 _STARTUP_FAILED = 126
+#: The largest program or stdin file a run reads: far more than code needs, and
+#: a device such as /dev/zero would otherwise be read until memory runs out.
+MAX_INPUT_BYTES = 16 * MiB
 # What Python, Bash (xmalloc, xrealloc), C and C++ print when an allocation fails.
 _MEMORY_MARKERS = (
     "MemoryError",
@@ -146,7 +159,7 @@ ISOLATION_WORDS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Limits:
     """What one run may use. ``cpu_seconds`` None means the timeout, rounded up."""
 
@@ -190,7 +203,7 @@ class Limits:
         return self
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class RunResult:
     """What happened when the sandbox ran a program."""
 
@@ -205,6 +218,10 @@ class RunResult:
     signal: int | None = None
     stdout_truncated: bool = False
     stderr_truncated: bool = False
+    #: What held the run's total memory, the cap, and the most it held at once.
+    memory_guard: Guard | None = None
+    memory_limit_bytes: int = 0
+    memory_peak_bytes: int | None = None
 
     @property
     def isolated(self) -> bool:
@@ -217,11 +234,19 @@ class RunResult:
         return self.stdout_truncated or self.stderr_truncated
 
     def summary(self) -> str:
-        """One line: exit code, time, why it ended, isolation used."""
-        return (
+        """One line: exit code, time, why it ended, isolation and memory cap used."""
+        line = (
             f"exit {self.exit_code} · {self.wall_seconds:.2f} s · {self.detail} · "
             f"isolation: {ISOLATION_WORDS[self.isolation]}"
         )
+        if self.memory_guard is not None:
+            line += (
+                f" · memory: {size_words(self.memory_limit_bytes)} in total, "
+                f"{GUARD_WORDS[self.memory_guard]}"
+            )
+            if self.memory_peak_bytes:
+                line += f" (peak {self.memory_peak_bytes / MiB:.0f} MB)"
+        return line
 
 
 # ---------------------------------------------------------------- what works here
@@ -256,6 +281,7 @@ def forget_probes() -> None:
     with _probe_lock:
         _probes.clear()
         _bwrap_help = None
+    forget_cgroup_probe()
 
 
 def _probe(isolation: Isolation) -> str | None:
@@ -299,12 +325,14 @@ def run_code(
     allow_unisolated: bool | None = None,
     filename: str | None = None,
     cancel: threading.Event | None = None,
+    memory_guard: Guard | str | None = None,
 ) -> RunResult:
     """Run a Python or Bash program in the sandbox and return what happened.
 
     Limits and ``allow_unisolated`` default to the user's settings; ``isolation``
-    forces one level (SandboxError when it does not work here); ``cancel`` stops
-    the run from another thread.
+    forces one level and ``memory_guard`` one way of holding the total memory
+    (SandboxError when it does not work here); ``cancel`` stops the run from
+    another thread.
     """
     language = Language(language)
     if limits is None or allow_unisolated is None:
@@ -332,16 +360,21 @@ def run_code(
         if uid >= 0:
             os.chown(script, uid, uid)
         argv = _isolate(chosen, work, _wrap(limits, chosen, uid, work, [interpreter, name, *args]))
-        with _stdin_file(stdin) as stdin_file:
-            return _execute(
-                argv,
-                work=work,
-                stdin=stdin_file,
-                limits=limits,
-                isolation=chosen,
-                uid=uid,
-                cancel=cancel,
-            )
+        guard = open_guard(memory_guard, memory_bytes=limits.memory_bytes, tasks=limits.processes)
+        try:
+            with _stdin_file(stdin) as stdin_file:
+                return _execute(
+                    argv,
+                    work=work,
+                    stdin=stdin_file,
+                    limits=limits,
+                    isolation=chosen,
+                    uid=uid,
+                    cancel=cancel,
+                    guard=guard,
+                )
+        finally:
+            guard.close()
 
 
 def run_file(
@@ -354,17 +387,11 @@ def run_file(
     isolation: Isolation | str | None = None,
     allow_unisolated: bool | None = None,
     cancel: threading.Event | None = None,
+    memory_guard: Guard | str | None = None,
 ) -> RunResult:
     """Run a copy of a file in the sandbox; the language comes from its name or shebang."""
     file = Path(path)
-    try:
-        data = file.read_bytes()
-    except IsADirectoryError:
-        raise SandboxError(f"{file} is a folder; give a Python or Bash file.") from None
-    except FileNotFoundError:
-        raise SandboxError(f"{file} not found.") from None
-    except OSError as exc:
-        raise SandboxError(f"Cannot read {file}: {exc.strerror}.") from None
+    data = read_input(file, what="a Python or Bash file")
     return run_code(
         data,
         language=language or detect_language(file.name, data),
@@ -375,7 +402,54 @@ def run_file(
         allow_unisolated=allow_unisolated,
         filename=file.name,
         cancel=cancel,
+        memory_guard=memory_guard,
     )
+
+
+def read_input(
+    path: str | os.PathLike[str], *, what: str, max_bytes: int = MAX_INPUT_BYTES
+) -> bytes:
+    """The bytes of a regular file for a run (its program or its stdin), at most ``max_bytes``.
+
+    Devices, pipes and sockets are refused before a byte is read: /dev/zero never
+    ends, and a FIFO with no writer would block for ever.
+    """
+    file = Path(path)
+    try:
+        # Non-blocking: opening a FIFO for reading otherwise waits for a writer.
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise SandboxError(f"{file} not found.") from None
+    except IsADirectoryError:
+        raise SandboxError(f"{file} is a folder; give {what}.") from None
+    except OSError as exc:
+        raise SandboxError(f"Cannot read {file}: {exc.strerror}.") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise SandboxError(f"{file} is a folder; give {what}.")
+        if not stat.S_ISREG(mode):
+            raise SandboxError(
+                f"{file} is not a regular file (a device, a pipe or a socket); give {what}."
+            )
+        os.set_blocking(fd, True)
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return read_bounded(f, what=str(file), max_bytes=max_bytes)
+    except OSError as exc:
+        raise SandboxError(f"Cannot read {file}: {exc.strerror}.") from None
+    finally:
+        os.close(fd)
+
+
+def read_bounded(stream: Any, *, what: str, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+    """Everything ``stream`` holds, or SandboxError once it passes ``max_bytes``."""
+    data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise SandboxError(
+            f"{what} holds more than {size_words(max_bytes)}, the most a run reads; "
+            "give a smaller input."
+        )
+    return bytes(data)
 
 
 def detect_language(name: str, data: bytes) -> Language:
@@ -698,16 +772,8 @@ class _Capture:
         """The kept bytes as text, with the notice when cut."""
         text = self.data.decode("utf-8", "replace")
         if self.truncated:
-            text += TRUNCATION_NOTICE.format(stream=self.name, limit=_size(self.limit))
+            text += TRUNCATION_NOTICE.format(stream=self.name, limit=size_words(self.limit))
         return text
-
-
-def _size(n: int) -> str:
-    if n % MiB == 0:
-        return f"{n // MiB} MB"
-    if n % 1024 == 0:
-        return f"{n // 1024} KB"
-    return f"{n} bytes"
 
 
 def _execute(
@@ -719,6 +785,7 @@ def _execute(
     isolation: Isolation,
     uid: int,
     cancel: threading.Event | None,
+    guard: RunGuard,
 ) -> RunResult:
     out, err = _Capture("stdout", limits.output_bytes), _Capture("stderr", limits.output_bytes)
     stopped: tuple[Ended, str] | None = None
@@ -727,7 +794,7 @@ def _execute(
     # A new session: the whole process group can be killed at once, and the
     # program cannot reach codenook's terminal.
     proc = subprocess.Popen(
-        argv,
+        guard.command(argv),
         stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -737,6 +804,13 @@ def _execute(
         close_fds=True,
     )
     assert proc.stdout is not None and proc.stderr is not None
+    guard.started(
+        proc.pid,
+        private_tmp=isolation is Isolation.BWRAP,
+        # Without a process namespace, orphans leave the tree: find them by uid or session.
+        strays_of_uid=uid if uid >= 0 and isolation is Isolation.NONE else None,
+        session=isolation is Isolation.NONE,
+    )
     try:
         streams = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
         with selectors.DefaultSelector() as sel:
@@ -752,6 +826,9 @@ def _execute(
                 if cancel is not None and cancel.is_set():
                     stopped = (Ended.KILLED, "cancelled")
                     break
+                stopped = _breach(guard)
+                if stopped is not None:
+                    break
                 if exit_grace is None and proc.poll() is not None:
                     # Something the program left behind may hold the pipes open.
                     exit_grace = now + _EXIT_GRACE_S
@@ -766,7 +843,7 @@ def _execute(
                         stopped = (
                             Ended.OUTPUT,
                             f"stopped: {streams[key.fd].name} passed the "
-                            f"{_size(limits.output_bytes)} output limit",
+                            f"{size_words(limits.output_bytes)} output limit",
                         )
                         break
         while stopped is None and proc.poll() is None:
@@ -777,12 +854,16 @@ def _execute(
                 stopped = (Ended.TIMEOUT, f"stopped at the {limits.timeout:g} s time limit")
             elif cancel is not None and cancel.is_set():
                 stopped = (Ended.KILLED, "cancelled")
-            else:
+            elif (stopped := _breach(guard)) is None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=min(deadline - now, 0.05))
+        if stopped is None:
+            # The kernel may have stopped a process at the cap just as the run ended.
+            stopped = _breach(guard, force=True)
     finally:
         killed = proc.poll() is None
         if killed:
+            guard.kill()
             _kill_group(proc)
         proc.wait()
         wall = time.monotonic() - start
@@ -790,9 +871,23 @@ def _execute(
         proc.stderr.close()
         if killed or isolation is Isolation.NONE:
             _sweep(proc, uid)
-    return _result(
+    result = _result(
         proc.returncode, out, err, wall, stopped, limits=limits, isolation=isolation, uid=uid
     )
+    return dataclasses.replace(
+        result,
+        memory_guard=guard.guard,
+        memory_limit_bytes=limits.memory_bytes,
+        memory_peak_bytes=guard.peak(),
+    )
+
+
+def _breach(guard: RunGuard, *, force: bool = False) -> tuple[Ended, str] | None:
+    """Why the run must stop for its total memory or its files in /tmp, if it must."""
+    detail = guard.check(force=force)
+    if detail is None:
+        return None
+    return (Ended.MEMORY if guard.memory_breached else Ended.KILLED), detail
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -873,10 +968,10 @@ def _result(
     elif sig == signal.SIGXCPU:
         ended, detail = Ended.TIMEOUT, f"stopped at the {limits.cpu()} s CPU time limit"
     elif code != 0 and any(m in stderr_text for m in _MEMORY_MARKERS):
-        ended, detail = Ended.MEMORY, f"ran out of memory (limit {_size(limits.memory_bytes)})"
+        ended, detail = Ended.MEMORY, f"ran out of memory (limit {size_words(limits.memory_bytes)})"
     elif sig == signal.SIGXFSZ:
         ended = Ended.KILLED
-        detail = f"killed: a file grew past the {_size(limits.file_bytes)} file size limit"
+        detail = f"killed: a file grew past the {size_words(limits.file_bytes)} file size limit"
     elif sig is not None:
         ended, detail = Ended.KILLED, f"killed by {_signal_name(sig)}"
     else:
