@@ -2,6 +2,9 @@
 
 import sqlite3
 import statistics
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -89,7 +92,6 @@ def test_verify_right_and_wrong(db) -> None:
 def test_unknown_users_take_as_long_as_known_ones(db) -> None:
     a = Auth(db)
     a.create_user("alice", GOOD)
-    auth._dummy_hash()  # made once per process; not part of any one attempt
 
     def timed(name: str) -> float:
         start = time.perf_counter()
@@ -103,6 +105,145 @@ def test_unknown_users_take_as_long_as_known_ones(db) -> None:
         unknown.append(timed(f"ghost{i}"))
     ratio = statistics.median(unknown) / statistics.median(known)
     assert 0.6 < ratio < 1.6, (known, unknown)
+
+
+def test_dummy_hash_is_a_constant_with_the_hashers_parameters() -> None:
+    # Otherwise an unknown name would cost a different time than a known one.
+    assert auth.DUMMY_HASH.startswith("$argon2id$")
+    assert not auth.HASHER.check_needs_rehash(auth.DUMMY_HASH)
+
+
+# One attempt in a fresh interpreter, as each command-line run is: nothing made earlier in
+# the process (a dummy hash cached by a previous attempt) hides a cost.
+FIRST_ATTEMPT = """
+import sys, time
+from codenook.auth import Auth, AuthError
+from codenook.store.db import open_database
+a = Auth(open_database(sys.argv[1]))
+start = time.perf_counter()
+try:
+    a.verify(sys.argv[2], "wrong-password")
+except AuthError:
+    pass
+print(time.perf_counter() - start)
+"""
+
+
+def test_first_attempt_in_a_new_process_costs_the_same_for_unknown_names(tmp_path) -> None:
+    path = tmp_path / "timing.db"
+    db = open_database(path)
+    Auth(db).create_user("alice", GOOD)
+    db.close()
+
+    def first_attempt(name: str) -> float:
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_ATTEMPT, str(path), name],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+        return float(out.stdout)
+
+    known, unknown = [], []
+    for i in range(5):  # the fifth failure locks only the sixth attempt
+        known.append(first_attempt("alice"))
+        unknown.append(first_attempt(f"ghost{i}"))
+    k, u = statistics.median(known), statistics.median(unknown)
+    print(f"first verify in a new process: known {k:.3f} s, unknown {u:.3f} s (medians of 5)")
+    # An extra Argon2 hash for unknown names would make them about twice as slow.
+    assert u - k < 0.4 * k, (known, unknown)
+
+
+def test_parallel_wrong_passwords_each_count_and_lock(tmp_path) -> None:
+    path = tmp_path / "race.db"
+    db = open_database(path)
+    Auth(db).create_user("alice", GOOD)
+    db.close()
+    start = threading.Barrier(12)
+    outcomes: list[str] = []
+
+    def guess(i: int) -> None:
+        conn = open_database(path)  # one connection each, as separate processes have
+        try:
+            start.wait()
+            Auth(conn).verify("alice", f"wrong-{i}")
+        except LockedError:
+            outcomes.append("locked")
+        except AuthError:
+            outcomes.append("wrong")
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    db = open_database(path)
+    failures = accounts.attempts(db, "alice").failures
+    print(f"12 parallel wrong passwords: {failures} counted, outcomes {sorted(outcomes)}")
+    # Every password that was checked was counted; none was checked once locked.
+    assert failures == outcomes.count("wrong") >= auth.FREE_FAILURES
+    assert len(outcomes) == 12
+    with pytest.raises(LockedError):
+        Auth(db).verify("alice", GOOD)
+    db.close()
+
+
+def test_a_success_resets_the_count(db) -> None:
+    a = Auth(db)
+    a.create_user("alice", GOOD)
+    for _ in range(4):
+        with pytest.raises(AuthError):
+            a.verify("alice", "wrong-password")
+    assert accounts.attempts(db, "alice").failures == 4
+    a.verify("alice", GOOD)
+    assert accounts.attempts(db, "alice").failures == 0
+
+
+def test_a_huge_name_is_refused_before_the_database(db) -> None:
+    a = Auth(db)
+    a.create_user("alice", GOOD)
+    before = dump(db)
+    with pytest.raises(AuthError, match="1 to 64 characters"):
+        a.verify("a" * 1_000_000, "wrong-password")
+    assert dump(db) == before
+
+
+def test_failed_login_rows_expire(db, clock) -> None:
+    a = Auth(db, clock=clock)
+    a.create_user("alice", GOOD)
+    for name in ("ghost", "ghost", "alice"):
+        with pytest.raises(AuthError):
+            a.verify(name, "wrong-password")
+    clock.now += auth.FAILURE_MEMORY_S - 10
+    with pytest.raises(AuthError):
+        a.verify("visitor", "wrong-password")
+    assert accounts.attempts(db, "ghost").failures == 2  # not yet
+    clock.now += 20
+    with pytest.raises(AuthError):
+        a.verify("visitor", "wrong-password")
+    rows = [r[0] for r in db.execute("SELECT name_key FROM login_attempts")]
+    # Known and unknown names alike, so expiry tells nothing about which names exist.
+    assert rows == ["visitor"]
+    assert accounts.attempts(db, "visitor").failures == 2
+
+
+def test_failed_login_rows_are_capped_but_a_lock_stays(db, clock, monkeypatch) -> None:
+    monkeypatch.setattr(auth, "MAX_ATTEMPT_ROWS", 3, raising=False)
+    a = Auth(db, clock=clock)
+    a.create_user("alice", GOOD)
+    for _ in range(auth.FREE_FAILURES):
+        with pytest.raises(AuthError):
+            a.verify("alice", "wrong-password")
+    for i in range(6):  # a flood of made-up names
+        clock.now += 1
+        with pytest.raises(AuthError):
+            a.verify(f"ghost{i}", "wrong-password")
+    rows = sorted(r[0] for r in db.execute("SELECT name_key FROM login_attempts"))
+    assert rows == ["alice", "ghost3", "ghost4", "ghost5"]
+    with pytest.raises(LockedError):
+        a.verify("alice", GOOD)
 
 
 def test_lockout_refuses_the_right_password_and_survives_reopening(tmp_path, clock) -> None:

@@ -28,9 +28,15 @@ from codenook.store import accounts
 # RFC 9106's low-memory choice, one lane: well above OWASP's floor (19 MiB, t=2, p=1).
 HASHER = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=1)
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
-NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+MAX_NAME = 64
+NAME_RE = re.compile(rf"[A-Za-z0-9._-]{{1,{MAX_NAME}}}")
 FREE_FAILURES = 5
 FIRST_LOCK_S, MAX_LOCK_S = 30.0, 15 * 60.0
+# Failed-login rows are forgotten a day after their last failure once unlocked, and at most
+# this many unlocked ones are kept: a flood of made-up names cannot grow the database.
+# A day, not MAX_LOCK_S, so waiting out a short lock does not also reset the doubling.
+FAILURE_MEMORY_S = 24 * 3600.0
+MAX_ATTEMPT_ROWS = 10_000
 SESSION_IDLE_S = 12 * 3600.0
 WRONG_CREDENTIALS = "Wrong user name or password."
 
@@ -77,7 +83,9 @@ def common_passwords() -> frozenset[str]:
 def check_name(name: str) -> str:
     """Return a valid user name or raise AuthError saying what is allowed."""
     if not NAME_RE.fullmatch(name):
-        raise AuthError("A user name has 1 to 64 characters: letters, digits, '.', '_' or '-'.")
+        raise AuthError(
+            f"A user name has 1 to {MAX_NAME} characters: letters, digits, '.', '_' or '-'."
+        )
     return name
 
 
@@ -100,10 +108,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@cache
-def _dummy_hash() -> str:
-    # Verified against for unknown names, so they cost the same time as known ones.
-    return HASHER.hash(secrets.token_urlsafe(16))
+# Verified against for unknown names, so they cost one verification like known ones. A
+# constant made once with HASHER's parameters (a test checks they still match): hashing a
+# fresh one in each new process made every unknown name cost an extra hash on the command line.
+# No account can log in with it: a match with no user is still refused.
+DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=1$umpqRktwOb68KUQag4JGhA"
+    "$tmp2rfYvtWf/bnh5Pxah835clN9udKYjK8upWPwsoQI"
+)
 
 
 class Auth:
@@ -142,27 +154,46 @@ class Auth:
 
     def verify(self, name: str, password: str) -> User:
         """Check a password, with lockout; raise AuthError or LockedError when refused."""
-        now = self.clock()
-        state = accounts.attempts(self.db, name)
-        if state.locked_until > now:
-            raise LockedError(state.locked_until - now)
-        row = accounts.user_by_name(self.db, name) if NAME_RE.fullmatch(name) else None
+        # Before the database: a name no account can have is never looked up nor stored.
+        check_name(name)
+        self._count_attempt(name, self.clock())
+        row = accounts.user_by_name(self.db, name)
         ok = False
         try:
-            ok = HASHER.verify(row.password_hash if row else _dummy_hash(), password)
+            ok = HASHER.verify(row.password_hash if row else DUMMY_HASH, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
         if not ok or row is None:
-            failures = state.failures + 1
-            lock = 0.0
-            if failures >= FREE_FAILURES:
-                lock = now + min(FIRST_LOCK_S * 2 ** (failures - FREE_FAILURES), MAX_LOCK_S)
-            accounts.record_failure(self.db, name, failures=failures, locked_until=lock)
             raise AuthError(WRONG_CREDENTIALS)
         accounts.clear_failures(self.db, name)
         if HASHER.check_needs_rehash(row.password_hash):
             accounts.set_password_hash(self.db, row.id, HASHER.hash(password))
         return _public(row)
+
+    def _count_attempt(self, name: str, now: float) -> None:
+        """Count one login attempt as failed before its password is checked, or refuse it.
+
+        Read and write in one write transaction, so attempts made at the same time, from
+        threads or processes, each count: N parallel guesses count N, and those after the
+        FREE_FAILURES-th are refused as locked without spending a hash. A success resets it.
+        """
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            state = accounts.attempts(self.db, name)
+            if state.locked_until > now:
+                raise LockedError(state.locked_until - now)
+            failures = state.failures + 1
+            lock = 0.0
+            if failures >= FREE_FAILURES:
+                lock = now + min(FIRST_LOCK_S * 2 ** (failures - FREE_FAILURES), MAX_LOCK_S)
+            accounts.record_failure(self.db, name, failures=failures, locked_until=lock, now=now)
+            accounts.prune_attempts(
+                self.db, now=now, older_than=now - FAILURE_MEMORY_S, keep=MAX_ATTEMPT_ROWS
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
     def change_password(self, name: str, old: str, new: str) -> User:
         """Set a new password; needs the old one. Ends the user's other sessions."""

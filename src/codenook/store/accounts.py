@@ -87,15 +87,33 @@ def attempts(db: sqlite3.Connection, name: str) -> Attempts:
 
 
 def record_failure(
-    db: sqlite3.Connection, name: str, *, failures: int, locked_until: float
+    db: sqlite3.Connection, name: str, *, failures: int, locked_until: float, now: float
 ) -> None:
     """Store the new failure count and lock for a typed name."""
     db.execute(
         "INSERT INTO login_attempts (name_key, failures, locked_until, last_failure) "
         "VALUES (?, ?, ?, ?) ON CONFLICT(name_key) DO UPDATE SET failures = excluded.failures, "
         "locked_until = excluded.locked_until, last_failure = excluded.last_failure",
-        (name.lower(), failures, locked_until, time.time()),
+        (name.lower(), failures, locked_until, now),
     )
+
+
+def prune_attempts(db: sqlite3.Connection, *, now: float, older_than: float, keep: int) -> int:
+    """Drop unlocked failed-login rows older than ``older_than`` or past the newest ``keep``.
+
+    Returns how many went. A row still locked is never dropped, so a flood of made-up
+    names cannot lift another name's lock.
+    """
+    gone = db.execute(
+        "DELETE FROM login_attempts WHERE locked_until <= ? AND last_failure < ?",
+        (now, older_than),
+    ).rowcount
+    gone += db.execute(
+        "DELETE FROM login_attempts WHERE name_key IN (SELECT name_key FROM login_attempts "
+        "WHERE locked_until <= ? ORDER BY last_failure DESC LIMIT -1 OFFSET ?)",
+        (now, keep),
+    ).rowcount
+    return gone
 
 
 def clear_failures(db: sqlite3.Connection, name: str) -> None:
