@@ -1,13 +1,18 @@
 """Accounts through the real ``codenook`` command."""
 
+import os
 import re
 import stat
+import statistics
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from codenook import config
-from tests.conftest import run_cli
+from codenook.store.db import open_database
+from tests.conftest import CODENOOK, run_cli
 
 PW = "lemon-giraffe-77"
 NO_ENV = {"CODENOOK_USER": "", "CODENOOK_PASSWORD": ""}
@@ -133,3 +138,79 @@ def test_no_password_or_token_anywhere_on_disk(codenook_home: Path) -> None:
             assert b"wrong-password-1" not in data, path
             if path.name != "session":
                 assert token not in data, path
+
+
+def attempt_rows() -> list[tuple[str, int, float]]:
+    db = open_database(config.paths().database)
+    try:
+        return [
+            tuple(r)
+            for r in db.execute("SELECT name_key, failures, locked_until FROM login_attempts")
+        ]
+    finally:
+        db.close()
+
+
+def clear_attempts() -> None:
+    db = open_database(config.paths().database)
+    try:
+        db.execute("DELETE FROM login_attempts")
+    finally:
+        db.close()
+
+
+def test_twelve_parallel_wrong_passwords_lock_the_account() -> None:
+    assert users_add("tester", PW).returncode == 0
+    procs = [
+        subprocess.Popen(
+            [str(CODENOOK), "history", "list"],
+            env={**os.environ, "CODENOOK_USER": "tester", "CODENOOK_PASSWORD": f"wrong-{i}"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for i in range(12)
+    ]
+    errors = [p.communicate(timeout=180)[1] for p in procs]
+    assert all(p.returncode == 2 for p in procs), errors
+    wrong = sum(b"Wrong user name or password." in e for e in errors)
+    locked = sum(b"Too many failed logins" in e for e in errors)
+    assert wrong + locked == 12, errors
+    ((_, failures, _),) = attempt_rows()
+    print(f"12 parallel wrong passwords: {wrong} checked, {locked} refused, {failures} counted")
+    # Every password that was checked counted, and the lock came after five.
+    assert failures == wrong >= 5
+    right = run_cli("history", "list", env={"CODENOOK_USER": "tester", "CODENOOK_PASSWORD": PW})
+    assert right.returncode == 2 and b"Too many failed logins" in right.stderr, right.stderr
+
+
+def test_an_unknown_name_costs_no_more_than_a_known_one() -> None:
+    assert users_add("tester", PW).returncode == 0
+
+    def timed(name: str) -> float:
+        start = time.perf_counter()
+        proc = run_cli(
+            "history", "list", env={"CODENOOK_USER": name, "CODENOOK_PASSWORD": "wrong-one"}
+        )
+        elapsed = time.perf_counter() - start
+        assert proc.returncode == 2 and b"Wrong user name or password." in proc.stderr
+        return elapsed
+
+    known, unknown = [], []
+    for i in range(7):
+        known.append(timed("tester"))
+        unknown.append(timed(f"ghost{i}"))
+        clear_attempts()  # so the lockout does not answer instead
+    k, u = statistics.median(known), statistics.median(unknown)
+    # Paired runs, so a load that comes and goes on a shared machine hits both sides.
+    gap = statistics.median(b - a for a, b in zip(known, unknown, strict=True))
+    print(f"history list, wrong password: known {k:.3f} s, unknown {u:.3f} s, gap {gap:+.3f} s")
+    assert gap < 0.08, (known, unknown)
+
+
+def test_a_huge_name_at_login_is_refused_and_not_stored() -> None:
+    assert users_add("alice", PW).returncode == 0
+    proc = run_cli("login", input=b"a" * 1_000_000 + b"\nwrong-password\n", env=NO_ENV)
+    assert proc.returncode == 2
+    assert b"1 to 64 characters" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert attempt_rows() == []

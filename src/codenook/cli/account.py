@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import sys
 
-from codenook.auth import Auth, NotLoggedInError, User, current_user, save_token
+from codenook.auth import Auth, NotLoggedInError, User, check_name, current_user, save_token
 from codenook.errors import UsageError
 from codenook.store.db import open_database
 
@@ -52,7 +52,8 @@ def login_interactively(auth: Auth) -> User:
         user = auth.create_user(name, ask_new_password())
         print(f"Created admin account '{user.name}'.", file=sys.stderr)
     else:
-        name = input("User name: ").strip()
+        # Checked before the password is asked for: a name no account can have is refused.
+        name = check_name(input("User name: ").strip())
         user = auth.verify(name, getpass.getpass("Password: "))
     save_token(auth.start_session(user))
     return user
