@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
-from codenook.errors import UsageError
+from codenook.safefile import write_file
 
 
 def write_text(text: str, output: str | None, *, force: bool) -> None:
-    """Print ``text``, or write it atomically to ``output`` (refusing to overwrite)."""
+    """Print ``text``, or write it atomically to ``output`` (refusing to overwrite).
+
+    The file goes through :func:`codenook.safefile.write_file`: a folder, a missing
+    folder or a symbolic link at ``output`` is refused with one line; ``force``
+    overwrites a file (or replaces a link itself, never what it points to).
+    """
     if output is None:
         sys.stdout.write(text)
         return
-    path = Path(output)
-    if path.exists() and not force:
-        raise UsageError(f"{path} exists; add --force to overwrite it.")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     # Exports hold the user's conversations: private to them unless they share the file.
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    tmp.replace(path)
-    print(f"Wrote {path}.", file=sys.stderr)
+    written = write_file(output, text, mode=0o600, force=force, exclusive=not force)
+    if written.replaced_link is not None:
+        print(
+            f"Replaced the symbolic link {output} (to {written.replaced_link}) with the file.",
+            file=sys.stderr,
+        )
+    print(f"Wrote {output}.", file=sys.stderr)

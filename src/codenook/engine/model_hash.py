@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from codenook import config
+from codenook.safefile import FileWriteError, write_file
 
 CACHE_NAME = "model-hashes.json"
 log = logging.getLogger(__name__)
@@ -75,10 +76,8 @@ class ModelHashes:
         data[key[0]] = {"size": key[1], "mtime_ns": key[2], "sha256": sha}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-            tmp.replace(path)
-        except OSError as exc:
+            write_file(path, json.dumps(data, indent=1, sort_keys=True))
+        except (OSError, FileWriteError) as exc:
             # Only a cache: the hash is computed again next time.
             log.warning("Cannot keep model hashes in %s: %s", path, exc)
 

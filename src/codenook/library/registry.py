@@ -7,7 +7,6 @@ where they are). Each entry keeps what the file's metadata says, so listing need
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 import tomllib
@@ -22,6 +21,7 @@ from codenook import config
 from codenook.engine.catalog import Catalog, load_catalog, parse_spec
 from codenook.engine.gguf_meta import GGUFMetadata, read_metadata
 from codenook.errors import ModelError
+from codenook.safefile import write_file
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +95,9 @@ def save_registry(models: Iterable[InstalledModel]) -> Path:
     data: dict[str, Any] = {
         "model": [{k: v for k, v in asdict(m).items() if v is not None} for m in models]
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(
-        "# Model files codenook knows; written by 'codenook models'.\n" + tomli_w.dumps(data),
-        encoding="utf-8",
+    write_file(
+        path, "# Model files codenook knows; written by 'codenook models'.\n" + tomli_w.dumps(data)
     )
-    tmp.replace(path)
     return path
 
 

@@ -7,11 +7,11 @@ remote backends): each names its keyring account and its fallback file.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 from codenook import config
+from codenook.safefile import write_file
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +44,8 @@ def write_private(path: Path, text: str) -> None:
     config.ensure_dirs()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.parent.chmod(0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    tmp.replace(path)
-    path.chmod(0o600)
+    # 0600 whatever the old file's mode was; a link there is refused, never followed.
+    write_file(path, text, mode=0o600, keep_mode=False)
 
 
 def store(account: str, path: Path, value: str, *, what: str) -> str:

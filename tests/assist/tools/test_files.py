@@ -7,9 +7,11 @@ import pytest
 
 from codenook.assist.tools.files import (
     MAX_SOURCE_BYTES,
+    FileChangedError,
     SourceFileError,
     backup_path,
     read_source,
+    read_source_snapshot,
     write_source,
 )
 from codenook.errors import CodenookError
@@ -108,3 +110,40 @@ def test_write_source_failure_leaves_the_file(
         write_source(f, "b\n", backup=False)
     assert f.read_text() == "a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["a.py"]  # no temporary file left
+
+
+def test_write_source_refuses_a_dangling_link(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere.py"
+    link = tmp_path / "new.py"
+    link.symlink_to(target)
+    with pytest.raises(SourceFileError, match=r"new\.py is a symbolic link to .*elsewhere\.py"):
+        write_source(link, "x = 1\n")
+    assert not target.exists() and link.is_symlink()
+
+
+def test_write_source_leaves_a_file_changed_since_it_was_read(tmp_path: Path) -> None:
+    f = tmp_path / "a.py"
+    f.write_text("x = 1\n")
+    text, read = read_source_snapshot(f)
+    assert text == "x = 1\n" and read.path == f.resolve() and read.size == 6
+    f.write_text("x = 1\ny = 2\n")
+    with pytest.raises(FileChangedError, match=r"a\.py changed while codenook was working") as e:
+        write_source(f, "x = 3\n", expect=read)
+    assert f.read_text() == "x = 1\ny = 2\n"
+    assert e.value.proposed is not None and e.value.proposed.read_text() == "x = 3\n"
+    assert not (tmp_path / "a.py.orig").exists()
+
+
+def test_write_source_through_a_link_writes_the_file_that_was_read(tmp_path: Path) -> None:
+    real = tmp_path / "real.py"
+    real.write_text("a\n")
+    link = tmp_path / "link.py"
+    link.symlink_to(real)
+    _, read = read_source_snapshot(link)
+    # The link is pointed elsewhere meanwhile: the file that was read is the one written.
+    other = tmp_path / "other.py"
+    other.write_text("a\n")
+    link.unlink()
+    link.symlink_to(other)
+    write_source(link, "b\n", backup=False, expect=read)
+    assert real.read_text() == "b\n" and other.read_text() == "a\n"

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 from pathlib import Path
 
 from codenook.errors import CodenookError
+from codenook.safefile import (
+    FileChangedError,
+    FileWriteError,
+    Snapshot,
+    backup_path,
+    read_snapshot,
+    write_file,
+)
+
+__all__ = [
+    "MAX_SOURCE_BYTES",
+    "FileChangedError",
+    "SourceFileError",
+    "backup_path",
+    "read_source",
+    "read_source_snapshot",
+    "write_source",
+]
 
 #: The largest file the jobs read whole: a model's context holds far less anyway.
 MAX_SOURCE_BYTES = 5 * 1024 * 1024
@@ -17,8 +32,10 @@ class SourceFileError(CodenookError):
     """A file cannot be used as source text (missing, a folder, binary, not UTF-8, too big)."""
 
 
-def read_source(path: str | Path, *, max_bytes: int = MAX_SOURCE_BYTES) -> str:
-    """Return the text of a UTF-8 source file exactly as stored (line endings kept)."""
+def read_source_snapshot(
+    path: str | Path, *, max_bytes: int = MAX_SOURCE_BYTES
+) -> tuple[str, Snapshot]:
+    """The text of a UTF-8 source file exactly as stored, and what was read (for a later write)."""
     p = Path(path)
     try:
         st = p.stat()
@@ -36,9 +53,14 @@ def read_source(path: str | Path, *, max_bytes: int = MAX_SOURCE_BYTES) -> str:
             f"{max_bytes / 1024 / 1024:g} MB. Give a smaller file or the part you mean."
         )
     try:
-        data = p.read_bytes()
+        found = read_snapshot(p)
     except OSError as e:
         raise SourceFileError(f"{p}: cannot be read ({e.strerror}).") from None
+    if found is None:
+        raise SourceFileError(f"{p} changed while it was read (it is gone or no longer a file).")
+    data, snap = found
+    if len(data) > max_bytes:  # it grew between the check and the read
+        raise SourceFileError(f"{p} is over {max_bytes / 1024 / 1024:g} MB; give a smaller file.")
     # Read bytes and decode ourselves: text mode would turn CRLF into LF, and the
     # document job must write the file back byte for byte.
     nul = data.find(b"\x00")
@@ -48,7 +70,7 @@ def read_source(path: str | Path, *, max_bytes: int = MAX_SOURCE_BYTES) -> str:
             "codenook works on Python and Bash source text."
         )
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), snap
     except UnicodeDecodeError as e:
         raise SourceFileError(
             f"{p} is not UTF-8 text: byte 0x{data[e.start]:02x} at offset {e.start} "
@@ -56,46 +78,40 @@ def read_source(path: str | Path, *, max_bytes: int = MAX_SOURCE_BYTES) -> str:
         ) from None
 
 
-def backup_path(path: str | Path) -> Path:
-    """Where a backup of ``path`` goes: ``FILE.orig``, or ``FILE.orig.N`` when that is taken."""
-    p = Path(path)
-    candidate = p.with_name(p.name + ".orig")
-    n = 1
-    while candidate.exists() or candidate.is_symlink():
-        candidate = p.with_name(f"{p.name}.orig.{n}")
-        n += 1
-    return candidate
+def read_source(path: str | Path, *, max_bytes: int = MAX_SOURCE_BYTES) -> str:
+    """Return the text of a UTF-8 source file exactly as stored (line endings kept)."""
+    return read_source_snapshot(path, max_bytes=max_bytes)[0]
 
 
-def write_source(path: str | Path, text: str, *, backup: bool = True) -> Path | None:
+def write_source(
+    path: str | Path,
+    text: str,
+    *,
+    backup: bool = True,
+    expect: Snapshot | None = None,
+    exclusive: bool = False,
+) -> Path | None:
     """Replace ``path``'s content with ``text`` (UTF-8, bytes as given); returns the backup.
 
-    The new content is written to a temporary file beside the original and renamed over
-    it, so a crash leaves the old file or the new one, never half of each. The backup is
-    a copy of the old bytes (with their mode), made before anything changes.
+    Written through :func:`codenook.safefile.write_file`: atomic, mode kept, the backup
+    (``FILE.orig``) made from the old bytes. With ``expect`` (what a job read), a file
+    changed since is left alone and the text is saved as ``FILE.codenook-proposed``
+    (:class:`~codenook.safefile.FileChangedError`); ``exclusive`` refuses a file that
+    appeared since the job found none.
     """
-    # Through a symbolic link, the file it points to is the one to change.
-    p = Path(path).resolve() if Path(path).is_symlink() else Path(path)
-    saved = None
-    if backup and p.exists():
-        saved = backup_path(p)
-        try:
-            shutil.copy2(p, saved)
-        except OSError as e:
-            raise SourceFileError(
-                f"Cannot keep a backup of {p} as {saved}: {e.strerror}."
-            ) from None
-    tmp = p.with_name(f".{p.name}.codenook-{os.getpid()}.tmp")
+    p = Path(path)
+    if expect is not None:
+        # The file the job read, links resolved then: a link planted since is not followed.
+        p = expect.path
+    elif p.is_symlink() and p.resolve().is_file():
+        # A link the user named to a file of theirs (an editor's save): that file changes.
+        p = p.resolve()
     try:
-        with open(tmp, "xb") as f:
-            f.write(text.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        if p.exists():
-            shutil.copymode(p, tmp)
-        os.replace(tmp, p)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise SourceFileError(f"Cannot write {p}: {e.strerror}. It is unchanged.") from None
-    return saved
+        written = write_file(
+            p, text, expect=expect, backup=backup, exclusive=exclusive, propose=True
+        )
+    except FileChangedError:
+        raise
+    except FileWriteError as exc:
+        raise SourceFileError(str(exc)) from None
+    return written.backup
