@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from codenook.engine.backend import Backend, GenerationOptions, Message, ModelInfo, TokenStream
 
@@ -89,3 +91,51 @@ class ScriptedBackend(Backend):
     def user_messages(self) -> list[str]:
         """The last user message of every chat call."""
         return [call[-1].content for call in self.calls]
+
+
+class PausingBackend(ScriptedBackend):
+    """A scripted model that is slow on purpose: its first answer stops after one piece.
+
+    ``answering`` is set then, and the answer goes on once ``go`` is set (or after
+    ``wait_s``), so a test can change the files a job read while the model "thinks".
+    """
+
+    def __init__(
+        self,
+        answers: Sequence[str] = (),
+        *,
+        fills: Sequence[str] = (),
+        can_fill: bool = False,
+        wait_s: float = 60.0,
+    ) -> None:
+        super().__init__(answers, fills=fills, can_fill=can_fill)
+        self.answering = threading.Event()
+        self.go = threading.Event()
+        self.wait_s = wait_s
+
+    def _stream(self, text: str) -> TokenStream:
+        stream = super()._stream(text)
+        pieces = stream._pieces
+
+        def slow() -> Iterator[tuple[str, int]]:
+            for n, piece in enumerate(pieces):
+                yield piece
+                if n == 0 and not self.answering.is_set():
+                    self.answering.set()
+                    self.go.wait(self.wait_s)
+
+        stream._pieces = slow()
+        return stream
+
+    def append_while_answering(self, path: Path, text: str) -> threading.Thread:
+        """Start a thread that appends ``text`` to ``path`` half-way through the answer."""
+
+        def edit() -> None:
+            if self.answering.wait(self.wait_s):
+                with path.open("a") as out:
+                    out.write(text)
+            self.go.set()
+
+        thread = threading.Thread(target=edit)
+        thread.start()
+        return thread

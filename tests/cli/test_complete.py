@@ -14,7 +14,7 @@ from tests.cli.jobs_support import (
     run_scripted,
 )
 from tests.conftest import run_cli
-from tests.scripted import ScriptedBackend
+from tests.scripted import PausingBackend, ScriptedBackend
 
 pytestmark = pytest.mark.usefixtures("account")
 
@@ -50,6 +50,25 @@ def test_apply_writes_the_insertion_in(
     assert f.read_text() == SQUARE.replace("return \n", "return x * x\n    print('no')\n")
     assert Path(f"{f}.orig").read_text() == SQUARE
     assert f"Inserted into {f}" in err
+
+
+def test_an_edit_during_the_answer_survives_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "sq.py"
+    f.write_text(SQUARE)
+    backend = PausingBackend(fills=["x * x\n"], can_fill=True)
+    editor = backend.append_while_answering(f, "print(square(4))\n")
+    code, _, err = run_scripted(
+        monkeypatch, capsys, backend, "complete", str(f), "--line", "2", "--column", "12",
+        "--apply",
+    )  # fmt: skip
+    editor.join()
+    assert code == 2, err
+    assert f.read_text() == SQUARE + "print(square(4))\n"
+    proposed = tmp_path / "sq.py.codenook-proposed"
+    assert proposed.read_text() == SQUARE.replace("return \n", "return x * x\n")
+    assert f"{f} changed while codenook was working" in err and str(proposed) in err
 
 
 def test_cursor_past_the_end_is_one_line(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from tests.cli.jobs_support import (
     run_scripted,
 )
 from tests.conftest import run_cli
-from tests.scripted import ScriptedBackend
+from tests.scripted import PausingBackend, ScriptedBackend
 
 pytestmark = pytest.mark.usefixtures("account")
 
@@ -66,6 +66,46 @@ def test_write_keeps_a_backup_and_bash_gets_comments(
     )
     assert Path(f"{f}.orig").read_text() == script
     assert f"Wrote {f} (backup: {f}.orig)." in out
+
+
+def test_a_function_added_during_the_answer_survives_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "backup.sh"
+    script = '#!/bin/bash\nsave() {\n  cp -- "$1" "$1.bak"\n}\nsave "$@"\n'
+    f.write_text(script)
+    added = 'restore() {\n  cp -- "$1.bak" "$1"\n}\n'
+    backend = PausingBackend(["Usage: backup.sh FILE", "Copy FILE to FILE.bak."])
+    editor = backend.append_while_answering(f, added)
+    code, out, err = run_scripted(monkeypatch, capsys, backend, "doc", str(f), "--write")
+    editor.join()
+    assert code == 2, err
+    assert f.read_text() == script + added
+    proposed = tmp_path / "backup.sh.codenook-proposed"
+    assert proposed.read_text() == (
+        "#!/bin/bash\n# Usage: backup.sh FILE\n# Copy FILE to FILE.bak.\nsave() {\n"
+        '  cp -- "$1" "$1.bak"\n}\nsave "$@"\n'
+    )
+    [line] = [ln for ln in err.splitlines() if ln.startswith("codenook: error:")]
+    assert f"{f} changed while codenook was working" in line
+    assert f"saved as {proposed}" in line
+    assert not Path(f"{f}.orig").exists() and "Wrote" not in out
+
+
+def test_a_readme_that_appears_during_the_answer_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "shapes.py"
+    f.write_text(SOURCE)
+    md = tmp_path / "shapes.md"
+    backend = PausingBackend(["# shapes\n\nAreas of circles."])
+    editor = backend.append_while_answering(md, "# my own notes\n")
+    code, _, err = run_scripted(monkeypatch, capsys, backend, "doc", str(f), "--readme", "--write")
+    editor.join()
+    assert code == 2, err
+    assert md.read_text() == "# my own notes\n"
+    assert "shapes.md appeared while codenook was working" in err
+    assert (tmp_path / "shapes.md.codenook-proposed").read_text().startswith("# shapes")
 
 
 def test_readme_is_written_next_to_the_file(

@@ -1,13 +1,16 @@
 """``codenook export --liked``: a real liked answer and planted secrets, through the command."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from codenook.store import conversations as store
 from codenook.store.db import open_database
+from tests.cli.jobs_support import run_scripted
 from tests.conftest import run_cli
+from tests.scripted import ScriptedBackend
 
 pytestmark = pytest.mark.usefixtures("account")
 PLANTED = [
@@ -69,3 +72,33 @@ def test_another_user_exports_nothing_of_mine() -> None:
     proc = run_cli("export", "--liked", env={"CODENOOK_USER": "other", "CODENOOK_PASSWORD": pw})
     assert proc.returncode == 0 and proc.stdout == b""
     assert b"Exported 0 liked answer(s); redacted 0 secret(s)." in proc.stderr
+
+
+def test_a_link_planted_at_the_temporary_name_cannot_redirect_the_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plant("question", "a liked answer")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine\n")
+    out = tmp_path / "liked.jsonl"
+    # The name the old code used (".FILE.PID.tmp"), opened without O_EXCL | O_NOFOLLOW.
+    planted = tmp_path / f".{out.name}.{os.getpid()}.tmp"
+    planted.symlink_to(victim)
+    code, _, err = run_scripted(
+        monkeypatch, capsys, ScriptedBackend(), "export", "--liked", "-o", str(out)
+    )
+    assert code == 0, err
+    assert victim.read_text() == "mine\n"
+    assert not out.is_symlink() and out.is_file()
+    assert (out.stat().st_mode & 0o777) == 0o600
+    assert planted.is_symlink()
+
+
+def test_a_dangling_link_at_output_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "planted.jsonl"
+    link = tmp_path / "liked.jsonl"
+    link.symlink_to(target)
+    proc = run_cli("export", "--liked", "-o", str(link))
+    assert proc.returncode == 2
+    assert b"is a symbolic link" in proc.stderr and b"Traceback" not in proc.stderr
+    assert not target.exists()

@@ -8,7 +8,7 @@ import pytest
 
 from tests.cli.jobs_support import history_tasks, one_error_line, run_scripted
 from tests.conftest import run_cli
-from tests.scripted import ScriptedBackend
+from tests.scripted import PausingBackend, ScriptedBackend
 
 pytestmark = pytest.mark.usefixtures("account")
 
@@ -79,6 +79,62 @@ def test_gen_never_writes_over_a_file_without_force(tmp_path: Path) -> None:
     line = one_error_line(run_cli("gen", "x", "--lang", "python", "-o", str(f)))
     assert "exists; add --force" in line
     assert f.read_text() == "mine\n"
+
+
+def test_a_file_that_appears_during_the_answer_is_not_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    f = work / "hello.py"
+    backend = PausingBackend([GOOD])
+    editor = backend.append_while_answering(f, "mine\n")
+    code, out, err = run_scripted(
+        monkeypatch, capsys, backend, "gen", "say hello", "--lang", "python", "-o", str(f)
+    )
+    editor.join()
+    assert code == 2, err
+    assert "Wrote" not in out
+    assert f.read_text() == "mine\n"
+    proposed = work / "hello.py.codenook-proposed"
+    assert proposed.read_text() == "print('hello')\n"
+    assert f"{f} appeared while codenook was working" in err and str(proposed) in err
+    assert sorted(p.name for p in work.iterdir()) == ["hello.py", proposed.name]
+
+
+def test_a_dangling_link_at_output_is_refused_and_its_target_not_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "elsewhere" / "planted.py"
+    target.parent.mkdir()
+    link = tmp_path / "out.py"
+    link.symlink_to(target)
+    backend = ScriptedBackend([GOOD])
+    code, _, err = run_scripted(
+        monkeypatch, capsys, backend, "gen", "x", "--lang", "python", "-o", str(link)
+    )
+    assert code == 2
+    assert f"{link} is a symbolic link to {target}, which does not exist" in err
+    assert "--force" in err
+    assert not target.exists() and link.is_symlink()
+    assert backend.calls == []  # refused before the model was asked
+
+
+def test_force_replaces_a_link_at_output_never_its_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "theirs.py"
+    target.write_text("theirs\n")
+    link = tmp_path / "out.py"
+    link.symlink_to(target)
+    code, out, err = run_scripted(
+        monkeypatch, capsys, ScriptedBackend([GOOD]), "gen", "x", "--lang", "python",
+        "-o", str(link), "--force",
+    )  # fmt: skip
+    assert code == 0, err
+    assert not link.is_symlink() and link.read_text() == "print('hello')\n"
+    assert target.read_text() == "theirs\n"
+    assert f"it was a symbolic link to {target}; the link was replaced" in out
 
 
 def test_gen_needs_a_language() -> None:

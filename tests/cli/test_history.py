@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from codenook import config
+from codenook.store import conversations as store
+from codenook.store.db import open_database
+from tests.cli.jobs_support import one_error_line
 from tests.conftest import CODENOOK, run_cli
 
 pytestmark = pytest.mark.usefixtures("account")
@@ -181,3 +184,34 @@ def test_one_megabyte_message_is_refused_and_kept() -> None:
     [conv] = history_json("list")
     shown = history_json("show", str(conv["id"]))
     assert shown["messages"][0]["content"].encode() == big
+
+
+def stored_conversation() -> int:
+    """A conversation of the test user, stored directly (no model needed)."""
+    db = open_database()
+    try:
+        uid = db.execute("SELECT id FROM users WHERE name = 'tester'").fetchone()[0]
+        cid = store.create_conversation(db, uid, title="t", system_prompt="sys")
+        store.add_message(db, uid, cid, role="user", content="hi")
+        return cid
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_export_to_a_folder_is_one_line(tmp_path: Path, force: bool) -> None:
+    cid = stored_conversation()
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    extra = ["--force"] if force else []
+    line = one_error_line(run_cli("history", "export", str(cid), "-o", str(folder), *extra))
+    assert f"{folder} is a folder; give the name of a file" in line
+    assert list(folder.iterdir()) == []
+
+
+def test_export_into_a_missing_folder_is_one_line(tmp_path: Path) -> None:
+    cid = stored_conversation()
+    out = tmp_path / "no" / "such" / "conv.md"
+    line = one_error_line(run_cli("history", "export", str(cid), "-o", str(out)))
+    assert f"The folder {out.parent} does not exist; create it first" in line
+    assert not (tmp_path / "no").exists()

@@ -15,7 +15,7 @@ from tests.cli.jobs_support import (
     run_scripted,
 )
 from tests.conftest import CODENOOK, run_cli
-from tests.scripted import ScriptedBackend
+from tests.scripted import PausingBackend, ScriptedBackend
 
 pytestmark = pytest.mark.usefixtures("account")
 
@@ -61,6 +61,29 @@ def test_apply_shows_the_diff_keeps_a_backup_and_counts_again(
     assert f"Applied to {f} (backup: {f}.orig). ruff findings: 1 -> 0." in out
     assert f.read_text() == MESSY.replace("import os\n", "")
     assert Path(f"{f}.orig").read_text() == MESSY
+
+
+ADDED = "\n\ndef added():\n    return 1\n"
+
+
+def test_a_function_added_during_the_answer_survives_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "tool.py"
+    f.write_text(MESSY)
+    backend = PausingBackend([FIX])
+    editor = backend.append_while_answering(f, ADDED)
+    code, out, err = run_scripted(monkeypatch, capsys, backend, "review", str(f), "--apply")
+    editor.join()
+    assert code == 2, err
+    assert f.read_text() == MESSY + ADDED  # the user's edit is there, untouched
+    proposed = tmp_path / "tool.py.codenook-proposed"
+    assert proposed.read_text() == MESSY.replace("import os\n", "")
+    [line] = [ln for ln in err.splitlines() if ln.startswith("codenook: error:")]
+    sizes = f"{len(MESSY)} -> {len(MESSY + ADDED)} bytes"
+    assert f"{f} changed while codenook was working ({sizes}" in line
+    assert f"The proposed change is saved as {proposed}" in line
+    assert not Path(f"{f}.orig").exists() and "Applied to" not in out
 
 
 def test_a_diff_that_does_not_apply_is_reported_and_changes_nothing(

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from codenook.assist import jobs
-from codenook.assist.jobs.common import load_source
+from codenook.assist.jobs.common import load_source_to_write
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
 
 NAME = "complete"
@@ -27,13 +27,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the completion as it streams; notes go to stderr."""
-    text, _ = load_source(args.file, None, what="complete")
+    # What was read is remembered: a file edited while the model answers is not overwritten.
+    text, _, read = load_source_to_write(args.file, None, None, what="complete")
     printer = Printer(events=sys.stderr)
     with job_session(args) as (session, settings):
         jobs.complete(
             session,
             path=args.file,
             source=text,
+            read=read,
             line=args.line,
             column=args.column,
             language=args.lang,

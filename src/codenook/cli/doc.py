@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from codenook.assist import jobs
-from codenook.assist.jobs.common import load_source
+from codenook.assist.jobs.common import load_source_to_write
 from codenook.assist.tools.docstrings import STYLES
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
 
@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     stderr (``codenook doc f.py > new.py`` gives a clean file); with --write or --readme
     they stream to stdout.
     """
-    text, _ = load_source(args.file, None, what="document")
+    # What was read is remembered: a file edited while the model answers is not overwritten.
+    text, _, read = load_source_to_write(args.file, None, None, what="document")
     to_stdout = args.write or args.readme
     stream = sys.stdout if to_stdout else sys.stderr
     printer = Printer(answer=stream, events=stream)
@@ -49,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
             session,
             path=args.file,
             source=text,
+            read=read,
             language=args.lang,
             style=args.style,
             all_=args.all_,

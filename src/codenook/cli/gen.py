@@ -9,6 +9,7 @@ from codenook.assist import jobs
 from codenook.cli.ask import read_question
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
 from codenook.errors import UsageError
+from codenook.safefile import check_target
 
 NAME = "gen"
 HELP = "generate Python or Bash code, check it (ast/ruff, bash -n/ShellCheck), retry once"
@@ -20,7 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_language_option(parser, required=True)
     parser.add_argument("-o", "--output", metavar="FILE", help="write the final code to FILE")
     parser.add_argument(
-        "--force", action="store_true", help="overwrite FILE if it exists (a backup is kept)"
+        "--force",
+        action="store_true",
+        help="overwrite FILE if it exists (a backup is kept); a symbolic link is replaced, "
+        "never written through",
     )
     parser.add_argument(
         "--no-retry", action="store_true", help="do not ask again when the checks fail"
@@ -32,13 +36,12 @@ def run(args: argparse.Namespace) -> int:
     """Generate; exit 0 when the final code passes its checks, 1 when it does not."""
     description = read_question(args.description, what="description")
     out = Path(args.output) if args.output else None
-    # Said before the model is loaded, not after the user waited for an answer.
-    if out is not None and out.exists() and not args.force:
-        raise UsageError(f"{out} exists; add --force to overwrite it (a backup is kept).")
+    # Said before the model is loaded, not after the user waited for an answer (and
+    # checked again when the code is written: a file may appear meanwhile).
     if out is not None and out.is_dir():
         raise UsageError(f"{out} is a directory; give a file name for the code.")
-    if out is not None and not out.parent.is_dir():
-        raise UsageError(f"{out.parent} is not a folder; give a file name in an existing one.")
+    if out is not None and check_target(out, force=args.force) is not None and not args.force:
+        raise UsageError(f"{out} exists; add --force to overwrite it (a backup is kept).")
     printer = Printer()
     with job_session(args) as (session, settings):
         result = jobs.generate(

@@ -6,7 +6,7 @@ import argparse
 
 from codenook.assist import jobs
 from codenook.assist.jobs import JobEvent
-from codenook.assist.jobs.common import load_source
+from codenook.assist.jobs.common import load_source_to_write
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
 
 NAME = "review"
@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Review; with --apply, exit 1 when no diff was applied."""
-    text, _ = load_source(args.file, None, what="review")
+    # What was read is remembered: a file edited while the model answers is not overwritten.
+    text, _, read = load_source_to_write(args.file, None, None, what="review")
     printer = Printer()
 
     def on_event(event: JobEvent) -> None:
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             session,
             path=args.file,
             source=text,
+            read=read,
             language=args.lang,
             apply=args.apply,
             on_text=printer.text,

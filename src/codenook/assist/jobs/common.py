@@ -10,7 +10,7 @@ from typing import Any
 from codenook.assist import interactions
 from codenook.assist.prompts import code_budget, system_prompt
 from codenook.assist.session import Answer, ChatSession
-from codenook.assist.tools.files import SourceFileError, read_source
+from codenook.assist.tools.files import SourceFileError, read_source, read_source_snapshot
 from codenook.assist.tools.language import (
     Language,
     LanguageError,
@@ -23,6 +23,7 @@ from codenook.assist.tools.sandbox import RunResult
 from codenook.config import PromptSettings
 from codenook.engine.backend import TokenStream
 from codenook.errors import CodenookError
+from codenook.safefile import Snapshot, snapshot
 from codenook.store import conversations as store
 
 
@@ -255,6 +256,26 @@ def load_source(path: str | Path | None, source: str | None, *, what: str) -> tu
         where = str(path) if path is not None else "The code"
         raise SourceFileError(f"{where} is empty; there is nothing to {what}.")
     return source, name
+
+
+def load_source_to_write(
+    path: str | Path | None,
+    source: str | None,
+    read: Snapshot | None,
+    *,
+    what: str,
+) -> tuple[str, str, Snapshot | None]:
+    """Like :func:`load_source`, plus what was read of ``path`` for the write's conflict check.
+
+    ``read`` is the caller's snapshot when it read the file itself; a ``source`` given
+    without one is checked against the file as it is now, before the model runs.
+    """
+    if source is None and path is not None:
+        source, read = read_source_snapshot(path)
+    elif path is not None and read is None:
+        read = snapshot(path)
+    text, name = load_source(path, source, what=what)
+    return text, name, read
 
 
 def resolve_language(

@@ -6,7 +6,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from codenook.assist.jobs.common import Job, JobResult, OnEvent, OnText, load_source
+from codenook.assist.jobs.common import Job, JobResult, OnEvent, OnText, load_source_to_write
 from codenook.assist.jobs.common import resolve_language as _language
 from codenook.assist.prompts import complete_record
 from codenook.assist.session import ChatSession
@@ -14,6 +14,7 @@ from codenook.assist.tools.cursor import cursor_context, cursor_offset, end_of_b
 from codenook.assist.tools.files import write_source
 from codenook.config import PromptSettings
 from codenook.engine.backend import TokenStream
+from codenook.safefile import Snapshot
 
 #: A completion is a block, not a program: longer answers are a model rambling on.
 MAX_COMPLETION_TOKENS = 256
@@ -94,6 +95,7 @@ def complete(
     source: str | None = None,
     language: str | None = None,
     apply: bool = False,
+    read: Snapshot | None = None,
     budget_chars: int | None = None,
     on_text: OnText,
     on_event: OnEvent | None = None,
@@ -102,9 +104,10 @@ def complete(
     """Write the code at 1-based ``line``/``column``; returns only the inserted text.
 
     Uses the model's fill-in-the-middle where it has it, else an instruction prompt cut
-    at the end of the block. With ``apply`` (and a ``path``) the text is written in.
+    at the end of the block. With ``apply`` (and a ``path``) the text is written in,
+    unless the file changed since it was read (``read``, or at the start).
     """
-    text, name = load_source(path, source, what="complete")
+    text, name, read = load_source_to_write(path, source, read, what="complete")
     lang, note = _language(text, path=path, override=language)
     offset = cursor_offset(text, line, column)  # a position outside the file fails here
     job = Job("complete", session, lang, on_text, on_event, prompts)
@@ -149,7 +152,7 @@ def complete(
     if apply and not job.stop_note("nothing was inserted"):
         r.text = text[:offset] + inserted + text[offset:]
         if path is not None and inserted:
-            r.backup = write_source(path, r.text, backup=True)
+            r.backup = write_source(path, r.text, backup=True, expect=read, exclusive=read is None)
             r.written, r.applied = Path(path), True
             job.event("written", f"Inserted into {path} (backup: {r.backup}).", path)
     return r

@@ -12,7 +12,7 @@ import re
 import warnings
 from pathlib import Path
 
-from codenook.assist.jobs.common import Job, JobResult, OnEvent, OnText, load_source
+from codenook.assist.jobs.common import Job, JobResult, OnEvent, OnText, load_source_to_write
 from codenook.assist.jobs.common import resolve_language as _language
 from codenook.assist.prompts import (
     bash_function_request,
@@ -33,6 +33,7 @@ from codenook.assist.tools.docstrings import (
 from codenook.assist.tools.files import write_source
 from codenook.config import PromptSettings
 from codenook.engine.backend import Message, TokenStream
+from codenook.safefile import Snapshot, check_target, snapshot
 
 #: Requests per run: a file with more undocumented definitions is done in several runs.
 MAX_TARGETS = 30
@@ -180,6 +181,7 @@ def document(
     all_: bool = False,
     readme: bool = False,
     write: bool = False,
+    read: Snapshot | None = None,
     max_targets: int = MAX_TARGETS,
     on_text: OnText,
     on_event: OnEvent | None = None,
@@ -189,25 +191,33 @@ def document(
 
     The new file is ``result.text``; ``write`` replaces the file (keeping a backup).
     ``readme`` asks for a Markdown summary instead (written as ``FILE.md`` with ``write``).
-    Bash comments are only ever added, never replaced.
+    Bash comments are only ever added, never replaced. A file changed since it was read
+    (``read``, or at the start) is left alone and the new text saved beside it.
     """
     if style not in STYLES:
         raise DocstringError(f"Unknown docstring style {style!r}; use google, numpy or sphinx.")
-    text, name = load_source(path, source, what="document")
+    text, name, read = load_source_to_write(path, source, read, what="document")
     lang, note = _language(text, path=path, override=language)
     job = Job("document", session, lang, on_text, on_event, prompts)
     if note:
         job.note(note)
     r = job.result
     if readme:
+        target = Path(path).with_suffix(".md") if path is not None else None
+        if target is not None and target == Path(path):
+            target = Path(path).with_name(Path(path).stem + ".summary.md")  # never over the file
+        before = None
+        if write and target is not None:
+            # Refused before the model runs; then what is there now is what may be replaced.
+            check_target(target)
+            before = snapshot(target)
         request = readme_request(name, text, language=lang, budget_chars=job.budget())
         answer = job.send(request)
         r.text = answer.text.strip() + "\n"
-        if write and path is not None and not job.stop_note("nothing was written"):
-            target = Path(path).with_suffix(".md")
-            if target == Path(path):  # documenting a Markdown file: never write over it
-                target = Path(path).with_name(Path(path).stem + ".summary.md")
-            r.backup = write_source(target, r.text, backup=True)
+        if write and target is not None and not job.stop_note("nothing was written"):
+            r.backup = write_source(
+                target, r.text, backup=True, expect=before, exclusive=before is None
+            )
             r.written = target
             kept = f" (backup: {r.backup})" if r.backup else ""
             job.event("written", f"Wrote {target}{kept}.", target)
@@ -220,7 +230,7 @@ def document(
     if job.stop_note("the file was left as it was"):
         return r
     if write and path is not None and new != text:
-        r.backup = write_source(path, new, backup=True)
+        r.backup = write_source(path, new, backup=True, expect=read, exclusive=read is None)
         r.written, r.applied = Path(path), True
         job.event("written", f"Wrote {path} (backup: {r.backup}).", path)
     return r

@@ -13,11 +13,11 @@ from codenook.assist.prompts import (
 )
 from codenook.assist.session import ChatSession
 from codenook.assist.tools.code_blocks import first_block
-from codenook.assist.tools.files import write_source
 from codenook.assist.tools.language import normalise_language
 from codenook.assist.tools.lint import Finding, Validation, validate
 from codenook.config import PromptSettings
 from codenook.errors import UsageError
+from codenook.safefile import FileWriteError, check_target, write_file
 
 
 def _check(job: Job, text: str, language: str) -> tuple[str | None, Validation]:
@@ -57,7 +57,9 @@ def generate(
     """Write code for ``description``, check it, and try once more with the diagnostics.
 
     Python is checked with ``ast.parse`` and ruff, Bash with ``bash -n`` and ShellCheck.
-    With ``output`` the final code is written there (never over a file without ``force``).
+    With ``output`` the final code is written there: never over a file without ``force``
+    (checked again at the moment of writing), never through a symbolic link (``force``
+    replaces the link itself, leaving what it points to alone).
     """
     if not description.strip():
         raise UsageError("The description is empty; say what the code should do.")
@@ -67,7 +69,11 @@ def generate(
         # Refused before the model runs, not after the user waited for it.
         if out.is_dir():
             raise JobError(f"{out} is a directory; give a file name to write the code to.")
-        if out.exists() and not force:
+        try:
+            there = check_target(out, force=force)
+        except FileWriteError as exc:
+            raise JobError(str(exc)) from None
+        if there is not None and not force:
             raise JobError(f"{out} exists; add --force to overwrite it (a backup is kept).")
     job = Job("generate", session, lang, on_text, on_event, prompts)
     r = job.result
@@ -103,9 +109,18 @@ def generate(
         if code is None:
             job.note(f"No code to write; {out} was not created.")
         else:
-            r.backup = write_source(out, code, backup=True)
-            r.written = out
+            # Without --force the file must still be absent now: one that appeared during
+            # the answer is kept, and the code saved beside it.
+            written = write_file(
+                out, code, force=force, exclusive=not force, backup=force, propose=True
+            )
+            r.backup, r.written = written.backup, out
             state = "passes" if validation.passed else "does NOT pass"
             saved = f" (the old file is kept as {r.backup})" if r.backup else ""
+            if written.replaced_link is not None:
+                saved = (
+                    f" (it was a symbolic link to {written.replaced_link}; the link was "
+                    "replaced, what it pointed to is untouched)"
+                )
             job.event("written", f"Wrote {out}{saved}; the code {state} the checks.", out)
     return r

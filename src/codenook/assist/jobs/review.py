@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from codenook.assist.jobs.common import Job, JobResult, OnEvent, OnText, load_source
+from codenook.assist.jobs.common import Job, JobResult, OnEvent, OnText, load_source_to_write
 from codenook.assist.jobs.common import resolve_language as _language
 from codenook.assist.prompts import review_request
 from codenook.assist.session import ChatSession
@@ -13,6 +13,7 @@ from codenook.assist.tools.diffs import DiffError, apply_diff, extract_diff, par
 from codenook.assist.tools.files import write_source
 from codenook.assist.tools.lint import BROAD_RULES, Finding, ruff_findings, shellcheck_findings
 from codenook.config import PromptSettings
+from codenook.safefile import Snapshot
 
 _NUMBERED = re.compile(r"^([ +-])\s*\d+ \| ?")
 
@@ -52,9 +53,18 @@ def strip_line_numbers(diff: str) -> str:
 
 
 def apply_proposed(
-    job: Job, text: str, diff: str, *, path: str | Path | None, name: str
+    job: Job,
+    text: str,
+    diff: str,
+    *,
+    path: str | Path | None,
+    name: str,
+    read: Snapshot | None = None,
 ) -> str | None:
-    """Apply ``diff`` to ``text`` (and ``path``), all or nothing; the new text, or None."""
+    """Apply ``diff`` to ``text`` (and ``path``), all or nothing; the new text, or None.
+
+    ``read`` is what was read of ``path``: a file changed since is not written over.
+    """
     r = job.result
     try:
         applied = apply_diff(text, diff, name=name)
@@ -72,7 +82,9 @@ def apply_proposed(
         said = ", ".join(filter(None, [how, fuzz]))
         job.note(f"Hunk {h.number} applied at line {h.line} ({said}).")
     if path is not None:
-        r.backup = write_source(path, applied.text, backup=True)
+        r.backup = write_source(
+            path, applied.text, backup=True, expect=read, exclusive=read is None
+        )
         r.written = Path(path)
     return applied.text
 
@@ -84,6 +96,7 @@ def review(
     source: str | None = None,
     language: str | None = None,
     apply: bool = False,
+    read: Snapshot | None = None,
     on_text: OnText,
     on_event: OnEvent | None = None,
     prompts: PromptSettings | None = None,
@@ -91,9 +104,11 @@ def review(
     """Lint the file, have the model review it and propose a diff; ``apply`` applies it.
 
     Applying keeps a backup (``FILE.orig``), writes atomically and lints again; a diff
-    that does not apply leaves the file as it was and says which hunk failed.
+    that does not apply leaves the file as it was and says which hunk failed. A file
+    changed since it was read (``read``, or at the start) is left alone and the change
+    saved beside it (:class:`~codenook.safefile.FileChangedError`).
     """
-    text, name = load_source(path, source, what="review")
+    text, name, read = load_source_to_write(path, source, read, what="review")
     lang, note = _language(text, path=path, override=language)
     job = Job("review", session, lang, on_text, on_event, prompts)
     if note:
@@ -122,7 +137,7 @@ def review(
     job.event("diff", diff, hunks)
     if not apply or job.stop_note("its diff was not applied"):
         return r
-    new = apply_proposed(job, text, diff, path=path, name=name)
+    new = apply_proposed(job, text, diff, path=path, name=name, read=read)
     if new is None:
         job.log_tools(answer, diff_applied=False)
         return r
