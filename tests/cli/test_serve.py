@@ -351,6 +351,19 @@ def test_silent_and_half_sent_connections_are_closed(served: str) -> None:
         assert time.monotonic() - started < 20
 
 
+def test_connections_beyond_the_cap_are_turned_away(served: str) -> None:
+    port = _port(served)
+    held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(16)]
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as extra:
+            assert extra.recv(100).startswith(b"HTTP/1.1 503 ")
+    finally:
+        for sock in held:
+            sock.close()
+    time.sleep(0.5)  # the server sees them closed
+    assert httpx2.get(f"{served}/v1/models", headers=AUTH, timeout=30).status_code == 200
+
+
 def test_the_docs_and_the_schema_need_the_key(served: str) -> None:
     for path in ("/docs", "/redoc", "/openapi.json"):
         assert httpx2.get(f"{served}{path}", timeout=10).status_code == 401, path
