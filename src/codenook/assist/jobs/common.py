@@ -264,15 +264,17 @@ def load_source_to_write(
     read: Snapshot | None,
     *,
     what: str,
+    write: bool = True,
 ) -> tuple[str, str, Snapshot | None]:
     """Like :func:`load_source`, plus what was read of ``path`` for the write's conflict check.
 
     ``read`` is the caller's snapshot when it read the file itself; a ``source`` given
-    without one is checked against the file as it is now, before the model runs.
+    without one is checked against the file as it is now (when the job will ``write``),
+    before the model runs.
     """
     if source is None and path is not None:
         source, read = read_source_snapshot(path)
-    elif path is not None and read is None:
+    elif path is not None and read is None and write:
         read = snapshot(path)
     text, name = load_source(path, source, what=what)
     return text, name, read

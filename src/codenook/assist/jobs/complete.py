@@ -107,7 +107,7 @@ def complete(
     at the end of the block. With ``apply`` (and a ``path``) the text is written in,
     unless the file changed since it was read (``read``, or at the start).
     """
-    text, name, read = load_source_to_write(path, source, read, what="complete")
+    text, name, read = load_source_to_write(path, source, read, what="complete", write=apply)
     lang, note = _language(text, path=path, override=language)
     offset = cursor_offset(text, line, column)  # a position outside the file fails here
     job = Job("complete", session, lang, on_text, on_event, prompts)

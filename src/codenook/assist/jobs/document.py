@@ -196,7 +196,7 @@ def document(
     """
     if style not in STYLES:
         raise DocstringError(f"Unknown docstring style {style!r}; use google, numpy or sphinx.")
-    text, name, read = load_source_to_write(path, source, read, what="document")
+    text, name, read = load_source_to_write(path, source, read, what="document", write=write)
     lang, note = _language(text, path=path, override=language)
     job = Job("document", session, lang, on_text, on_event, prompts)
     if note:

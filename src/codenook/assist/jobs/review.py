@@ -108,7 +108,7 @@ def review(
     changed since it was read (``read``, or at the start) is left alone and the change
     saved beside it (:class:`~codenook.safefile.FileChangedError`).
     """
-    text, name, read = load_source_to_write(path, source, read, what="review")
+    text, name, read = load_source_to_write(path, source, read, what="review", write=apply)
     lang, note = _language(text, path=path, override=language)
     job = Job("review", session, lang, on_text, on_event, prompts)
     if note:
