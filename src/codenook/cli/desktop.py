@@ -10,6 +10,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from codenook import safefile
+
 DESKTOP_ID = "codenook.desktop"
 
 
@@ -64,9 +66,10 @@ class Install:
         executable = shutil.which("codenook") or str(Path(sys.executable).with_name("codenook"))
         icon.parent.mkdir(parents=True, exist_ok=True)
         source = importlib.resources.files("codenook") / "data" / "codenook.svg"
-        icon.write_bytes(source.read_bytes())
+        safefile.write_file(icon, source.read_bytes(), mode=0o644, keep_mode=False)
         entry.parent.mkdir(parents=True, exist_ok=True)
-        entry.write_text(desktop_entry(str(Path(executable).resolve()), icon), encoding="utf-8")
+        entry_text = desktop_entry(str(Path(executable).resolve()), icon)
+        safefile.write_file(entry, entry_text, mode=0o644, keep_mode=False)
         print(f"Installed {entry}", file=sys.stderr)
         return 0
 

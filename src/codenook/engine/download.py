@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
+from codenook import safefile
 from codenook.engine.hardware import gb
 from codenook.errors import CodenookError
 
@@ -353,9 +354,9 @@ def download(
             f"{folder}. Free some space, or choose another folder with "
             "'models.folder' in the settings; nothing was downloaded."
         )
-    marker.write_text(
+    safefile.write_file(
+        marker,
         json.dumps({"repo": repo, "file": filename, "etag": remote.etag, "size": remote.size}),
-        encoding="utf-8",
     )
     if have:
         log.info("Resuming %s at %s of %s bytes.", filename, have, remote.size)

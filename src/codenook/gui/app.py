@@ -18,7 +18,7 @@ from pathlib import Path
 from tkinter import filedialog, messagebox, ttk
 from typing import TYPE_CHECKING, Any
 
-from codenook import applog, config
+from codenook import applog, config, safefile
 from codenook.assist import feedback, history, interactions
 from codenook.assist.session import DEFAULT_SYSTEM_PROMPT, Answer, ChatSession, options_from
 from codenook.assist.tools import sandbox
@@ -740,8 +740,8 @@ class App:
         def job() -> None:
             doc = history.load(self._store_conn(), user.id, conv_id)
             text = history.to_markdown(doc) if fmt == "md" else history.to_json(doc)
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text)
+            # The dialog asked before replacing: a link there is replaced, never followed.
+            safefile.write_file(path, text, force=True)
             self.store.post("saved", path)
 
         self.store.submit(job)
@@ -819,7 +819,7 @@ class App:
         folder = config.paths().cache / "scratch"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / dispatch.scratch_name(code, language)
-        path.write_text(code if code.endswith("\n") else code + "\n", encoding="utf-8")
+        safefile.write_file(path, code if code.endswith("\n") else code + "\n", force=True)
         return str(path)
 
     def regenerate(self) -> None:
@@ -981,8 +981,7 @@ class App:
             code = block.code
 
             def job() -> None:
-                with open(path, "w", encoding="utf-8") as f:
-                    f.write(code)
+                safefile.write_file(path, code, force=True)
                 self.store.post("saved", path)
 
             self.store.submit(job)
