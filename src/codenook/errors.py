@@ -31,3 +31,27 @@ class UsageError(CodenookError):
 
 class SandboxError(CodenookError):
     """Code cannot be run safely: no isolation where it is required, or a bad request."""
+
+
+class StoreError(CodenookError):
+    """The database cannot be used as it is (the children say why and what to do)."""
+
+
+class StoreLockedError(StoreError):
+    """Another process has held the database longer than codenook waits."""
+
+
+class StoreFullError(StoreError):
+    """The disk holding the database is full."""
+
+
+class StoreReadOnlyError(StoreError):
+    """The data folder (or the database) cannot be written: reading still works."""
+
+
+class StoreDamagedError(StoreError):
+    """The database file is damaged or is not a codenook database."""
+
+
+class StoreGoneError(StoreError):
+    """What is being saved belongs to an account or conversation removed meanwhile."""

@@ -1,5 +1,6 @@
 import pytest
 
+from codenook import errors
 from codenook.auth import Auth
 from codenook.store import conversations as store
 from codenook.store.db import open_database
@@ -47,3 +48,19 @@ def test_unknown_figures_are_refused(db_user) -> None:
     cid = store.create_conversation(db, user.id, title="t", system_prompt="s")
     with pytest.raises(ValueError):
         store.add_message(db, user.id, cid, role="user", content="x", evil="1")
+
+
+def test_saving_an_answer_whose_account_was_removed_says_so(db_user) -> None:
+    db, user = db_user
+    cid = store.create_conversation(db, user.id, title="t", system_prompt="s")
+    mid = store.add_message(db, user.id, cid, role="assistant", content="", complete=False)
+    # Another process removes the account while the answer streams.
+    other = open_database()
+    other.execute("DELETE FROM users WHERE id = ?", (user.id,))
+    other.close()
+    with pytest.raises(errors.StoreGoneError, match="no longer exists"):
+        store.update_message(db, user.id, mid, content="half an answer", complete=False)
+    with pytest.raises(errors.StoreGoneError, match="log in again"):
+        store.add_message(db, user.id, cid, role="user", content="next question")
+    with pytest.raises(errors.StoreGoneError):
+        store.create_conversation(db, user.id, title="t", system_prompt="s")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from codenook import config
+from codenook import config, errors
 from codenook.store import migrations
 from codenook.store.db import StoreError, open_database
 
@@ -82,3 +82,81 @@ def test_garbage_file_gets_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="damaged or not a codenook database"):
         open_database(path)
     assert path.read_bytes() == b"this is not sqlite" * 1000
+
+
+def _held(path: Path) -> sqlite3.Connection:
+    """Another process's connection, holding the database's write lock."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    return other
+
+
+def test_a_database_held_past_the_busy_timeout_says_locked(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    db = open_database(path)
+    db.execute("PRAGMA busy_timeout = 200")  # the real wait is 5 s; the mapping is the same
+    other = _held(path)
+    try:
+        with pytest.raises(errors.StoreLockedError, match="busy: another codenook") as caught:
+            db.execute(
+                "INSERT INTO users (name, name_key, password_hash, created) VALUES "
+                "('a', 'a', 'h', 0)"
+            )
+        assert isinstance(caught.value, errors.StoreError)
+        assert "try again" in str(caught.value)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    db.execute(
+        "INSERT INTO users (name, name_key, password_hash, created) VALUES ('a', 'a', 'h', 0)"
+    )
+    db.close()
+
+
+def test_a_full_disk_says_full(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "x.db")
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    # SQLite's own size cap gives the same SQLITE_FULL a full disk does.
+    db.execute(f"PRAGMA max_page_count = {pages + 2}")
+    with pytest.raises(errors.StoreFullError, match="is full, so codenook cannot save"):
+        db.execute(
+            "INSERT INTO users (name, name_key, password_hash, created) VALUES (?, ?, ?, 0)",
+            ("big", "big", "x" * 100_000),
+        )
+    assert db.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 0
+    db.close()
+
+
+def _damage_table(path: Path, table: str) -> None:
+    raw = sqlite3.connect(path)
+    page_size = raw.execute("PRAGMA page_size").fetchone()[0]
+    root = raw.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    raw.close()
+    with path.open("r+b") as f:
+        f.seek((root - 1) * page_size)
+        f.write(b"\xff" * 64)
+
+
+def test_a_damaged_page_says_damaged_and_how_to_recover(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    open_database(path).close()
+    _damage_table(path, "conversations")
+    db = open_database(path)  # the schema is intact: the damage shows when the table is read
+    with pytest.raises(errors.StoreDamagedError, match="is damaged") as caught:
+        db.execute("SELECT * FROM conversations").fetchall()
+    assert ".recover" in str(caught.value) and "move it aside" in str(caught.value)
+    db.close()
+
+
+def test_errors_that_are_bugs_stay_as_they_are(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "x.db")
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        db.execute("SELECT * FROM no_such_table")
+    db.execute(
+        "INSERT INTO users (name, name_key, password_hash, created) VALUES ('a', 'a', 'h', 0)"
+    )
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        db.execute(
+            "INSERT INTO users (name, name_key, password_hash, created) VALUES ('a', 'a', 'h', 0)"
+        )
+    db.close()

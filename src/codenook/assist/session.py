@@ -26,7 +26,7 @@ from codenook.engine.backend import (
     StreamResult,
     TokenStream,
 )
-from codenook.errors import CodenookError, GenerationError
+from codenook.errors import CodenookError, GenerationError, StoreError
 from codenook.store import conversations as store
 from codenook.store import interactions
 
@@ -335,6 +335,7 @@ class ChatSession:
         uid = self.user.id
         info = self.backend.info
         saved_at = time.monotonic()
+        saving = True
         try:
             for piece in stream:
                 on_text(piece)
@@ -343,10 +344,16 @@ class ChatSession:
                     # Stopped by the caller at the end of what it wanted: finished.
                     stream.result.finish_reason = "stop"
                     break
-                if time.monotonic() - saved_at >= SAVE_EVERY_S:
-                    store.update_message(
-                        self.db, uid, answer_id, content=stream.result.text, complete=False
-                    )
+                if saving and time.monotonic() - saved_at >= SAVE_EVERY_S:
+                    try:
+                        store.update_message(
+                            self.db, uid, answer_id, content=stream.result.text, complete=False
+                        )
+                    except StoreError as exc:
+                        # The answer goes on (it is shown as it comes); the final save
+                        # below tries again and says why if it still cannot.
+                        log.info("answer %d is not saved while it streams: %s", answer_id, exc)
+                        saving = False
                     saved_at = time.monotonic()
         finally:
             stream.close()

@@ -8,6 +8,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from codenook.errors import StoreGoneError
+from codenook.store.db import GONE_MESSAGE
+
 #: Answer figures stored per assistant message.
 FIGURES = (
     "task",
@@ -183,13 +186,19 @@ def update_message(
     complete: bool,
     **figures: Any,
 ) -> None:
-    """Save a streaming answer's text so far, or its final text and figures."""
+    """Save a streaming answer's text so far, or its final text and figures.
+
+    Raises StoreGoneError when the message is gone (its account or conversation was
+    removed meanwhile): an answer must not seem saved when it was not.
+    """
     figures = _encoded(figures)
     sets = ", ".join(["content = ?", "complete = ?", *(f"{k} = ?" for k in figures)])
-    db.execute(
+    cur = db.execute(
         f"UPDATE messages SET {sets} WHERE id = ? AND user_id = ?",
         (content, int(complete), *figures.values(), message_id, user_id),
     )
+    if cur.rowcount == 0:
+        raise StoreGoneError(GONE_MESSAGE)
 
 
 def delete_message(db: sqlite3.Connection, user_id: int, message_id: int) -> bool:
