@@ -144,3 +144,19 @@ def test_the_debug_setting_comes_from_settings_toml() -> None:
     p.settings_file.write_text("[logging]\ndebug = 'yes'\n")
     assert config.load_settings().logging.debug is False
     assert p.settings_file.with_name("settings.toml.corrupt").exists()
+
+
+def test_a_full_disk_under_the_log_is_one_line_not_a_traceback_per_event(capsys) -> None:
+    log_path = applog.log_file()
+    log_path.parent.mkdir(parents=True)
+    # Every write to /dev/full fails with ENOSPC, as on a full disk.
+    log_path.symlink_to("/dev/full")
+    applog.setup_logging(debug=False)
+    for n in range(3):
+        log.warning("event %d", n)
+    applog.shutdown_logging()
+    err = capsys.readouterr().err
+    assert "Logging error" not in err and "Traceback" not in err
+    assert err.count("cannot write the log") == 1
+    assert "No space left on device" in err
+    assert "event 2" in err, "warnings still reach the terminal"

@@ -122,3 +122,64 @@ def test_bad_editor_setting_names_itself(line: str, name: str, caplog) -> None:
     p.settings_file.write_text(f"[ui]\n{line}\n")
     assert config.load_settings().ui == config.UiSettings()
     assert name in caplog.text
+
+
+def test_private_folders_that_exist_are_left_as_they_are(codenook_home: Path) -> None:
+    p = config.ensure_dirs()
+    # A user made the data folder read-only (an archive): starting must not undo it.
+    p.data.chmod(0o500)
+    try:
+        config.ensure_dirs()
+        assert stat.S_IMODE(p.data.stat().st_mode) == 0o500
+    finally:
+        p.data.chmod(0o700)
+    p.config.chmod(0o755)  # open to others: made private again
+    config.ensure_dirs()
+    assert stat.S_IMODE(p.config.stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("threads", [100_000, 5000])
+def test_more_threads_than_cpus_are_lowered_with_a_warning(threads: int, caplog) -> None:
+    cpus = config.cpu_count()
+    p = config.ensure_dirs()
+    p.settings_file.write_text(f"[model]\nthreads = {threads}\n")
+    s = config.load_settings()
+    assert s.model.threads == cpus
+    assert f"model.threads = {threads} is more than this machine's {cpus} logical CPUs" in (
+        caplog.text
+    )
+    assert p.settings_file.exists(), "a value meant for a bigger machine is not set aside"
+    # The command line's --threads is held to the same bound.
+    assert config.with_overrides(config.Settings(), threads=threads).model.threads == cpus
+    assert config.with_overrides(config.Settings(), threads=1).model.threads == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("[model]\npath = 5", "model.path"),
+        ("[prompts]\nask = 5", "prompts.ask"),
+        ("[sandbox]\nfile_size_mb = 9999999999999999", "sandbox.file_size_mb"),
+        ("[sandbox]\nmemory_mb = 9223372036854775807", "sandbox.memory_mb"),
+        ("[model]\nchat_format = ['chatml']", "model.chat_format"),
+        ('[model]\npath = "a\\u0000b.gguf"', "model.path"),
+        ("[ui]\ngeometry = 1100", "ui.geometry"),
+        ("[routing]\nask = 1", "routing.ask"),
+        ('[backends.box]\nurl = "http://h:1"\nmodel = 7', "backends.box.model"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_a_warning_not_a_crash(text: str, name: str, caplog) -> None:
+    p = config.ensure_dirs()
+    p.settings_file.write_text(text + "\n")
+    assert config.load_settings() == config.Settings()
+    assert f"Setting {name} must be" in caplog.text
+    assert p.settings_file.with_name("settings.toml.corrupt").exists()
+
+
+def test_every_field_is_type_checked_wherever_settings_come_from() -> None:
+    with pytest.raises(ConfigError, match=r"Setting model\.path must be text"):
+        config.with_overrides(config.Settings(), path=5)
+    bad = replace(config.Settings(), prompts=config.PromptSettings(review=["x"]))
+    with pytest.raises(ConfigError, match=r"Setting prompts\.review must be text"):
+        config.validate(bad)
+    assert config.validate(config.Settings()) == config.Settings()

@@ -7,6 +7,8 @@ on, and a filter blanks anything that looks like a secret as a second line of de
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
 import sys
@@ -41,6 +43,8 @@ class _State:
     listeners: list[CrashListener] = field(default_factory=list)
     previous_excepthook: Any = None
     previous_threading_hook: Any = None
+    #: The logs folder already reported as unwritable.
+    unwritable: Path | None = None
 
 
 _state = _State()
@@ -123,11 +127,41 @@ class _NotFileOnly(logging.Filter):
 
 
 class PrivateRotatingFileHandler(RotatingFileHandler):
-    """A RotatingFileHandler whose files are created readable by their owner only."""
+    """A RotatingFileHandler whose files are created readable by their owner only.
+
+    When the file cannot be written (a full disk), it says so once on stderr and stops,
+    instead of printing logging's own error with a traceback at every event.
+    """
+
+    failed = False
 
     def _open(self) -> Any:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the event, unless the file has already failed."""
+        if not self.failed:
+            super().emit(record)
+
+    def close(self) -> None:
+        """Close the file; what a full disk would not take is dropped without an error."""
+        with contextlib.suppress(OSError):
+            super().close()
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        """A disk error: one line on stderr, and no more writing; anything else as logging does."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            super().handleError(record)
+            return
+        self.failed = True
+        with contextlib.suppress(OSError, ValueError):
+            print(
+                f"codenook: warning: cannot write the log {self.baseFilename} "
+                f"({exc.strerror or exc}); messages go to the terminal only",
+                file=sys.stderr,
+            )
 
 
 def _notify(summary: str) -> None:
@@ -186,13 +220,25 @@ def setup_logging(
     path: Path | None = log_file()
     file_handler: logging.Handler | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.parent.chmod(0o700)
+        if not path.parent.is_dir():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        config.make_private(path.parent)
+        # The file is opened at the first event: find out now whether it can be, rather
+        # than print logging's own error (with a traceback) at each event.
+        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise OSError(errno.EROFS, "the folder or the log file is read-only")
         file_handler = PrivateRotatingFileHandler(
             path, maxBytes=max_bytes, backupCount=files - 1, encoding="utf-8", delay=True
         )
     except OSError as exc:
-        print(f"codenook: warning: cannot write the log in {path.parent}: {exc}", file=sys.stderr)
+        if _state.unwritable != path.parent:
+            # Once per process: setup_logging runs again once the settings are read.
+            print(
+                f"codenook: warning: cannot write the log in {path.parent} "
+                f"({exc.strerror or exc}); messages go to the terminal only",
+                file=sys.stderr,
+            )
+        _state.unwritable = path.parent
         path = None
     _state.path, _state.debug = path, debug
     if file_handler is not None:

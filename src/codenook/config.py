@@ -9,7 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 import tomllib
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ import platformdirs
 import tomli_w
 
 from codenook.errors import ConfigError
+from codenook.safefile import write_file
 
 APP = "codenook"
 log = logging.getLogger(__name__)
@@ -68,14 +72,34 @@ def paths() -> Paths:
 
 
 def ensure_dirs(p: Paths | None = None) -> Paths:
-    """Create codenook's folders; the data folder is private (0700)."""
+    """Create codenook's folders; the data, config and logs folders are private (0700).
+
+    Folders that exist and are private are left as they are (a folder the user made
+    read-only stays read-only), and a folder that cannot be created or changed (a
+    read-only disk) is not an error here: whatever then needs to write says so.
+    """
     p = p or paths()
     for folder in (p.data, p.config, p.cache, p.logs):
-        folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():
+            try:
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            except OSError as exc:
+                log.debug("Cannot create %s: %s", folder, exc)
     # Conversations and accounts live here: nobody else may read them.
     for folder in (p.data, p.config, p.logs):
-        folder.chmod(0o700)
+        make_private(folder)
     return p
+
+
+def make_private(path: Path, mode: int = 0o700) -> None:
+    """Give ``path`` ``mode`` if group or others have any access to it; else leave it be."""
+    try:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(mode)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("Cannot make %s private (%s); others may be able to read it.", path, exc)
 
 
 @dataclass(frozen=True)
@@ -283,7 +307,11 @@ def _section(cls: type, raw: Any, where: str) -> Any:
 
 
 def validate(settings: Settings) -> Settings:
-    """Check value ranges; raise ConfigError naming the bad setting."""
+    """Check types and value ranges; raise ConfigError naming the bad setting.
+
+    Returns the settings, with what this machine cannot do (too many threads) lowered.
+    """
+    _check_types(settings)
     m, g, sb = settings.model, settings.generation, settings.sandbox
     checks = [
         (
@@ -410,7 +438,94 @@ def validate(settings: Settings) -> Settings:
     for ok, name, expected in checks:
         if not ok:
             raise ConfigError(f"Setting {name} must be {expected}.")
+    return _within_machine(settings)
+
+
+def cpu_count() -> int:
+    """How many logical CPUs this machine has."""
+    return os.cpu_count() or 1
+
+
+def _within_machine(settings: Settings) -> Settings:
+    """``settings`` with what this machine cannot do lowered to what it can, with a warning.
+
+    More llama.cpp threads than logical CPUs only slow it down, and tens of thousands
+    crash or hang it; a settings file may come from a bigger machine, so this is no error.
+    """
+    cpus, threads = cpu_count(), settings.model.threads
+    if threads is not None and threads > cpus:
+        _warn_once(
+            f"Setting model.threads = {threads} is more than this machine's {cpus} logical "
+            f"CPUs; using {cpus}."
+        )
+        settings = replace(settings, model=replace(settings.model, threads=cpus))
     return settings
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    # Settings are read more than once per command; one warning is enough.
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("%s", message)
+
+
+#: The largest whole number a setting may hold: what the C libraries underneath take.
+INT_LIMIT = 2**31 - 1
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether ``value`` has the type a settings field is declared with."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if isinstance(hint, types.UnionType) or origin is typing.Union:
+        return any(_fits(value, arg) for arg in args)
+    if origin is tuple:
+        return isinstance(value, tuple | list) and all(_fits(v, args[0]) for v in value)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return _is_int(value) and -INT_LIMIT - 1 <= value <= INT_LIMIT
+    if hint is float:
+        return _number(value) and abs(value) <= 1e300
+    if hint is str:
+        # A NUL cannot pass into a path or a C string.
+        return isinstance(value, str) and "\x00" not in value
+    return True
+
+
+def _described(hint: Any) -> str:
+    """A settings field's type in words."""
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        named = [_described(arg) for arg in args if arg is not type(None)]
+        return " or ".join(named) + (" (or left out)" if type(None) in args else "")
+    if typing.get_origin(hint) is tuple:
+        return "a list of strings"
+    return {
+        bool: "true or false",
+        int: f"a whole number no larger than {INT_LIMIT}",
+        float: "a number",
+        str: "text in quotes (without NUL characters)",
+    }.get(hint, str(hint))
+
+
+def _check_types(settings: Settings) -> None:
+    """Raise ConfigError naming the first setting whose value is not of its field's type."""
+    sections: list[tuple[str, Any]] = [(name, getattr(settings, name)) for name in _SECTIONS]
+    sections += [(f"backends.{name}", b) for name, b in settings.backends.items()]
+    for where, section in sections:
+        hints = typing.get_type_hints(type(section))
+        for f in fields(section):
+            value = getattr(section, f.name)
+            if not _fits(value, hints[f.name]):
+                shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
+                raise ConfigError(
+                    f"Setting {where}.{f.name} must be {_described(hints[f.name])}, not {shown}."
+                )
 
 
 def load_settings(p: Paths | None = None) -> Settings:
@@ -420,23 +535,43 @@ def load_settings(p: Paths | None = None) -> Settings:
     if not file.exists():
         return Settings()
     try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        _warn_once(f"Cannot read the settings file {file} ({exc.strerror}); using defaults.")
+        return Settings()
+    except UnicodeDecodeError as exc:
+        return _set_aside(file, exc)
+    try:
+        raw = tomllib.loads(text)
         settings = Settings(
             **{name: _section(cls, raw.get(name, {}), name) for name, cls in _SECTIONS.items()},
             backends=_backends(raw.get("backends", {})),
         )
         return validate(settings)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, ConfigError, TypeError) as exc:
-        aside = file.with_name(file.name + ".corrupt")
+    except (tomllib.TOMLDecodeError, ConfigError, TypeError) as exc:
+        return _set_aside(file, exc)
+
+
+def _set_aside(file: Path, problem: Exception) -> Settings:
+    """Keep an unusable settings file as ``settings.toml.corrupt``; the defaults, with a warning."""
+    aside = file.with_name(file.name + ".corrupt")
+    try:
         file.replace(aside)
-        log.warning(
-            "Settings file %s is unusable (%s); kept as %s, using defaults.", file, exc, aside
+    except OSError as exc:
+        # A read-only config folder: the file stays where it is, unused.
+        _warn_once(
+            f"Settings file {file} is unusable ({problem}); using defaults (it could not be "
+            f"kept aside: {exc.strerror})."
         )
-        return Settings()
+    else:
+        log.warning(
+            "Settings file %s is unusable (%s); kept as %s, using defaults.", file, problem, aside
+        )
+    return Settings()
 
 
 def save_settings(settings: Settings, p: Paths | None = None) -> Path:
-    """Write settings.toml atomically and return its path."""
+    """Write settings.toml atomically and return its path (FileWriteError when it cannot)."""
     p = ensure_dirs(p)
     data: dict[str, Any] = {}
     for name in _SECTIONS:
@@ -447,9 +582,8 @@ def save_settings(settings: Settings, p: Paths | None = None) -> Path:
         }
         data[name] = section
     data["backends"] = {name: asdict(b) for name, b in settings.backends.items()}
-    tmp = p.settings_file.with_suffix(".tmp")
-    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
-    tmp.replace(p.settings_file)
+    # The one safe write: a fresh temporary file, synced, renamed; a link is not followed.
+    write_file(p.settings_file, tomli_w.dumps(data))
     return p.settings_file
 
 
