@@ -2,6 +2,7 @@
 
 import pytest
 
+from codenook import redact as redact_module
 from codenook.redact import PLACEHOLDER, redact, secret_values
 
 HF = "hf_" + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3f"
@@ -52,3 +53,19 @@ def test_the_password_in_the_environment_is_a_secret(monkeypatch) -> None:
         2,
     )
     assert redact("tulip-orbit-77", literals=()) == ("tulip-orbit-77", 0)
+
+
+def test_hf_token_is_a_secret_however_short(monkeypatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "abc12")
+    monkeypatch.setenv("CODENOOK_PASSWORD", "pw")  # too short to blank words safely
+    assert secret_values() == ["abc12"]
+    assert redact("my token is abc12, ok") == (f"my token is {PLACEHOLDER}, ok", 1)
+    assert redact("pw: pw") == ("pw: pw", 0)
+
+
+def test_a_stored_token_is_registered_whatever_its_length(monkeypatch) -> None:
+    monkeypatch.setattr(redact_module, "_registered", set())
+    redact_module.register_secret("xy9")  # an API key that short: a word more likely
+    assert redact("xy9") == ("xy9", 0)
+    redact_module.register_secret("xy9\n", any_length=True)
+    assert redact("the token xy9 here") == (f"the token {PLACEHOLDER} here", 1)

@@ -25,24 +25,36 @@ _PATTERNS = [
 ]
 SECRET_RE = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
 
-#: Environment variables whose values are secrets wherever they show up.
-SECRET_VARIABLES = ("CODENOOK_PASSWORD",)
 # Shorter values would blank ordinary words; codenook's passwords have at least 8.
 _MIN_LITERAL = 6
+#: Environment variables whose values are secrets wherever they show up, with the
+#: shortest value taken as one. Whatever HF_TOKEN holds is a credential, however short.
+SECRET_VARIABLES = {"CODENOOK_PASSWORD": _MIN_LITERAL, "HF_TOKEN": 1}
 #: Secrets this process holds (a remote server's API key), blanked wherever they show up.
 _registered: set[str] = set()
 
 
-def register_secret(value: str) -> None:
-    """Treat ``value`` (an API key read from a file or the keyring) as a secret from now on."""
-    if len(value) >= _MIN_LITERAL:
-        _registered.add(value)
+def register_secret(value: str, *, any_length: bool = False) -> None:
+    """Treat ``value`` (an API key read from a file or the keyring) as a secret from now on.
+
+    Values shorter than 6 characters are ignored unless ``any_length`` says the value is
+    known to be a credential (a stored token), not something that merely might be one.
+    """
+    for v in {value, value.strip()}:
+        if v.strip() and (any_length or len(v) >= _MIN_LITERAL):
+            _registered.add(v)
 
 
 def secret_values() -> list[str]:
-    """Secret values set in the environment now (CODENOOK_PASSWORD), longest first."""
-    values = [os.environ.get(name, "") for name in SECRET_VARIABLES]
-    return sorted({v for v in values if len(v) >= _MIN_LITERAL}, key=len, reverse=True)
+    """Secret values set in the environment now (CODENOOK_PASSWORD, HF_TOKEN), longest first."""
+    values = set()
+    for name, shortest in SECRET_VARIABLES.items():
+        value = os.environ.get(name, "")
+        # HF_TOKEN is used stripped (library/hftoken.py); blank it as it is typed, too.
+        for v in {value, value.strip()}:
+            if v.strip() and len(v) >= shortest:
+                values.add(v)
+    return sorted(values, key=len, reverse=True)
 
 
 def redact(text: str, *, literals: Iterable[str] | None = None) -> tuple[str, int]:

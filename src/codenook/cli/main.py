@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import logging
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 from codenook import __version__, config
 from codenook.applog import setup_logging
 from codenook.errors import CodenookError, UsageError
+from codenook.redact import register_secret
 
 # Command name -> "module" or "module:Class" exposing NAME, HELP, add_arguments(parser)
 # and run(args) -> int. Only the command being run is imported: a quick one (stats, log)
@@ -48,6 +50,11 @@ COMMANDS = {
     "backends": "codenook.cli.backends",
 }
 crash_log = logging.getLogger("codenook.cli")
+# OSErrors that the machine causes (a read-only or full disk, a missing permission) rather
+# than a bug: said in one line, like a CodenookError.
+_ENVIRONMENT_ERRNOS = frozenset(
+    {errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EIO}
+)
 
 
 def load_command(name: str) -> Any:
@@ -67,7 +74,10 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line, not a usage dump."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message} (see '{self.prog} --help')")
+        # Imported here: only a mistyped command line pays for it.
+        from codenook.cli.options import usage_message
+
+        raise UsageError(usage_message(self, message))
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -123,9 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser(_command_in(argv))
         args = parse(parser, argv)
         command = args.command or "chat"
-        debug = config.load_settings().logging.debug
+        settings = config.load_settings()
+        debug = settings.logging.debug
         if debug or args.verbose:
             setup_logging(debug=debug, verbose=args.verbose)
+        if debug:
+            register_stored_secrets(settings)
         return int(args.run(args) or 0)
     except CodenookError as exc:
         _flush_quietly()
@@ -140,11 +153,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (e.g. `| head`): not an error worth a traceback.
         sys.stderr.close()
         return 0
-    except Exception:
-        # A bug: the traceback goes to the log; stderr gets one line naming the log file.
+    except OSError as exc:
+        if exc.errno not in _ENVIRONMENT_ERRNOS:
+            return _bug(command)
+        # The machine's doing, not a bug: a read-only folder, a full disk, a permission.
         _flush_quietly()
-        crash_log.critical("unexpected error in codenook %s", command, exc_info=True)
-        return 1
+        where = f" {exc.filename}" if exc.filename else ""
+        crash_log.warning("%s: %s", command, exc, extra={"file_only": True})
+        print(
+            f"codenook: error: cannot write or read{where}: {exc.strerror}. "
+            "Check the disk and the folder's permissions, then try again.",
+            file=sys.stderr,
+        )
+        return 2
+    except Exception:
+        return _bug(command)
+
+
+def _bug(command: str) -> int:
+    """A bug: the traceback goes to the log; stderr gets one line naming the log file."""
+    _flush_quietly()
+    crash_log.critical("unexpected error in codenook %s", command, exc_info=True)
+    return 1
+
+
+def register_stored_secrets(settings: config.Settings) -> None:
+    """Blank the stored Hugging Face token and the backends' API keys in the log from now on.
+
+    Read at start when the log may hold what users type (``[logging] debug``), so that a
+    token pasted into a question never reaches the file. HF_TOKEN is blanked in any case,
+    whatever its length (``redact.SECRET_VARIABLES``).
+    """
+    from codenook.library import backendkeys, hftoken, secretstore
+
+    try:
+        found = secretstore.load(hftoken.ACCOUNT, hftoken.token_file(), what="token")
+        if found:
+            register_secret(found[0], any_length=True)
+        for name in settings.backends:
+            backendkeys.load_key(name)  # registers the key it finds
+    except (CodenookError, OSError) as exc:
+        crash_log.warning("Cannot read the stored tokens to keep them out of the log: %s", exc)
 
 
 def _flush_quietly() -> None:
