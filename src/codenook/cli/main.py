@@ -47,6 +47,7 @@ COMMANDS = {
     "serve": "codenook.cli.serve",
     "backends": "codenook.cli.backends",
     "project": "codenook.cli.project",
+    "context": "codenook.cli.context",
 }
 crash_log = logging.getLogger("codenook.cli")
 
