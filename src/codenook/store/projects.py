@@ -234,7 +234,7 @@ _CHUNK_COLUMNS = (
 
 
 def _chunk(row: sqlite3.Row) -> ChunkRow:
-    return ChunkRow(*tuple(row))
+    return ChunkRow(*tuple(row)[:12])
 
 
 def _scope(user_id: int, project_ids: Sequence[int] | None) -> tuple[str, list[Any]]:
@@ -259,15 +259,30 @@ def keyword_search(
     if kinds:
         where += f" AND c.kind IN ({','.join('?' * len(kinds))})"
         params += list(kinds)
-    # Weights: a word in the name counts most, then the path, then the text.
-    rows = db.execute(
-        f"SELECT {_CHUNK_COLUMNS} FROM project_chunks_fts f "
-        "JOIN project_chunks c ON c.id = f.rowid JOIN projects p ON p.id = c.project_id "
-        f"WHERE project_chunks_fts MATCH ? AND {where} "
-        "ORDER BY bm25(project_chunks_fts, 6.0, 2.0, 1.0) LIMIT ?",
-        [match, *params, limit],
-    )
-    return [_chunk(r) for r in rows]
+    # Rank inside FTS5 first (BM25 over the index alone), then keep the user's rows: joining
+    # before the ranking costs a row lookup per match. When too few of the best matches are
+    # the user's (other users' projects, other kinds), look further down the ranking.
+    pool = max(limit * 8, 200)
+    while True:
+        rows = db.execute(
+            f"WITH best AS (SELECT rowid AS id, bm25(project_chunks_fts, 6.0, 2.0, 1.0) AS score "
+            "FROM project_chunks_fts WHERE project_chunks_fts MATCH ? ORDER BY score LIMIT ?) "
+            f"SELECT {_CHUNK_COLUMNS}, best.score FROM best "
+            "JOIN project_chunks c ON c.id = best.id JOIN projects p ON p.id = c.project_id "
+            f"WHERE {where} ORDER BY best.score LIMIT ?",
+            [match, pool, *params, limit],
+        ).fetchall()
+        if len(rows) >= limit or pool >= _matches(db, match):
+            return [_chunk(r) for r in rows]
+        pool *= 8
+
+
+def _matches(db: sqlite3.Connection, match: str) -> int:
+    """How many chunks (of all users) match ``match``."""
+    row = db.execute(
+        "SELECT count(*) FROM project_chunks_fts WHERE project_chunks_fts MATCH ?", (match,)
+    ).fetchone()
+    return int(row[0])
 
 
 def chunks_by_id(db: sqlite3.Connection, user_id: int, ids: Sequence[int]) -> list[ChunkRow]:
