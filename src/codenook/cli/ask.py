@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from codenook.assist import jobs
+from codenook.cli.context import add_context_options, context_options
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
 from codenook.errors import UsageError
 
@@ -22,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not look names up in pydoc, Bash help or man pages",
     )
+    add_context_options(parser)
     add_model_and_generation(parser)
 
 
@@ -63,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
             on_text=printer.text,
             on_event=printer.event,
             prompts=settings.prompts,
+            **context_options(args),
         )
     printer.end()
     return 0

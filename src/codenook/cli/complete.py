@@ -7,6 +7,7 @@ import sys
 
 from codenook.assist import jobs
 from codenook.assist.jobs.common import load_source_to_write
+from codenook.cli.context import add_context_options, context_options
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
 
 NAME = "complete"
@@ -22,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--apply", action="store_true", help="write the completion into FILE (keeps FILE.orig)"
     )
     add_language_option(parser)
+    add_context_options(parser)
     add_model_and_generation(parser)
 
 
@@ -43,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             on_text=printer.text,
             on_event=printer.event,
             prompts=settings.prompts,
+            **context_options(args),
         )
     printer.end()
     return 0

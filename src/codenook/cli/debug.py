@@ -7,6 +7,7 @@ import argparse
 from codenook.assist import jobs
 from codenook.assist.jobs import JobEvent
 from codenook.assist.jobs.common import load_source
+from codenook.cli.context import add_context_options, context_options
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
 from codenook.errors import UsageError
 
@@ -29,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run a copy with the proposed fix in the sandbox and say whether the error is gone",
     )
     add_language_option(parser)
+    add_context_options(parser)
     add_model_and_generation(parser)
 
 
@@ -60,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             on_text=printer.text,
             on_event=on_event,
             prompts=settings.prompts,
+            **context_options(args),
         )
     printer.end()
     if args.verify:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from codenook.assist import jobs
 from codenook.cli.ask import read_question
+from codenook.cli.context import add_context_options, context_options
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
 from codenook.errors import UsageError
 from codenook.safefile import check_target
@@ -29,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-retry", action="store_true", help="do not ask again when the checks fail"
     )
+    add_context_options(parser)
     add_model_and_generation(parser)
 
 
@@ -54,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
             on_text=printer.text,
             on_event=printer.event,
             prompts=settings.prompts,
+            **context_options(args),
         )
     printer.end()
     return 0 if result.passed else 1

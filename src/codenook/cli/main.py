@@ -48,6 +48,8 @@ COMMANDS = {
     "models": "codenook.cli.models",
     "serve": "codenook.cli.serve",
     "backends": "codenook.cli.backends",
+    "project": "codenook.cli.project",
+    "context": "codenook.cli.context",
 }
 crash_log = logging.getLogger("codenook.cli")
 # OSErrors that the machine causes (a read-only or full disk, a missing permission) rather

@@ -7,6 +7,7 @@ import argparse
 from codenook.assist import jobs
 from codenook.assist.jobs import JobEvent
 from codenook.assist.jobs.common import load_source_to_write
+from codenook.cli.context import add_context_options, context_options
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
 
 NAME = "review"
@@ -22,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="apply the proposed diff (all hunks or none; keeps FILE.orig) and lint again",
     )
     add_language_option(parser)
+    add_context_options(parser)
     add_model_and_generation(parser)
 
 
@@ -51,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
             on_text=printer.text,
             on_event=on_event,
             prompts=settings.prompts,
+            **context_options(args),
         )
     printer.end()
     return 0 if result.applied or not args.apply else 1

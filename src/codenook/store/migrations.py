@@ -142,11 +142,73 @@ def _m003_interaction_log(db: sqlite3.Connection) -> None:
     )
 
 
+def _m004_projects(db: sqlite3.Connection) -> None:
+    run_script(
+        db,
+        """
+        -- A user's indexed folders (codenook project add): each belongs to one user.
+        CREATE TABLE projects (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            root TEXT NOT NULL,
+            stats TEXT NOT NULL DEFAULT '{}',   -- JSON: the last indexing's counts
+            version INTEGER NOT NULL DEFAULT 0, -- bumped on each change (search caches key on it)
+            created REAL NOT NULL,
+            updated REAL NOT NULL,
+            UNIQUE (user_id, name),
+            UNIQUE (user_id, root)
+        );
+        CREATE TABLE project_files (
+            id INTEGER PRIMARY KEY,
+            project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,                 -- relative to the project's root, '/' separated
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            kind TEXT NOT NULL,                 -- python, bash, markdown, rst, text, qa
+            UNIQUE (project_id, path)
+        );
+        -- One definition, documentation section or Q&A pair; texts are redacted.
+        CREATE TABLE project_chunks (
+            id INTEGER PRIMARY KEY,
+            project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            file_id INTEGER NOT NULL REFERENCES project_files(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            words TEXT NOT NULL,                -- the name split into words, for keyword search
+            signature TEXT NOT NULL DEFAULT '',
+            start_line INTEGER NOT NULL,
+            end_line INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            calls TEXT NOT NULL DEFAULT '',     -- names called, space separated
+            embedding BLOB                      -- float32 vector, NULL until embedded
+        );
+        CREATE INDEX project_chunks_file ON project_chunks(file_id);
+        CREATE INDEX project_chunks_name ON project_chunks(project_id, name);
+        CREATE VIRTUAL TABLE project_chunks_fts USING fts5(
+            words, path, text, content='project_chunks', content_rowid='id',
+            tokenize='porter unicode61'
+        );
+        CREATE TRIGGER project_chunks_fts_insert AFTER INSERT ON project_chunks BEGIN
+            INSERT INTO project_chunks_fts(rowid, words, path, text)
+            VALUES (new.id, new.words, new.path, new.text);
+        END;
+        CREATE TRIGGER project_chunks_fts_delete AFTER DELETE ON project_chunks BEGIN
+            INSERT INTO project_chunks_fts(project_chunks_fts, rowid, words, path, text)
+            VALUES ('delete', old.id, old.words, old.path, old.text);
+        END;
+        """,
+    )
+
+
 #: Every schema change, oldest first. Append only; never edit a released one.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_accounts,
     _m002_conversations,
     _m003_interaction_log,
+    _m004_projects,
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from codenook.assist.jobs.common import Job, JobResult, OnEvent, OnText
+from codenook.assist.project import grounding
 from codenook.assist.prompts import ask_request
 from codenook.assist.session import ChatSession
 from codenook.assist.tools import docs
@@ -33,7 +34,7 @@ def sources_line(sources: list[str]) -> str:
     return f"Sources: {', '.join(sources)}" if sources else ""
 
 
-def ask(
+def prepare(
     session: ChatSession,
     question: str,
     *,
@@ -42,12 +43,10 @@ def ask(
     on_text: OnText,
     on_event: OnEvent | None = None,
     prompts: PromptSettings | None = None,
-) -> JobResult:
-    """Answer ``question`` with excerpts of pydoc, Bash ``help`` or ``man`` in the prompt.
-
-    The excerpts are bounded to what the context can spare; ``result.sources`` names
-    the ones the prompt held (none when nothing in the question could be looked up).
-    """
+    context: bool = True,
+    project: str | None = None,
+) -> tuple[Job, str]:
+    """The ask job and its request, grounded, as it would be sent (``codenook context show``)."""
     if not question.strip():
         raise UsageError("The question is empty.")
     lang = normalise_language(language) if language else question_language(question)
@@ -65,7 +64,49 @@ def ask(
                 excerpt_chars=min(docs.EXCERPT_CHARS, total),
             )
     r.sources = [e.source for e in excerpts]
-    answer = job.send(ask_request(question, excerpts))
+    request = ask_request(question, excerpts)
+    if job.grounded(context):
+        s = session
+        request = job.ground(
+            request,
+            lambda count, budget: grounding.for_question(
+                s.db, s.user, question, count_tokens=count, budget=budget, project=project
+            ),
+        )
+    return job, request
+
+
+def ask(
+    session: ChatSession,
+    question: str,
+    *,
+    language: str | None = None,
+    lookup: bool = True,
+    on_text: OnText,
+    on_event: OnEvent | None = None,
+    prompts: PromptSettings | None = None,
+    context: bool = True,
+    project: str | None = None,
+) -> JobResult:
+    """Answer ``question`` with the user's project passages and local docs in the prompt.
+
+    Passages of the user's indexed projects (``project``: one of them; ``context=False``:
+    none) and excerpts of pydoc, Bash ``help`` or ``man`` are bounded to what the context
+    can spare; ``result.sources`` names the ones the prompt held.
+    """
+    job, request = prepare(
+        session,
+        question,
+        language=language,
+        lookup=lookup,
+        on_text=on_text,
+        on_event=on_event,
+        prompts=prompts,
+        context=context,
+        project=project,
+    )
+    r = job.result
+    answer = job.send(request)
     job.log_tools(answer, sources=r.sources)
     line = sources_line(r.sources)
     if line:

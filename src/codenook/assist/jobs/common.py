@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from codenook.assist import interactions
+from codenook.assist.project import grounding
 from codenook.assist.prompts import code_budget, system_prompt
 from codenook.assist.session import Answer, ChatSession
 from codenook.assist.tools.files import SourceFileError, read_source, read_source_snapshot
@@ -155,6 +156,8 @@ class Job:
     #: The job's system prompt (what one-off requests send; new conversations start with).
     system: str = field(init=False, default="")
     _preface: str = field(init=False, default="")
+    #: The project context added to the request (None: not grounded, or no projects).
+    context: grounding.Context | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.result = JobResult(self.name, self.language)
@@ -243,6 +246,37 @@ class Job:
         return code_budget(
             b.info.context_length, self.session.options.max_tokens, reserve_tokens=reserve_tokens
         )
+
+    def grounded(self, enabled: bool) -> bool:
+        """Whether this job adds project context: asked for, and the user has projects."""
+        s = self.session
+        return enabled and grounding.has_projects(s.db, s.user)
+
+    def context_reserve(self, enabled: bool) -> int:
+        """Tokens a job holds back from its code for project context (0 when not grounded)."""
+        return grounding.share(self.session) if self.grounded(enabled) else 0
+
+    def ground(
+        self, request: str, select: Callable[[grounding.CountTokens, int], grounding.Context]
+    ) -> str:
+        """``request`` with the project context ``select(count_tokens, budget)`` picks.
+
+        The budget is what the context has left after the system prompt, kept history,
+        this request and the answer's room, counted before anything is added; what did
+        not fit is said in a note.
+        """
+        s = self.session
+        budget = grounding.room(s, self._preface + request)
+        ctx = self.context = select(s.backend.count_tokens, budget)
+        self.result.sources += ctx.sources
+        if ctx.note():
+            self.note(ctx.note())
+        return grounding.with_context(request, ctx)
+
+    def say_sources(self) -> None:
+        """End the answer with its sources (``Sources: path:line, ...``) when it had any."""
+        if self.result.sources:
+            self.event("sources", f"Sources: {', '.join(self.result.sources)}", self.result.sources)
 
 
 def load_source(path: str | Path | None, source: str | None, *, what: str) -> tuple[str, str]:

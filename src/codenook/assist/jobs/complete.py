@@ -8,6 +8,7 @@ from pathlib import Path
 
 from codenook.assist.jobs.common import Job, JobResult, OnEvent, OnText, load_source_to_write
 from codenook.assist.jobs.common import resolve_language as _language
+from codenook.assist.project import grounding
 from codenook.assist.prompts import complete_record
 from codenook.assist.session import ChatSession
 from codenook.assist.tools.cursor import cursor_context, cursor_offset, end_of_block
@@ -100,8 +101,13 @@ def complete(
     on_text: OnText,
     on_event: OnEvent | None = None,
     prompts: PromptSettings | None = None,
+    context: bool = True,
+    project: str | None = None,
 ) -> JobResult:
     """Write the code at 1-based ``line``/``column``; returns only the inserted text.
+
+    With the user's projects indexed, the heads of the definitions named near the cursor
+    go before the code as comments (``context=False``: not).
 
     Uses the model's fill-in-the-middle where it has it, else an instruction prompt cut
     at the end of the block. With ``apply`` (and a ``path``) the text is written in,
@@ -114,8 +120,23 @@ def complete(
     if note:
         job.note(note)
     r = job.result
-    budget = budget_chars or job.budget(reserve_tokens=200)
+    held = job.context_reserve(context)
+    budget = budget_chars or job.budget(reserve_tokens=200 + held)
     ctx = cursor_context(text, line, column, budget_chars=budget)
+    if held:
+        s, where = session, str(path) if path is not None else None
+        found = grounding.for_completion(
+            s.db, s.user, ctx.prefix, ctx.suffix, language=lang, path=where,
+            count_tokens=session.backend.count_tokens, budget=held, project=project,
+        )  # fmt: skip
+        if not found.empty:
+            job.context = found
+            r.sources += found.sources
+            if found.note():
+                job.note(found.note())
+            # Comments, so the model reads them as the file's own context, not as code.
+            notes = "\n".join("# " + ln for ln in found.block().split("\n"))
+            ctx = dataclasses.replace(ctx, prefix=notes + "\n\n" + ctx.prefix)
     if ctx.trimmed:
         used = len(ctx.prefix) + len(ctx.suffix)
         job.note(
@@ -147,6 +168,7 @@ def complete(
         # The cursor's line already ends here: its own newline ends the insertion.
         inserted = inserted[:-1]
     r.code = inserted
+    job.say_sources()
     if not inserted.strip():
         job.note("The model suggested nothing here.")
     if apply and not job.stop_note("nothing was inserted"):

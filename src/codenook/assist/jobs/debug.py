@@ -16,6 +16,7 @@ from codenook.assist.jobs.common import (
 )
 from codenook.assist.jobs.common import resolve_language as _language
 from codenook.assist.jobs.review import strip_line_numbers
+from codenook.assist.project import grounding
 from codenook.assist.prompts import debug_request
 from codenook.assist.session import ChatSession
 from codenook.assist.tools import sandbox
@@ -105,8 +106,13 @@ def debug(
     on_text: OnText,
     on_event: OnEvent | None = None,
     prompts: PromptSettings | None = None,
+    context: bool = True,
+    project: str | None = None,
 ) -> JobResult:
     """Run ``path`` in the sandbox (or read ``error_text``), explain the failure, propose a fix.
+
+    With the user's projects indexed, the definitions the code calls and its callers go
+    into the prompt too (``context=False``: not).
 
     With ``verify`` the fix is applied to a copy that runs in the sandbox; the file
     itself is never changed, and without ``verify`` nothing runs a second time.
@@ -144,9 +150,21 @@ def debug(
         where,
         _tail(output),
         language=lang,
-        budget_chars=job.budget(reserve_tokens=400 + len(_tail(output)) // 3),
+        budget_chars=job.budget(
+            reserve_tokens=400 + len(_tail(output)) // 3 + job.context_reserve(context)
+        ),
     )
+    if job.grounded(context):
+        s = session
+        request = job.ground(
+            request,
+            lambda count, room: grounding.for_code(
+                s.db, s.user, text, language=lang, path=str(path), count_tokens=count,
+                budget=room, project=project,
+            ),
+        )  # fmt: skip
     answer = job.send(request)
+    job.say_sources()
     if r.runs:
         job.log_tools(answer, sandbox_exit=r.runs[0].exit_code)
     diff = extract_diff(answer.text)

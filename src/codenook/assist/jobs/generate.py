@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from codenook.assist.jobs.common import Job, JobError, JobResult, OnEvent, OnText
+from codenook.assist.project import grounding
 from codenook.assist.prompts import (
     MAX_FINDINGS,
     fix_request,
@@ -53,6 +54,8 @@ def generate(
     retry: bool = True,
     output: str | Path | None = None,
     force: bool = False,
+    context: bool = True,
+    project: str | None = None,
 ) -> JobResult:
     """Write code for ``description``, check it, and try once more with the diagnostics.
 
@@ -60,6 +63,8 @@ def generate(
     With ``output`` the final code is written there: never over a file without ``force``
     (checked again at the moment of writing), never through a symbolic link (``force``
     replaces the link itself, leaving what it points to alone).
+    With the user's projects indexed, their conventions (the repository map and similar
+    functions) go into the first request (``context=False``: not).
     """
     if not description.strip():
         raise UsageError("The description is empty; say what the code should do.")
@@ -78,7 +83,17 @@ def generate(
     job = Job("generate", session, lang, on_text, on_event, prompts)
     r = job.result
 
-    answer = job.send(generate_request(description, language=lang))
+    request = generate_request(description, language=lang)
+    if job.grounded(context):
+        s = session
+        request = job.ground(
+            request,
+            lambda count, room: grounding.for_generation(
+                s.db, s.user, description, count_tokens=count, budget=room, project=project
+            ),
+        )
+    answer = job.send(request)
+    job.say_sources()
     code, validation = _check(job, answer.text, lang)
     r.attempts, r.findings = 1, list(validation.findings)
     _report(job, validation, 1)

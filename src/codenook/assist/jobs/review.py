@@ -7,6 +7,7 @@ from pathlib import Path
 
 from codenook.assist.jobs.common import Job, JobResult, OnEvent, OnText, load_source_to_write
 from codenook.assist.jobs.common import resolve_language as _language
+from codenook.assist.project import grounding
 from codenook.assist.prompts import review_request
 from codenook.assist.session import ChatSession
 from codenook.assist.tools.diffs import DiffError, apply_diff, extract_diff, parse_hunks
@@ -100,8 +101,13 @@ def review(
     on_text: OnText,
     on_event: OnEvent | None = None,
     prompts: PromptSettings | None = None,
+    context: bool = True,
+    project: str | None = None,
 ) -> JobResult:
     """Lint the file, have the model review it and propose a diff; ``apply`` applies it.
+
+    With the user's projects indexed, the definitions the code calls and the places that
+    call it go into the prompt too (``context=False``: not).
 
     Applying keeps a backup (``FILE.orig``), writes atomically and lints again; a diff
     that does not apply leaves the file as it was and says which hunk failed. A file
@@ -119,8 +125,20 @@ def review(
     r.findings = lint(text, language=lang, name=lint_name)
     job.event("findings", findings_block(r.findings, tool=tool, name=name), r.findings)
 
-    request = review_request(name, text, r.findings, language=lang, budget_chars=job.budget())
+    held = job.context_reserve(context)
+    budget = job.budget(reserve_tokens=400 + held)
+    request = review_request(name, text, r.findings, language=lang, budget_chars=budget)
+    if held:
+        s, where = session, str(path) if path is not None else None
+        request = job.ground(
+            request,
+            lambda count, room: grounding.for_code(
+                s.db, s.user, text, language=lang, path=where, count_tokens=count,
+                budget=room, project=project,
+            ),
+        )  # fmt: skip
     answer = job.send(request)
+    job.say_sources()
     job.log_tools(answer, lint_findings=len(r.findings))
     diff = extract_diff(answer.text)
     if diff is None:

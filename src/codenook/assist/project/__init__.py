@@ -1,0 +1,1 @@
+"""The user's projects as context: an index of code, docs and Q&A sets that grounds the jobs."""
