@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codenook.assist.eval.stats import Comparison, wilson
 from codenook.assist.eval.tasks import EvalError
 from codenook.store.evals import EvalRun
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 GRADED_SUITES = {"fim"}
 
@@ -30,7 +34,7 @@ def score_and_interval(run: EvalRun) -> tuple[float, float, float]:
     return (run.passed / run.done if run.done else 0.0), low, high
 
 
-def figure(runs: Sequence[EvalRun], comparison: Comparison | None = None):
+def figure(runs: Sequence[EvalRun], comparison: Comparison | None = None) -> Figure:
     """A matplotlib Figure comparing ``runs`` (with the paired difference, if given)."""
     from matplotlib.figure import Figure
 
