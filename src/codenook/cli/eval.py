@@ -10,6 +10,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from codenook import config
 from codenook.assist.eval import runner
 from codenook.assist.eval.plot import GRADED_SUITES, run_label, save_plot, score_and_interval
 from codenook.assist.eval.stats import compare
@@ -25,8 +26,8 @@ from codenook.store.evals import EvalRun, TaskResult
 NAME = "eval"
 HELP = "measure a model on a suite (humaneval, bash, fim); list, show and compare the runs"
 ACTIONS = ("list", "show", "compare")
-#: Runtimes this version can run a model with (the engine's registry may add more).
-RUNTIMES = ("llama.cpp",)
+#: Runtimes this version can run a model with (the settings' list, where it has one).
+RUNTIMES: tuple[str, ...] = tuple(getattr(config, "RUNTIMES", ("llama.cpp",)))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,11 +53,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"sandbox time limit per task in seconds (default {runner.DEFAULT_TIMEOUT:g})",
     )
     g.add_argument("--repo", metavar="DIR", help="the repository the fim suite holds code out of")
-    g.add_argument(
-        "--runtime",
-        metavar="NAME",
-        help=f"the runtime that runs the model (available: {', '.join(RUNTIMES)})",
-    )
     g.add_argument("--resume", type=int, metavar="ID", help="finish the unfinished tasks of run ID")
     g.add_argument(
         "--answers",
@@ -68,6 +64,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--json", action="store_true", help="print the run(s) as JSON")
     g.add_argument("--plot", metavar="FILE.png", help="draw the run(s) as a chart (PNG)")
     add_model_and_generation(parser)
+    if "--runtime" not in parser._option_string_actions:
+        # Where the model options do not name a runtime yet, eval takes the option itself,
+        # so runs already record and check it.
+        g.add_argument(
+            "--runtime",
+            metavar="NAME",
+            help=f"the runtime that runs the model (available: {', '.join(RUNTIMES)})",
+        )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from codenook.assist.tools.code_blocks import extract_code_blocks, first_block
@@ -25,12 +26,32 @@ def chat_code(
     stream = backend.stream_chat(
         [Message("system", system), Message("user", request)], options=options
     )
+    answer = ""
     try:
-        answer = stream.read()
+        for piece in stream:
+            answer += piece
+            if "\n" in piece and _first_block_closed(answer):
+                break  # the code is complete: the explanation after it would only cost time
     finally:
         stream.close()
     seconds = time.perf_counter() - started
     return code_of(answer, language), answer, seconds, stream.result.completion_tokens
+
+
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})", re.MULTILINE)
+
+
+def _first_block_closed(text: str) -> bool:
+    """Whether the answer's first fenced code block has been closed."""
+    opening = _FENCE.search(text)
+    if opening is None:
+        return False
+    body = text.find("\n", opening.end())
+    if body < 0:
+        return False
+    fence = opening.group(1)
+    closing = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE)
+    return closing.search(text, body + 1) is not None
 
 
 def code_of(answer: str, language: str) -> str:
