@@ -46,3 +46,11 @@ def test_edit_similarity() -> None:
     assert edit_similarity("return x", "return x") == 1.0
     assert edit_similarity("kitten", "sitting") == pytest.approx(1 - 3 / 7)
     assert edit_similarity("", "abc") == 0.0
+
+
+def test_an_all_one_way_difference_keeps_a_real_interval() -> None:
+    a = {f"t{i}": (True, 1.0) for i in range(5)}
+    b = {f"t{i}": (False, 0.0) for i in range(5)}
+    c = compare(a, b, graded=False)
+    assert c.difference == 1.0
+    assert 0.2 < c.low < 0.8 and c.high == 1.0  # five tasks cannot prove a sure thing

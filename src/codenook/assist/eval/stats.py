@@ -62,8 +62,8 @@ def compare(
 ) -> Comparison:
     """Compare two runs' (passed, score) per task id, paired on the tasks both hold.
 
-    Pass/fail suites: McNemar's exact test on the discordant pairs and a Wald interval of
-    the paired difference. Graded suites (``graded``: edit similarity): the mean paired
+    Pass/fail suites: McNemar's exact test on the discordant pairs and the Agresti-Min
+    interval of the paired difference. Graded suites (``graded``: edit similarity): the mean paired
     difference of scores with a normal interval.
     """
     common = sorted(set(a) & set(b))
@@ -76,10 +76,14 @@ def compare(
         a_rate = sum(a[t][0] for t in common) / n
         b_rate = sum(b[t][0] for t in common) / n
         d = (only_a - only_b) / n
-        var = (only_a + only_b) - (only_a - only_b) ** 2 / n
-        half = Z95 * math.sqrt(max(var, 0.0)) / n
+        # Agresti-Min: half a task added to each cell of the paired table, so that the
+        # interval does not shrink to a point when all discordant tasks go one way.
+        p10, p01 = (only_a + 0.5) / (n + 2), (only_b + 0.5) / (n + 2)
+        centre = p10 - p01
+        half = Z95 * math.sqrt(max(p10 + p01 - centre**2, 0.0) / (n + 2))
+        low, high = max(-1.0, centre - half), min(1.0, centre + half)
         p = binomial_two_sided(only_a, only_a + only_b)
-        return Comparison(n, a_rate, b_rate, only_a, only_b, d, d - half, d + half, p, "pass rate")
+        return Comparison(n, a_rate, b_rate, only_a, only_b, d, low, high, p, "pass rate")
     diffs = [a[t][1] - b[t][1] for t in common]
     mean = sum(diffs) / n
     sd = math.sqrt(sum((x - mean) ** 2 for x in diffs) / (n - 1)) if n > 1 else 0.0
