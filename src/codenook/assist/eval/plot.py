@@ -50,7 +50,10 @@ def figure(runs: Sequence[EvalRun], comparison: Comparison | None = None) -> Fig
     y = list(range(len(runs)))[::-1]
     ax.barh(y, scores, xerr=[lows, highs], color="#4c72b0", ecolor="#333333", capsize=4)
     for yi, s in zip(y, scores, strict=True):
-        ax.text(min(s + 1.5, 92), yi, f"{s:.1f}%", va="center", fontsize=9)
+        # Beside the bar, or inside a long one, where the interval's whisker is not.
+        inside = s > 80
+        x, colour, align = (s - 2, "white", "right") if inside else (s + 1.5, "black", "left")
+        ax.text(x, yi + 0.25, f"{s:.1f}%", va="center", ha=align, fontsize=9, color=colour)
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xlim(0, 100)
     measure = "mean edit similarity" if runs and runs[0].suite in GRADED_SUITES else "pass@1"
