@@ -98,6 +98,22 @@ def embedded_backend() -> Iterator[LlamaBackend]:
     backend.close()
 
 
+@pytest.fixture(scope="session")
+def qwen_model() -> Path:
+    """The real Qwen2.5-Coder-0.5B-Instruct Q4_K_M file, assembled once and hash-checked."""
+    from tests.qwen import qwen_model_path
+
+    return qwen_model_path()
+
+
+@pytest.fixture(scope="session")
+def qwen_backend(qwen_model: Path) -> Iterator[LlamaBackend]:
+    """The Qwen coder model loaded once for the whole run."""
+    backend = LlamaBackend(qwen_model, context_length=4096, threads=2)
+    yield backend
+    backend.close()
+
+
 def run_cli(
     *args: str, input: bytes | None = None, timeout: float = 120, env: dict | None = None
 ) -> subprocess.CompletedProcess[bytes]:

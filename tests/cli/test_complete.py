@@ -83,3 +83,69 @@ def test_bad_input_is_one_line(kind: str, tmp_path: Path) -> None:
     path, expect = bad_input(kind, tmp_path)
     proc = run_cli("complete", str(path), "--line", "1", "--column", "1")
     assert expect in one_error_line(proc)
+
+
+QWEN_FILE = '''import os
+
+
+def read_lines(path):
+    """Return the lines of a text file without their newlines."""
+    with open(path) as f:
+        return [line.rstrip("\\n") for line in f]
+
+
+def count_words(text):
+    """Count the words in text."""
+    return len(text.split())
+
+
+def fizzbuzz(n):
+    """Return 'Fizz', 'Buzz', 'FizzBuzz' or the number as text."""
+    if n % 15 == 0:
+        return "FizzBuzz"
+    if n % 3 == 0:
+        return "Fizz"
+    if n % 5 == 0:
+        return "Buzz"
+    return str(n)
+
+
+if __name__ == "__main__":
+    for i in range(1, 16):
+        print(fizzbuzz(i))
+'''
+#: Real gaps: a line whose next line the instruct model writes again, a function's last
+#: line after which it writes a new function, and a branch of two lines in the middle of
+#: a chain, after which it runs on to a later line of the function.
+QWEN_GAPS = [
+    "with open(path) as f:",
+    "return len(text.split())",
+    'if n % 3 == 0:\n        return "Fizz"',
+]
+
+
+@pytest.mark.parametrize("gap", QWEN_GAPS)
+def test_fill_in_the_middle_with_a_real_coder_gives_only_the_middle(
+    gap: str, qwen_model: Path, tmp_path: Path
+) -> None:
+    at = QWEN_FILE.index(gap)
+    text = QWEN_FILE[:at] + QWEN_FILE[at + len(gap) :]
+    line = text[:at].count("\n") + 1
+    column = at - text.rfind("\n", 0, at)
+    f = tmp_path / "tools.py"
+    f.write_text(text)
+    proc = run_cli(
+        "complete", str(f), "--line", str(line), "--column", str(column),
+        "--model", str(qwen_model), "--temperature", "0", "--seed", "1", timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    middle = proc.stdout.decode().removesuffix("\n")  # the Printer ends with a newline
+    assert middle.strip(), "the model suggested nothing"
+    assert "<|" not in middle and "|>" not in middle  # no marker text
+    suffix = text[at:]
+    first_after = next(s.strip() for s in suffix.splitlines() if s.strip())
+    assert first_after not in middle  # the suffix is not written again
+    assert "def " not in middle and "__main__" not in middle  # nothing past the gap
+    filled = text[:at] + middle + suffix
+    compile(filled, "tools.py", "exec")  # the insertion fits where it goes
+    assert filled.count("\n") - text.count("\n") <= 2, middle

@@ -50,6 +50,7 @@ COMMANDS = {
     "backends": "codenook.cli.backends",
     "project": "codenook.cli.project",
     "context": "codenook.cli.context",
+    "eval": "codenook.cli.eval",
 }
 crash_log = logging.getLogger("codenook.cli")
 # OSErrors that the machine causes (a read-only or full disk, a missing permission) rather

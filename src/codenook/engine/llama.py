@@ -22,6 +22,7 @@ from codenook.engine.backend import (
     StreamResult,
     TokenStream,
 )
+from codenook.engine.fillcut import trim_suffix_repeat
 from codenook.engine.formats import Prompt, chat_format
 from codenook.engine.gguf_file import check_model_file, diagnose_load_failure
 from codenook.engine.prompts import PromptModel, drop_echo
@@ -186,7 +187,14 @@ class LlamaBackend(Backend):
         tokens = self.tokenize_prompt(self.fill_prompt(prefix, suffix))
         options = _with_stop(options, self.prompts.fill_stop(suffix))
         if self.formats.fill_format:
-            return self.stream_tokens(tokens, options=options)
+            # Decoded text never shows a control token, so the FIM markers stop by id.
+            return self._stream(
+                tokens,
+                options,
+                None,
+                lambda pieces: trim_suffix_repeat(pieces, suffix),
+                stop_ids=self.vocab.control_tokens(),
+            )
         return self._stream(tokens, options, None, lambda pieces: drop_echo(pieces, prefix))
 
     def stream_completion(self, prompt: str, *, options: GenerationOptions) -> TokenStream:
@@ -205,6 +213,8 @@ class LlamaBackend(Backend):
         options: GenerationOptions,
         cache_key: str | None,
         wrap: Callable[[Iterator[tuple[str, int]]], Iterator[tuple[str, int]]] | None,
+        *,
+        stop_ids: frozenset[int] = frozenset(),
     ) -> TokenStream:
         self._require_open()
         n_ctx = self.info.context_length
@@ -215,7 +225,7 @@ class LlamaBackend(Backend):
                 "model.context_length) if the model supports it."
             )
         result = StreamResult(prompt_tokens=len(tokens))
-        pieces = self._generate(tokens, options, result, cache_key)
+        pieces = self._generate(tokens, options, result, cache_key, stop_ids)
         stream = TokenStream(wrap(pieces) if wrap else pieces, result=result)
         self._active = stream
         return stream
@@ -241,6 +251,7 @@ class LlamaBackend(Backend):
         options: GenerationOptions,
         result: StreamResult,
         cache_key: str | None,
+        stop_ids: frozenset[int] = frozenset(),
     ) -> Iterator[tuple[str, int]]:
         if not self._lock.acquire(blocking=False):
             raise GenerationError("The model is busy with another answer; wait or cancel it.")
@@ -268,7 +279,7 @@ class LlamaBackend(Backend):
             pending, count = "", 0
             result.finish_reason = "length"
             for produced, token in enumerate(gen, 1):
-                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                if llama_cpp.llama_vocab_is_eog(vocab, token) or token in stop_ids:
                     result.finish_reason = "stop"
                     break
                 count += 1

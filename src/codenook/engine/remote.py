@@ -31,6 +31,7 @@ from codenook.engine.backend import (
     StreamResult,
     TokenStream,
 )
+from codenook.engine.fillcut import trim_suffix_repeat
 from codenook.errors import GenerationError
 from codenook.redact import register_secret
 
@@ -502,15 +503,19 @@ class RemoteBackend(Backend):
     def fill(self, prefix: str, suffix: str, *, options: GenerationOptions) -> TokenStream:
         """Stream the code between ``prefix`` and ``suffix``, as the backend's fill mode says."""
         prompt_tokens = self.count_tokens(prefix) + self.count_tokens(suffix)
+
+        def middle_only(pieces: Iterator[tuple[str, int]]) -> Iterator[tuple[str, int]]:
+            return trim_suffix_repeat(pieces, suffix)
+
         if self.fill_mode == FILL_SUFFIX:
             body = {**self._body(options), "prompt": prefix, "suffix": suffix}
-            return self._stream("/completions", body, _text_piece, prompt_tokens)
+            return self._stream("/completions", body, _text_piece, prompt_tokens, wrap=middle_only)
         if self.fill_mode != FILL_CHAT:
             from codenook.engine.formats import fill_format
 
             fmt = fill_format(self.fill_mode)
             body = {**self._body(options, fmt.stop), "prompt": fmt.text(prefix, suffix)}
-            return self._stream("/completions", body, _text_piece, prompt_tokens)
+            return self._stream("/completions", body, _text_piece, prompt_tokens, wrap=middle_only)
         from codenook.engine.prompts import FILL_HOLE, FILL_REQUEST, FILL_SYSTEM, drop_echo
 
         request = FILL_REQUEST.format(hole=FILL_HOLE) + f"```\n{prefix}{FILL_HOLE}{suffix}\n```"

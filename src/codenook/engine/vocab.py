@@ -119,6 +119,11 @@ class Vocab:
         control = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN
         return bool(attr & control) or self.token_text(token) in self._protected
 
+    def control_tokens(self) -> frozenset[int]:
+        """Ids of the control tokens (format markers: ``<|fim_pad|>``, ``<|file_sep|>``)."""
+        control = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL
+        return frozenset(token for _, token, attr in self._specials if attr & control)
+
     def has_token(self, text: str) -> bool:
         """Whether a special token with this text (``▁`` and spaces ignored) exists."""
         return _norm(text) in self._known

@@ -43,6 +43,7 @@ from codenook.store.db import open_database
 
 if TYPE_CHECKING:
     from codenook.assist.jobs import JobEvent, JobResult
+    from codenook.gui.eval_view import EvaluateView
 
 log = logging.getLogger(__name__)
 POLL_MS = 20
@@ -61,6 +62,7 @@ class App:
         self.library = Worker("library", self.events)  # scans and downloads take minutes
         self.first_run: FirstRunPanel | None = None
         self.models_window: ModelManager | None = None
+        self.eval_window: EvaluateView | None = None
         self.user: User | None = None
         self.backend: Backend | None = None
         self.session: ChatSession | None = None
@@ -244,6 +246,7 @@ class App:
         edit = tk.Menu(bar, tearoff=False)
         edit.add_command(label="Settings…", accelerator="Ctrl+,", command=self.open_settings)
         edit.add_command(label="Models…", command=self.open_models)
+        edit.add_command(label="Evaluate…", command=self.open_evaluate)
         edit.add_command(label="Feedback…", command=self.open_feedback)
         bar.add_cascade(label="Edit", menu=edit)
         view = tk.Menu(bar, tearoff=False)
@@ -419,6 +422,16 @@ class App:
             self.first_run = None
         self.status_note = f"Using {what}"
         self._update_status()
+
+    def open_evaluate(self) -> EvaluateView:
+        """Evaluate…: run a suite on the model, with progress, Stop and the comparison chart."""
+        from codenook.gui.eval_view import EvaluateView  # matplotlib only when asked for
+
+        if self.eval_window is not None and self.eval_window.winfo_exists():
+            self.eval_window.lift()
+            return self.eval_window
+        self.eval_window = EvaluateView(self.root, self)
+        return self.eval_window
 
     def open_models(self) -> ModelManager:
         """Models…: the catalog and installed models, download, use, remove, token."""
@@ -1200,6 +1213,9 @@ class App:
         with contextlib.suppress(tk.TclError):
             self.root.after_cancel(self._poll)
         start = time.monotonic()
+        if self.eval_window is not None:
+            with contextlib.suppress(tk.TclError):
+                self.eval_window.stop()  # the finished tasks are stored already
         for b in (self._answering, self.backend):
             if b is not None:
                 b.cancel()

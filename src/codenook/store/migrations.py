@@ -204,11 +204,59 @@ def _m004_projects(db: sqlite3.Connection) -> None:
 
 
 #: Every schema change, oldest first. Append only; never edit a released one.
+def _m005_evaluations(db: sqlite3.Connection) -> None:
+    run_script(
+        db,
+        """
+        -- codenook eval: one row per run of a suite, one per task it finished.
+        CREATE TABLE eval_runs (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            suite TEXT NOT NULL,
+            model TEXT NOT NULL,             -- the model's name as the backend reports it
+            model_file TEXT,                 -- the file's name, not its path
+            model_sha256 TEXT,
+            runtime TEXT NOT NULL,
+            backend TEXT NOT NULL,           -- 'local', or the remote backend's name or URL
+            settings TEXT NOT NULL DEFAULT '{}',  -- JSON: sampling, limits, seed, jobs
+            machine TEXT NOT NULL DEFAULT '{}',   -- JSON: CPU, GPUs, RAM
+            task_ids TEXT NOT NULL,          -- JSON list: the tasks this run is to finish
+            status TEXT NOT NULL CHECK (status IN ('running', 'stopped', 'finished')),
+            created REAL NOT NULL,
+            updated REAL NOT NULL
+        );
+        CREATE INDEX eval_runs_user ON eval_runs(user_id, created DESC);
+        CREATE UNIQUE INDEX eval_runs_id_user ON eval_runs(id, user_id);
+        CREATE TABLE eval_results (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            task_id TEXT NOT NULL,
+            passed INTEGER NOT NULL CHECK (passed IN (0, 1)),
+            score REAL NOT NULL,
+            outcome TEXT NOT NULL,
+            completion TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            generate_seconds REAL NOT NULL DEFAULT 0,
+            check_seconds REAL NOT NULL DEFAULT 0,
+            tokens INTEGER NOT NULL DEFAULT 0,
+            created REAL NOT NULL,
+            UNIQUE (run_id, task_id),
+            FOREIGN KEY (run_id, user_id) REFERENCES eval_runs(id, user_id) ON DELETE CASCADE
+        );
+        """,
+    )
+
+
+#: Every schema change, oldest first. Append only; never edit a released one.
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_accounts,
     _m002_conversations,
     _m003_interaction_log,
     _m004_projects,
+    _m005_evaluations,
 ]
 
 

@@ -149,7 +149,9 @@ def complete(
     # The block's indentation is the cursor line's, or as much of it as is before the cursor.
     before = cursor_line[: column - 1] or cursor_line
     indent = before[: len(before) - len(before.lstrip(" \t"))]
-    cutter = BlockCutter(language=lang, indent=indent, on_text=on_text, prefix=ctx.prefix)
+    # A FIM model does not echo the prefix, but an instruct one may write on past the block.
+    echo = "" if fim else ctx.prefix
+    cutter = BlockCutter(language=lang, indent=indent, on_text=on_text, prefix=echo)
     options = dataclasses.replace(
         session.options, max_tokens=min(session.options.max_tokens, MAX_COMPLETION_TOKENS)
     )
@@ -158,12 +160,8 @@ def complete(
         return backend.fill(ctx.prefix, ctx.suffix, options=options)
 
     request = complete_record(name, line, column, ctx.prefix, ctx.suffix)
-    if fim:
-        answer = job.record(request, start)
-        inserted = answer.text
-    else:
-        answer = job.record(request, start, on_text=cutter.feed, ended=lambda: cutter.done)
-        inserted = cutter.finish()
+    job.record(request, start, on_text=cutter.feed, ended=lambda: cutter.done)
+    inserted = cutter.finish()
     if inserted.endswith("\n") and not text[offset:].split("\n", 1)[0].strip():
         # The cursor's line already ends here: its own newline ends the insertion.
         inserted = inserted[:-1]
