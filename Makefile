@@ -20,6 +20,11 @@ LLAMA_CMAKE += -DGGML_CUDA=on
 LLAMA_PIP := --no-cache-dir
 endif
 
+# torch goes in first and exactly pinned (as in pyproject.toml): its CPU wheel lies on the
+# build machines, and a newer torch asked for by any other package is a CUDA build of
+# several GB.
+TORCH := torch==2.13.0
+
 # Debian packages: what running needs, and what the tests need on top.
 # bubblewrap isolates the code that `codenook run` and the assistant's tools run;
 # patch (GNU) applies the review job's diffs (assist/tools/diffs.py).
@@ -56,10 +61,12 @@ $(PY):
 	$(PIP) install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install $(TORCH)
 	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install $(LLAMA_PIP) -e .
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)
+	$(PIP) install $(TORCH)
 	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install $(LLAMA_PIP) -e '.[dev]'
 	@touch $@ $(VENV)/.installed
 
