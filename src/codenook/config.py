@@ -78,6 +78,10 @@ def ensure_dirs(p: Paths | None = None) -> Paths:
     return p
 
 
+#: The model runtimes a setting may name ("auto": chosen by what the model location is).
+RUNTIMES = ("auto", "llama.cpp", "transformers")
+
+
 @dataclass(frozen=True)
 class ModelSettings:
     """How the model is loaded. ``None`` means: choose for this machine."""
@@ -88,6 +92,10 @@ class ModelSettings:
     gpu_layers: int | None = None
     #: A prompt format name (``codenook prompt --list``); None: the model file decides.
     chat_format: str | None = None
+    #: Which runtime opens the model (engine/runtimes.py): "auto" chooses by what it is.
+    runtime: str = "auto"
+    #: transformers on CUDA: load the weights in 4 bits (bitsandbytes) to fit a smaller GPU.
+    four_bit: bool = False
 
 
 @dataclass(frozen=True)
@@ -306,6 +314,8 @@ def validate(settings: Settings) -> Settings:
             "model.chat_format",
             "a prompt format name (see 'codenook prompt --list')",
         ),
+        (m.runtime in RUNTIMES, "model.runtime", " or ".join(RUNTIMES)),
+        (isinstance(m.four_bit, bool), "model.four_bit", "true or false"),
         (
             isinstance(g.temperature, int | float) and 0 <= g.temperature <= 5,
             "generation.temperature",
