@@ -25,7 +25,7 @@ from codenook.errors import ModelError
 log = logging.getLogger(__name__)
 
 #: Bumped when the conversion changes, so an older cached folder is not reused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: Weights split across shards by rows (dim 0) or by columns (dim 1); the rest are copies.
 _ROW_SPLIT = ("attention.wq", "attention.wk", "attention.wv", "feed_forward.w1", "feed_forward.w3")
 _COL_SPLIT = ("attention.wo", "feed_forward.w2")
@@ -161,6 +161,7 @@ def convert(
             on_progress(i + 1, total)
     rope_theta = float(params.get("rope_theta", 10000.0))
     cfg = LlamaConfig(
+        architectures=["LlamaForCausalLM"],
         vocab_size=int(embed.shape[0]),
         hidden_size=dim,
         intermediate_size=int(state["model.layers.0.mlp.gate_proj.weight"].shape[0]),
