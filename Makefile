@@ -20,20 +20,43 @@ LLAMA_CMAKE += -DGGML_CUDA=on
 LLAMA_PIP := --no-cache-dir
 endif
 
+# torch goes in first and exactly pinned (as in pyproject.toml): its CPU wheel lies on the
+# build machines, and a newer torch asked for by any other package is a CUDA build of
+# several GB.
+TORCH := torch==2.13.0
+
 # Debian packages: what running needs, and what the tests need on top.
 # bubblewrap isolates the code that `codenook run` and the assistant's tools run;
 # patch (GNU) applies the review job's diffs (assist/tools/diffs.py).
 RUN_DEBS := g++ python3-venv python3-tk bubblewrap patch
 TEST_DEBS := $(RUN_DEBS) xvfb xauth xdotool imagemagick desktop-file-utils
 
-.PHONY: run setup test lint bench clean system-deps system-deps-test
+# llama.cpp's own converter (convert_hf_to_gguf.py, its conversion/ package and gguf-py),
+# from the sdist of the very llama-cpp-python installed, for 'codenook models import'.
+# Fetched here, at install time, never when codenook runs.
+LLAMA_CONVERT := $(VENV)/share/codenook/llama.cpp-convert
+
+.PHONY: run setup test lint bench clean system-deps system-deps-test convert-tools
 
 run: setup
 	$(VENV)/bin/codenook
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(LLAMA_CONVERT)/VERSION
 
-test: $(VENV)/.installed-dev system-deps-test lint
+convert-tools: $(LLAMA_CONVERT)/VERSION
+
+$(LLAMA_CONVERT)/VERSION: $(VENV)/.installed
+	@set -e; v=$$($(PY) -c 'import importlib.metadata as m; print(m.version("llama-cpp-python"))'); \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	echo "Fetching llama.cpp's GGUF converter from the llama-cpp-python $$v sdist"; \
+	$(PIP) download -q --no-deps --no-binary :all: "llama-cpp-python==$$v" -d "$$tmp"; \
+	src=llama_cpp_python-$$v/vendor/llama.cpp; \
+	rm -rf $(LLAMA_CONVERT); mkdir -p $(LLAMA_CONVERT); \
+	tar xzf "$$tmp"/llama_cpp_python-$$v.tar.gz -C $(LLAMA_CONVERT) --strip-components=3 \
+		$$src/convert_hf_to_gguf.py $$src/conversion $$src/gguf-py; \
+	echo "$$v" > $@
+
+test: $(VENV)/.installed-dev $(LLAMA_CONVERT)/VERSION system-deps-test lint
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed-dev
@@ -56,10 +79,12 @@ $(PY):
 	$(PIP) install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install $(TORCH)
 	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install $(LLAMA_PIP) -e .
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)
+	$(PIP) install $(TORCH)
 	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install $(LLAMA_PIP) -e '.[dev]'
 	@touch $@ $(VENV)/.installed
 

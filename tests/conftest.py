@@ -8,11 +8,18 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+# As engine/transformers_backend.py sets it, before any test module imports torch.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from codenook.engine.embedded import embedded_model_path
 from codenook.engine.llama import LlamaBackend
+
+if TYPE_CHECKING:
+    from codenook.engine.transformers_backend import TransformersBackend
 
 CODENOOK = Path(sys.executable).with_name("codenook")
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,3 +147,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hidden and session.exitstatus == 0:
         reporter.write_line(f"CI: {hidden} test(s) skipped or xfail-marked; failing the run.")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def transformers_backend() -> Iterator[TransformersBackend]:
+    """The same embedded GGUF run by transformers (dequantized), loaded once for the run."""
+    from codenook.engine.transformers_backend import TransformersBackend
+
+    backend = TransformersBackend(
+        embedded_model_path(), layout="gguf", context_length=2048, threads=2, embedded=True
+    )
+    yield backend
+    backend.close()

@@ -102,6 +102,10 @@ def make_private(path: Path, mode: int = 0o700) -> None:
         log.warning("Cannot make %s private (%s); others may be able to read it.", path, exc)
 
 
+#: The model runtimes a setting may name ("auto": chosen by what the model location is).
+RUNTIMES = ("auto", "llama.cpp", "transformers")
+
+
 @dataclass(frozen=True)
 class ModelSettings:
     """How the model is loaded. ``None`` means: choose for this machine."""
@@ -112,6 +116,10 @@ class ModelSettings:
     gpu_layers: int | None = None
     #: A prompt format name (``codenook prompt --list``); None: the model file decides.
     chat_format: str | None = None
+    #: Which runtime opens the model (engine/runtimes.py): "auto" chooses by what it is.
+    runtime: str = "auto"
+    #: transformers on CUDA: load the weights in 4 bits (bitsandbytes) to fit a smaller GPU.
+    four_bit: bool = False
 
 
 @dataclass(frozen=True)
@@ -334,6 +342,8 @@ def validate(settings: Settings) -> Settings:
             "model.chat_format",
             "a prompt format name (see 'codenook prompt --list')",
         ),
+        (m.runtime in RUNTIMES, "model.runtime", " or ".join(RUNTIMES)),
+        (isinstance(m.four_bit, bool), "model.four_bit", "true or false"),
         (
             isinstance(g.temperature, int | float) and 0 <= g.temperature <= 5,
             "generation.temperature",

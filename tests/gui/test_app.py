@@ -422,3 +422,22 @@ def test_a_job_routed_to_a_served_model_answers_from_there_and_ask_stays_local(
         if not app.closing:
             app.close()
         stop(proc)
+
+
+def test_the_runtime_setting_switches_the_model_and_the_status_bar_says_so(window) -> None:
+    root, app = window
+    login(root, app)
+    assert "llama.cpp · CPU" in app.status.cget("text")
+    dialog = app.open_settings()
+    root.update()
+    assert dialog.vars["runtime"].get() == "auto"
+    dialog.vars["runtime"].set("transformers")
+    dialog.apply()
+    # Loaded on the model worker while the window keeps drawing.
+    pump(root, lambda: app.backend is not None, timeout=240)
+    assert app.backend.info.runtime == "transformers"
+    status = app.status.cget("text")
+    assert "SmolLM2-135M-Instruct · transformers · CPU (float32)" in status, status
+    pump(root, lambda: config.load_settings().model.runtime == "transformers")
+    app.send("Say hi.")
+    pump(root, lambda: answered(app), timeout=240)

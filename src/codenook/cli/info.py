@@ -26,8 +26,19 @@ def run(args: argparse.Namespace) -> int:
     paths = config.paths()
     with open_backend(settings.model) as backend:
         i = backend.info
-    version = importlib.metadata.version("llama-cpp-python")
-    build = "GPU offload available" if i.gpu_offload_supported else "CPU-only build"
+    if i.runtime == "transformers":
+        version = f"transformers {importlib.metadata.version('transformers')}, torch "
+        version += importlib.metadata.version("torch")
+        build = "CUDA available" if i.gpu_offload_supported else "no CUDA"
+    else:
+        version = f"llama-cpp-python {importlib.metadata.version('llama-cpp-python')}"
+        build = "GPU offload available" if i.gpu_offload_supported else "CPU-only build"
+    can = [
+        "local" if i.local else "remote",
+        "fill in the middle" if i.can_fill else "no fill-in-the-middle tokens",
+        "on the GPU" if i.on_gpu else "not on a GPU",
+        *(["GPU layer offload"] if i.layer_offload else []),
+    ]
     if i.gpu_layers == 0:
         gpu = "0 (all on CPU)"
     elif i.gpu_layers < 0 or (i.layer_count and i.gpu_layers >= i.layer_count):
@@ -39,7 +50,10 @@ def run(args: argparse.Namespace) -> int:
         ("model", f"{i.name}{' (embedded)' if i.embedded else ''}"),
         ("file", i.path),
         ("architecture", i.architecture),
-        ("backend", f"{i.backend} (llama-cpp-python {version}, {build})"),
+        ("runtime", f"{i.runtime} ({version}, {build})"),
+        ("backend", i.backend),
+        ("device", i.device),
+        ("can", ", ".join(can)),
         ("context", f"{i.context_length:,} tokens{trained}"),
         ("chat format", i.chat_format_note),
         ("fill in middle", i.fill_format_note),

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 # codenook command imports this module, and most never touch models.
 
 NAME = "models"
-HELP = "models: list, info, pull, scan, use, rm, hardware; login/logout for Hugging Face"
+HELP = "models: list, info, pull, scan, import, use, rm, hardware; login/logout for Hugging Face"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +43,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("model", metavar="NAME[:QUANT]")
     p = sub.add_parser("scan", help="register the GGUF files in FOLDER (they stay where they are)")
     p.add_argument("folder", metavar="FOLDER")
+    p = sub.add_parser(
+        "import",
+        help="make a Hugging Face folder or Meta's checkpoint a GGUF file for llama.cpp "
+        "(quantized; registered with its SHA-256)",
+    )
+    p.add_argument("folder", metavar="DIR")
+    p.add_argument(
+        "--quant", default="Q4_K_M", metavar="TYPE", help="Q4_K_M (default), Q5_K_M, Q6_K, F16…"
+    )
+    p.add_argument("--name", metavar="NAME", help="the file's name (default: the folder's)")
     p = sub.add_parser("use", help="make NAME or PATH the model ask and chat load")
     p.add_argument("model", metavar="NAME|PATH")
     p = sub.add_parser("rm", help="remove an installed model (deletes it from the weights folder)")
@@ -276,6 +286,41 @@ def _scan(args: argparse.Namespace) -> None:
         print(f"Use one with: codenook models use {result.added[0].name}", file=sys.stderr)
 
 
+def _import(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from codenook.engine import hardware
+    from codenook.engine.convert import quant_names
+    from codenook.library.importer import import_folder
+
+    if args.quant.upper() not in quant_names():
+        raise UsageError(f"--quant must be one of {', '.join(quant_names())}.")
+    bar: list[tqdm] = []
+
+    def layer(done: int, total: int) -> None:
+        if not bar:
+            bar.append(tqdm(total=total, desc="layers", file=sys.stderr, disable=None))
+        bar[0].update(done - bar[0].n)
+
+    def step(text: str) -> None:
+        if bar:
+            bar.pop().close()
+        print(f"{text}…", file=sys.stderr)
+
+    try:
+        done = import_folder(
+            args.folder, quant=args.quant, name=args.name, on_step=step, on_layer=layer
+        )
+    finally:
+        if bar:
+            bar.pop().close()
+    m = done.model
+    print(f"imported {m.name}  ({hardware.gb(m.file_size)}, sha256 {m.sha256})  {m.path}")
+    print(f"chat format: {done.chat_format}", file=sys.stderr)
+    print(f"fill format: {done.fill_format}", file=sys.stderr)
+    print(f"Use it with: codenook models use {m.name}", file=sys.stderr)
+
+
 def _use(args: argparse.Namespace) -> None:
     from codenook.library import manager
 
@@ -363,6 +408,7 @@ def run(args: argparse.Namespace) -> int:
         "info": _info,
         "pull": _pull,
         "scan": _scan,
+        "import": _import,
         "use": _use,
         "rm": _rm,
         "hardware": _hardware,

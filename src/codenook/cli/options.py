@@ -10,12 +10,19 @@ from codenook.library.routing import BackendChoice
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """--model, --format, --context, --threads, --gpu-layers."""
+    """--model, --runtime, --format, --context, --threads, --gpu-layers."""
     g = parser.add_argument_group("model")
     g.add_argument(
         "--model",
         metavar="PATH",
-        help="a GGUF model file (default: settings, else the embedded SmolLM2-135M-Instruct)",
+        help="a GGUF file, a Hugging Face model folder or Meta's checkpoint folder "
+        "(default: settings, else the embedded SmolLM2-135M-Instruct)",
+    )
+    g.add_argument(
+        "--runtime",
+        choices=config.RUNTIMES,
+        help="what runs the model: llama.cpp (GGUF), transformers (PyTorch: Hugging Face and "
+        "Meta folders, GGUF dequantized) or auto, by what --model is (default: settings)",
     )
     g.add_argument(
         "--format",
@@ -96,6 +103,7 @@ def settings_from(args: argparse.Namespace) -> config.Settings:
         threads=getattr(args, "threads", None),
         gpu_layers=getattr(args, "gpu_layers", None),
         chat_format=getattr(args, "chat_format", None),
+        runtime=getattr(args, "runtime", None),
         max_tokens=getattr(args, "max_tokens", None),
         temperature=getattr(args, "temperature", None),
         top_p=getattr(args, "top_p", None),

@@ -59,6 +59,16 @@ class ModelInfo:
     fill_format_note: str = ""
     #: How the GPU layers were chosen, and any retry with fewer layers (empty when set by hand).
     fit_note: str = ""
+    #: The runtime that runs it (engine/runtimes.py): llama.cpp, transformers or remote.
+    runtime: str = "llama.cpp"
+    #: Runs on this machine (in this process), not on a server.
+    local: bool = True
+    #: Where it runs, for people: "CPU", "CUDA (NVIDIA …)", or the server's address.
+    device: str = "CPU"
+    #: Whether a GPU does (part of) the work now.
+    on_gpu: bool = False
+    #: Whether the runtime can split the layers between GPU and CPU (llama.cpp's GPU layers).
+    layer_offload: bool = False
 
 
 @dataclass

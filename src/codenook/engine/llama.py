@@ -130,6 +130,10 @@ class LlamaBackend(Backend):
             fill_format=self.formats.fill_format,
             chat_format_note=self.formats.describe_chat(),
             fill_format_note=self.formats.describe_fill(),
+            runtime="llama.cpp",
+            device=_device(gpu_layers, layers),
+            on_gpu=gpu_layers != 0 and gpu_offload_supported(),
+            layer_offload=gpu_offload_supported(),
         )
 
     # -- prompts -------------------------------------------------------------------
@@ -317,6 +321,15 @@ def _with_stop(options: GenerationOptions, stop: Sequence[str]) -> GenerationOpt
     """Options with the format's stop strings added to the user's."""
     extra = tuple(s for s in stop if s not in options.stop)
     return replace(options, stop=(*options.stop, *extra)) if extra else options
+
+
+def _device(gpu_layers: int, layer_count: object) -> str:
+    """Where llama.cpp runs the layers, for people."""
+    if gpu_layers == 0 or not gpu_offload_supported():
+        return "CPU"
+    if gpu_layers < 0 or (isinstance(layer_count, int) and gpu_layers >= layer_count):
+        return "GPU"
+    return f"GPU ({gpu_layers} layers) + CPU"
 
 
 def default_threads() -> int:

@@ -15,6 +15,7 @@ from codenook.errors import ModelError
 
 if TYPE_CHECKING:
     from codenook.engine.hardware import Hardware
+    from codenook.engine.runtimes import Location
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,17 @@ def model_and_layers(
 
 
 def open_backend(model: ModelSettings, *, hardware: Hardware | None = None) -> Backend:
-    """Load the configured model, or the embedded one when none is set.
+    """Load the configured model (else the embedded one) with the runtime the settings ask
+    for: ``model.runtime``, or for ``auto`` the first registered runtime that opens it."""
+    from codenook.engine.runtimes import open_model
+
+    return open_model(model, hardware=hardware)
+
+
+def open_llama(
+    location: Location, model: ModelSettings, *, hardware: Hardware | None = None
+) -> Backend:
+    """Load a GGUF file with llama.cpp, GPU layers chosen for this machine.
 
     Unless the settings fix the GPU layers, they are chosen from the model's size and the
     free GPU memory; if loading still fails, it is retried with half the layers, and the
@@ -70,7 +81,14 @@ def open_backend(model: ModelSettings, *, hardware: Hardware | None = None) -> B
     from codenook.engine import llama
     from codenook.engine.gguf_meta import read_metadata
 
-    path, layers, layer_count, note = model_and_layers(model, hardware=hardware)
+    path = Path(location.path)
+    if model.gpu_layers is not None:
+        layers, layer_count, note = model.gpu_layers, None, ""
+    else:
+        layers, layer_count, why = choose_gpu_layers(
+            path, context=model.context_length, hardware=hardware
+        )
+        note = f"chosen for this machine: {why}"
     can_retry = (hardware.gpu_offload if hardware else hw_module.gpu_offload_supported()) and bool(
         layers
     )
@@ -82,7 +100,7 @@ def open_backend(model: ModelSettings, *, hardware: Hardware | None = None) -> B
                 context_length=model.context_length,
                 threads=model.threads,
                 gpu_layers=layers,
-                embedded=not model.path,
+                embedded=location.embedded,
                 chat_format_name=model.chat_format,
             )
             break

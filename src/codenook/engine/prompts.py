@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 
@@ -46,12 +47,25 @@ class PromptModel:
     """A model's formats, chat template and vocabulary: messages in, prompt or tokens out."""
 
     def __init__(self, llm: llama_cpp.Llama, *, chat_format_name: str | None = None) -> None:
-        self._llm = llm
+        self._llm: llama_cpp.Llama | None = llm
+        self._setup(llm.metadata, Vocab(llm), chat_format_name)
+
+    @classmethod
+    def of(
+        cls, metadata: Mapping[str, Any], vocab: Any, *, chat_format_name: str | None = None
+    ) -> PromptModel:
+        """Formats for any runtime: its metadata (GGUF keys) and a vocabulary with Vocab's
+        contract (``encode``, ``piece``, ``has_token``, ``bos``, ``eos``)."""
+        model = cls.__new__(cls)
+        model._llm = None
+        model._setup(metadata, vocab, chat_format_name)
+        return model
+
+    def _setup(self, meta: Mapping[str, Any], vocab: Any, chat_format_name: str | None) -> None:
         self._owned = False
-        meta = llm.metadata
         self.metadata = meta
         self.template: str | None = meta.get("tokenizer.chat_template")
-        self.vocab = Vocab(llm)
+        self.vocab = vocab
         self.bos_text = self.vocab.piece(self.vocab.bos) if self.vocab.bos >= 0 else ""
         self.eos_text = self.vocab.piece(self.vocab.eos) if self.vocab.eos >= 0 else ""
         self.formats: FormatChoice = choose_formats(
@@ -84,7 +98,7 @@ class PromptModel:
 
     def close(self) -> None:
         """Free the vocabulary if this object loaded it."""
-        if self._owned:
+        if self._owned and self._llm is not None:
             self._owned = False
             with contextlib.suppress(Exception):
                 self._llm.close()

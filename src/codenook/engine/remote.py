@@ -301,6 +301,9 @@ class RemoteBackend(Backend):
                 FILL_CHAT: "an instruction through the chat endpoint",
                 FILL_SUFFIX: "the completions endpoint's suffix field",
             }.get(fill, f"{fill} as a raw prompt to the completions endpoint"),
+            runtime="remote",
+            local=False,
+            device=self.url,
         )
 
     # -- requests --------------------------------------------------------------------

@@ -539,14 +539,10 @@ class App:
         b = self.backend
         if b is not None:
             i = b.info
-            where = (
-                "CPU"
-                if i.gpu_layers == 0
-                else f"GPU {i.gpu_layers if i.gpu_layers > 0 else 'all'} layers"
-            )
-            parts.append(
-                f"{i.name} · {i.backend}" + ("" if i.architecture == "remote" else f" · {where}")
-            )
+            where = i.device
+            if i.layer_offload and i.gpu_layers != 0:
+                where = f"GPU {i.gpu_layers if i.gpu_layers > 0 else 'all'} layers"
+            parts.append(f"{i.name} · {i.backend}" + (f" · {where}" if i.local else ""))
         parts.append(self.state)
         f = self.last_figures
         if f:

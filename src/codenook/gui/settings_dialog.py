@@ -48,33 +48,45 @@ class SettingsDialog(tk.Toplevel):
             w.grid(row=r, column=1, sticky="ew", pady=2)
             return w
 
-        row(0, "Model file (empty: embedded)", "path", m.path, "combo", ui.recent_models)
+        row(
+            0,
+            "Model (GGUF file or model folder; empty: embedded)",
+            "path",
+            m.path,
+            "combo",
+            ui.recent_models,
+        )
         ttk.Button(body, text="Browse…", command=self._browse).grid(row=0, column=2, padx=4)
-        row(1, "Context length", "context_length", m.context_length)
-        row(2, "GPU layers (-1 all, 0 none, empty auto)", "gpu_layers", m.gpu_layers)
-        row(3, "Threads (empty: physical cores)", "threads", m.threads)
-        row(4, "Temperature", "temperature", g.temperature)
-        row(5, "Max new tokens", "max_tokens", g.max_tokens)
-        row(6, "Theme", "theme", ui.theme, "combo", ("light", "dark"))
-        row(7, "Font size", "font_size", ui.font_size)
-        ttk.Label(body, text="System prompt for").grid(row=8, column=0, sticky="w", pady=(10, 2))
+        ttk.Label(body, text="Runtime").grid(row=1, column=0, sticky="w", pady=2)
+        self.vars["runtime"] = tk.StringVar(value=m.runtime)
+        ttk.Combobox(
+            body, textvariable=self.vars["runtime"], values=config.RUNTIMES, state="readonly"
+        ).grid(row=1, column=1, sticky="ew", pady=2)
+        row(2, "Context length", "context_length", m.context_length)
+        row(3, "GPU layers (-1 all, 0 none, empty auto)", "gpu_layers", m.gpu_layers)
+        row(4, "Threads (empty: physical cores)", "threads", m.threads)
+        row(5, "Temperature", "temperature", g.temperature)
+        row(6, "Max new tokens", "max_tokens", g.max_tokens)
+        row(7, "Theme", "theme", ui.theme, "combo", ("light", "dark"))
+        row(8, "Font size", "font_size", ui.font_size)
+        ttk.Label(body, text="System prompt for").grid(row=9, column=0, sticky="w", pady=(10, 2))
         self.job = ttk.Combobox(body, values=JOB_NAMES, state="readonly", width=12)
         self.job.set("ask")
-        self.job.grid(row=8, column=1, sticky="w", pady=(10, 2))
+        self.job.grid(row=9, column=1, sticky="w", pady=(10, 2))
         self.job.bind("<<ComboboxSelected>>", lambda _e: self._show_prompt())
         self.prompt = tk.Text(body, height=6, width=60, wrap="word")
-        self.prompt.grid(row=9, column=0, columnspan=3, sticky="nsew")
+        self.prompt.grid(row=10, column=0, columnspan=3, sticky="nsew")
         ttk.Button(body, text="Reset to default", command=self._reset_prompt).grid(
-            row=10, column=0, sticky="w", pady=4
+            row=11, column=0, sticky="w", pady=4
         )
         self.error = ttk.Label(body, text="", foreground="#dc2626", wraplength=460)
-        self.error.grid(row=11, column=0, columnspan=3, sticky="w")
+        self.error.grid(row=12, column=0, columnspan=3, sticky="w")
         buttons = ttk.Frame(body)
-        buttons.grid(row=12, column=0, columnspan=3, sticky="e", pady=(8, 0))
+        buttons.grid(row=13, column=0, columnspan=3, sticky="e", pady=(8, 0))
         ttk.Button(buttons, text="Cancel", command=self.destroy).pack(side="right")
         ttk.Button(buttons, text="Apply", command=self.apply).pack(side="right", padx=6)
         body.columnconfigure(1, weight=1)
-        body.rowconfigure(9, weight=1)
+        body.rowconfigure(10, weight=1)
         self._current_job = "ask"
         self._show_prompt()
         self.bind("<Escape>", lambda _e: self.destroy())
@@ -123,6 +135,7 @@ class SettingsDialog(tk.Toplevel):
             model=replace(
                 s.model,
                 path=path,
+                runtime=v["runtime"] or "auto",
                 context_length=number("context_length", int),
                 gpu_layers=number("gpu_layers", int, optional=True),
                 threads=number("threads", int, optional=True),
