@@ -46,6 +46,7 @@ COMMANDS = {
     "models": "codenook.cli.models",
     "serve": "codenook.cli.serve",
     "backends": "codenook.cli.backends",
+    "tune": "codenook.cli.tune",
 }
 crash_log = logging.getLogger("codenook.cli")
 

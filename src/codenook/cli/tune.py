@@ -1,0 +1,151 @@
+"""``codenook tune``: learn the user's code: build a dataset, train a LoRA adapter, list them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from codenook import config
+from codenook.errors import UsageError
+
+NAME = "tune"
+HELP = "learn your code: 'tune data' builds a dataset, 'tune run' trains a LoRA adapter"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Sub-commands of ``tune``."""
+    sub = parser.add_subparsers(
+        dest="action", metavar="ACTION", required=True, parser_class=type(parser)
+    )
+    p = sub.add_parser("data", help="build a training dataset from repositories and datasets")
+    p.add_argument("repos", nargs="*", metavar="REPO", help="repository folders")
+    p.add_argument("--docs", metavar="DIR", help="documentation folder (Markdown, rst, text)")
+    p.add_argument(
+        "--qa", action="append", default=[], metavar="FILE.jsonl", help="Q&A dataset (repeatable)"
+    )
+    p.add_argument("--liked", action="store_true", help="add your thumbs-up answers")
+    p.add_argument(
+        "--heldout",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="hold out files matching PATTERN (gitignore style; default: 10%% of the files)",
+    )
+    p.add_argument("--model", metavar="PATH", help="base model (default: the one in use)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", metavar="DIR", help="dataset folder (default: the data folder's)")
+    p.add_argument("--dry-run", action="store_true", help="show the summary, write nothing")
+
+    p = sub.add_parser("run", help="train a LoRA adapter on a dataset from 'tune data'")
+    p.add_argument("--data", metavar="DIR", help="dataset folder (default: the last built)")
+    p.add_argument("--model", metavar="PATH", help="base model (default: the one in use)")
+    p.add_argument("--name", default="my-code", help="adapter name (default: my-code)")
+    p.add_argument("--steps", type=int, default=200, help="optimizer steps (default 200)")
+    p.add_argument("--seq-len", type=int, default=256, help="tokens a sample (default 256)")
+    p.add_argument("--batch", type=int, default=1, help="samples a step (default 1)")
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
+    p.add_argument("--rank", type=int, default=8, help="LoRA rank (default 8)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--resume", action="store_true", help="continue the stopped run")
+    p.add_argument("--no-export", action="store_true", help="skip the GGUF adapter for llama.cpp")
+
+    sub.add_parser("list", help="the adapters trained here")
+
+
+def _dataset_folder(args: argparse.Namespace) -> Path:
+    given = getattr(args, "out", None) or getattr(args, "data", None)
+    return Path(given).expanduser() if given else config.paths().data / "tuning" / "dataset"
+
+
+def _base_path(args: argparse.Namespace) -> Path:
+    from codenook.engine.embedded import embedded_model_path
+    from codenook.engine.gguf_file import check_model_file
+
+    chosen = args.model or config.load_settings().model.path
+    return check_model_file(chosen) if chosen else embedded_model_path()
+
+
+def _data(args: argparse.Namespace) -> int:
+    from codenook.engine.prompts import PromptModel
+    from codenook.tuning.dataset import build_dataset
+    from codenook.tuning.formats import formats_for
+
+    if not (args.repos or args.docs or args.qa or args.liked):
+        raise UsageError("Give at least one REPO folder, --docs DIR, --qa FILE or --liked.")
+    liked: list[dict] = []
+    if args.liked:
+        from codenook.assist.export import liked_records
+        from codenook.cli.account import open_auth, require_user
+
+        auth = open_auth()
+        liked, _ = liked_records(auth.db, require_user(auth))
+    with PromptModel.open(_base_path(args)) as prompts:
+        dataset = build_dataset(
+            [Path(r) for r in args.repos],
+            docs=Path(args.docs) if args.docs else None,
+            qa_files=[Path(q) for q in args.qa],
+            liked=liked,
+            formats=formats_for(prompts),
+            heldout_patterns=args.heldout,
+            seed=args.seed,
+        )
+    for line in dataset.summary.lines():
+        print(line)
+    if args.dry_run:
+        print("Dry run: nothing written.")
+        return 0
+    folder = _dataset_folder(args)
+    dataset.save(folder)
+    print(f"Dataset written to {folder}; train with 'codenook tune run --data {folder}'.")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from codenook.tuning import train
+
+    options = train.TrainOptions(
+        steps=args.steps,
+        seq_len=args.seq_len,
+        batch=args.batch,
+        lr=args.lr,
+        rank=args.rank,
+        seed=args.seed,
+        threads=args.threads,
+        device=args.device,
+    )
+    result = train.run_cli(
+        dataset_dir=_dataset_folder(args),
+        base=_base_path(args),
+        name=args.name,
+        options=options,
+        resume=args.resume,
+        export=not args.no_export,
+    )
+    return 0 if result else 130
+
+
+def _list(_args: argparse.Namespace) -> int:
+    from codenook.library.registry import load_adapters
+
+    adapters = load_adapters()
+    if not adapters:
+        print("No adapters yet: 'codenook tune data REPO' then 'codenook tune run'.")
+    for a in adapters:
+        figures = ""
+        if a.ppl_before and a.ppl_after:
+            figures = f"  held-out perplexity {a.ppl_before:.2f} -> {a.ppl_after:.2f}"
+        print(f"{a.name}  base {a.base_name} ({a.base_sha256[:12]}){figures}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch to the chosen action."""
+    actions = {"data": _data, "run": _run, "list": _list}
+    try:
+        return actions[args.action](args)
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr)
+        return 130
