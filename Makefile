@@ -31,14 +31,14 @@ TORCH := torch==2.13.0
 RUN_DEBS := g++ python3-venv python3-tk bubblewrap patch
 TEST_DEBS := $(RUN_DEBS) xvfb xauth xdotool imagemagick desktop-file-utils
 
-.PHONY: run setup test lint bench clean system-deps system-deps-test
+.PHONY: run setup test lint bench clean system-deps system-deps-test tune-tools
 
 run: setup
 	$(VENV)/bin/codenook
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed tune-tools
 
-test: $(VENV)/.installed-dev system-deps-test lint
+test: $(VENV)/.installed-dev system-deps-test lint tune-tools
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed-dev
@@ -69,6 +69,25 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PIP) install $(TORCH)
 	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install $(LLAMA_PIP) -e '.[dev]'
 	@touch $@ $(VENV)/.installed
+
+# llama.cpp's LoRA converter (convert_lora_to_gguf.py, its conversion/ package and gguf-py)
+# is not in any wheel: take it from the sdist of the installed llama-cpp-python, so the
+# adapters it writes match the llama.cpp that loads them (codenook/tuning/export.py).
+SDIST_CACHE := build/llama-cpp-sdist
+tune-tools: $(VENV)/.installed
+	@set -e; v=$$($(PY) -c 'import llama_cpp; print(llama_cpp.__version__)'); \
+	dest=$(VENV)/share/codenook/llama.cpp-$$v; \
+	if [ -f $$dest/convert_lora_to_gguf.py ]; then exit 0; fi; \
+	mkdir -p $(SDIST_CACHE); \
+	[ -f $(SDIST_CACHE)/llama_cpp_python-$$v.tar.gz ] || $(PIP) download -q --no-binary :all: \
+		--no-deps -d $(SDIST_CACHE) llama-cpp-python==$$v; \
+	rm -rf $$dest.tmp; mkdir -p $$dest.tmp; \
+	tar -xzf $(SDIST_CACHE)/llama_cpp_python-$$v.tar.gz -C $$dest.tmp --strip-components=3 \
+		llama_cpp_python-$$v/vendor/llama.cpp/convert_lora_to_gguf.py \
+		llama_cpp_python-$$v/vendor/llama.cpp/convert_hf_to_gguf.py \
+		llama_cpp_python-$$v/vendor/llama.cpp/conversion \
+		llama_cpp_python-$$v/vendor/llama.cpp/gguf-py; \
+	rm -rf $$dest; mv $$dest.tmp $$dest; echo "llama.cpp converters in $$dest"
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .import_linter_cache

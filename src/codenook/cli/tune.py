@@ -104,8 +104,17 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from codenook.tuning import train
+    import signal
+    import threading
+    import time
 
+    from codenook.engine.model_hash import sha256_of
+    from codenook.library.registry import InstalledAdapter, register_adapter
+    from codenook.tuning import train
+    from codenook.tuning.dataset import Dataset
+
+    if args.steps < 1 or args.seq_len < 16 or args.batch < 1 or args.rank < 1:
+        raise UsageError("--steps, --batch and --rank must be at least 1, --seq-len 16.")
     options = train.TrainOptions(
         steps=args.steps,
         seq_len=args.seq_len,
@@ -116,15 +125,67 @@ def _run(args: argparse.Namespace) -> int:
         threads=args.threads,
         device=args.device,
     )
-    result = train.run_cli(
-        dataset_dir=_dataset_folder(args),
-        base=_base_path(args),
-        name=args.name,
-        options=options,
-        resume=args.resume,
-        export=not args.no_export,
-    )
-    return 0 if result else 130
+    dataset = Dataset.load(_dataset_folder(args))
+    gguf = _base_path(args)
+    digest = sha256_of(gguf)
+    if not train.base_folder(gguf, sha256=digest).is_dir():
+        print(f"Preparing {gguf.name} for training (once; dequantized)...", flush=True)
+    base = train.prepare_base(gguf, sha256=digest)
+    print(train.plan_here(base, options).message, flush=True)
+    out = config.paths().data / "adapters" / args.name
+    stop = threading.Event()
+    # Ctrl-C finishes the step and saves a checkpoint instead of losing the run.
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def show(p: train.Progress) -> None:
+        left = time.strftime("%M:%S", time.gmtime(p.seconds_left))
+        print(
+            f"step {p.step}/{p.steps}  loss {p.loss:.3f}  {p.tokens_per_second:.0f} tokens/s"
+            f"  {left} left",
+            flush=True,
+        )
+
+    try:
+        result = train.train(
+            dataset, base, out, options=options, resume=args.resume, stop=stop, on_progress=show
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if not result.finished:
+        print(
+            f"Stopped at step {result.step}; checkpoint saved. Continue with "
+            f"'codenook tune run --name {args.name} --resume' (same options).",
+            flush=True,
+        )
+        return 130
+    figures = ""
+    if result.ppl_before and result.ppl_after:
+        figures = f"held-out perplexity {result.ppl_before:.3f} -> {result.ppl_after:.3f}"
+        print(f"Before/after: {figures}", flush=True)
+    gguf_adapter = out / "adapter.gguf"
+    if not args.no_export:
+        from codenook.tuning.export import export_gguf
+
+        export_gguf(out / "peft", base, gguf_adapter)
+        register_adapter(
+            InstalledAdapter(
+                name=args.name,
+                path=str(gguf_adapter),
+                peft=str(out / "peft"),
+                base_name=gguf.name,
+                base_sha256=digest,
+                added=round(time.time(), 3),
+                ppl_before=result.ppl_before,
+                ppl_after=result.ppl_after,
+                summary=" ".join(dataset.summary.lines()[:3]),
+            )
+        )
+        print(
+            f"Adapter {args.name!r} saved ({gguf_adapter}); use it with "
+            f"'codenook models use {gguf.name} --adapter {args.name}' or --adapter {args.name}.",
+            flush=True,
+        )
+    return 0
 
 
 def _list(_args: argparse.Namespace) -> int:
