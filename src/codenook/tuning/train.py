@@ -116,7 +116,13 @@ def prepare_base(gguf: Path, *, sha256: str | None = None) -> Path:
             f"transformers cannot open {gguf.name} for training ({exc.__class__.__name__}): "
             "train on a Hugging Face folder of the same model instead."
         ) from exc
-    model.save_pretrained(str(tmp))
+    # transformers marks a GGUF-loaded model as quantized and refuses save_pretrained; the
+    # weights are plain float32 after dequantizing, so they are written directly.
+    from safetensors.torch import save_model
+
+    tmp.mkdir(parents=True)
+    save_model(model, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+    model.config.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
     fix_config(tmp / "config.json", type(model).__name__)
     tmp.replace(folder) if not folder.exists() else shutil.rmtree(tmp)
