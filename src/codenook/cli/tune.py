@@ -163,6 +163,11 @@ def _run(args: argparse.Namespace) -> int:
         figures = f"held-out perplexity {result.ppl_before:.3f} -> {result.ppl_after:.3f}"
         print(f"Before/after: {figures}", flush=True)
     gguf_adapter = out / "adapter.gguf"
+    from codenook.engine.catalog import load_catalog
+
+    # The name 'models use' takes: the catalog's, else the file's.
+    choice = load_catalog().by_file(gguf.name)
+    base_name = choice.entry.name if choice else gguf.name
     if not args.no_export:
         from codenook.tuning.export import export_gguf
 
@@ -172,7 +177,7 @@ def _run(args: argparse.Namespace) -> int:
                 name=args.name,
                 path=str(gguf_adapter),
                 peft=str(out / "peft"),
-                base_name=gguf.name,
+                base_name=base_name,
                 base_sha256=digest,
                 added=round(time.time(), 3),
                 ppl_before=result.ppl_before,
@@ -182,7 +187,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         print(
             f"Adapter {args.name!r} saved ({gguf_adapter}); use it with "
-            f"'codenook models use {gguf.name} --adapter {args.name}' or --adapter {args.name}.",
+            f"'codenook models use {base_name} --adapter {args.name}' or --adapter {args.name}.",
             flush=True,
         )
     return 0
