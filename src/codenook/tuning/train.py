@@ -471,7 +471,7 @@ def train(
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             seen_tokens += int(mask.sum())
             spent += time.perf_counter() - began
             rate = seen_tokens / spent if spent else 0.0
