@@ -31,8 +31,9 @@ TORCH := torch==2.13.0
 RUN_DEBS := g++ python3-venv python3-tk bubblewrap patch
 TEST_DEBS := $(RUN_DEBS) xvfb xauth xdotool imagemagick desktop-file-utils
 
-# llama.cpp's own converter (convert_hf_to_gguf.py, its conversion/ package and gguf-py),
-# from the sdist of the very llama-cpp-python installed, for 'codenook models import'.
+# llama.cpp's own converters (convert_hf_to_gguf.py, convert_lora_to_gguf.py, their
+# conversion/ package and gguf-py), from the sdist of the very llama-cpp-python installed,
+# for 'codenook models import' and the adapters 'codenook tune' exports.
 # Fetched here, at install time, never when codenook runs.
 LLAMA_CONVERT := $(VENV)/share/codenook/llama.cpp-convert
 
@@ -53,7 +54,7 @@ $(LLAMA_CONVERT)/VERSION: $(VENV)/.installed
 	src=llama_cpp_python-$$v/vendor/llama.cpp; \
 	rm -rf $(LLAMA_CONVERT); mkdir -p $(LLAMA_CONVERT); \
 	tar xzf "$$tmp"/llama_cpp_python-$$v.tar.gz -C $(LLAMA_CONVERT) --strip-components=3 \
-		$$src/convert_hf_to_gguf.py $$src/conversion $$src/gguf-py; \
+		$$src/convert_hf_to_gguf.py $$src/convert_lora_to_gguf.py $$src/conversion $$src/gguf-py; \
 	echo "$$v" > $@
 
 test: $(VENV)/.installed-dev $(LLAMA_CONVERT)/VERSION system-deps-test lint

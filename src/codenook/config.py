@@ -120,6 +120,8 @@ class ModelSettings:
     runtime: str = "auto"
     #: transformers on CUDA: load the weights in 4 bits (bitsandbytes) to fit a smaller GPU.
     four_bit: bool = False
+    #: A LoRA adapter from 'codenook tune' (its name; a checked file path once resolved).
+    adapter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -344,6 +346,11 @@ def validate(settings: Settings) -> Settings:
         ),
         (m.runtime in RUNTIMES, "model.runtime", " or ".join(RUNTIMES)),
         (isinstance(m.four_bit, bool), "model.four_bit", "true or false"),
+        (
+            m.adapter is None or (isinstance(m.adapter, str) and m.adapter.strip()),
+            "model.adapter",
+            "an adapter name (see 'codenook tune list')",
+        ),
         (
             isinstance(g.temperature, int | float) and 0 <= g.temperature <= 5,
             "generation.temperature",

@@ -51,6 +51,7 @@ COMMANDS = {
     "project": "codenook.cli.project",
     "context": "codenook.cli.context",
     "eval": "codenook.cli.eval",
+    "tune": "codenook.cli.tune",
 }
 crash_log = logging.getLogger("codenook.cli")
 # OSErrors that the machine causes (a read-only or full disk, a missing permission) rather

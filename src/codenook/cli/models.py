@@ -55,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--name", metavar="NAME", help="the file's name (default: the folder's)")
     p = sub.add_parser("use", help="make NAME or PATH the model ask and chat load")
     p.add_argument("model", metavar="NAME|PATH")
+    p.add_argument("--adapter", metavar="NAME", help="with this LoRA adapter ('codenook tune')")
     p = sub.add_parser("rm", help="remove an installed model (deletes it from the weights folder)")
     p.add_argument("model", metavar="NAME")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -326,6 +327,19 @@ def _use(args: argparse.Namespace) -> None:
 
     found, settings_file = manager.use(args.model)
     what = "the embedded model" if found.embedded else str(found.path)
+    adapter = getattr(args, "adapter", None)
+    if adapter or config.load_settings().model.adapter:
+        from dataclasses import replace
+
+        from codenook.library.registry import adapter_for
+
+        if adapter:  # checked against the base now, so a wrong pair fails here, not later
+            adapter_for(adapter, base_path=found.path)
+        settings = config.load_settings()
+        settings_file = config.save_settings(
+            replace(settings, model=replace(settings.model, adapter=adapter))
+        )
+        what += f" with adapter {adapter}" if adapter else " (no adapter)"
     print(f"ask and chat now use {what} (saved in {settings_file}).", file=sys.stderr)
 
 

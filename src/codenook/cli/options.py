@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 from codenook import config
 from codenook.errors import UsageError
@@ -39,6 +40,11 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         help="context length in tokens (default 4096)",
     )
     g.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: physical cores)")
+    g.add_argument(
+        "--adapter",
+        metavar="NAME",
+        help="a LoRA adapter from 'codenook tune run' on top of the model (default: settings)",
+    )
     g.add_argument(
         "--gpu-layers",
         type=int,
@@ -96,7 +102,7 @@ def settings_from(args: argparse.Namespace) -> config.Settings:
     """Settings file values with command-line options laid over them."""
     base = config.load_settings()
     stop = getattr(args, "stop", None)
-    return config.with_overrides(
+    settings = config.with_overrides(
         base,
         path=getattr(args, "model", None),
         context_length=getattr(args, "context_length", None),
@@ -109,4 +115,10 @@ def settings_from(args: argparse.Namespace) -> config.Settings:
         top_p=getattr(args, "top_p", None),
         seed=getattr(args, "seed", None),
         stop=tuple(stop) if stop else None,
+        adapter=getattr(args, "adapter", None),
     )
+    if settings.model.adapter:
+        from codenook.library.registry import resolve_adapter
+
+        settings = replace(settings, model=resolve_adapter(settings.model))
+    return settings

@@ -43,16 +43,16 @@ def quant_names() -> list[str]:
     return [*QUANT_TYPES, *(k.upper() for k in CONVERTER_TYPES)]
 
 
-def converter_folder() -> Path:
-    """The converter for this llama-cpp-python, or a ModelError saying how to get it."""
+def converter_folder(script: str = "convert_hf_to_gguf.py") -> Path:
+    """The folder of llama.cpp's ``script`` for this llama-cpp-python, or a ModelError."""
     folder = Path(os.environ.get(ENV) or Path(sys.prefix) / "share/codenook/llama.cpp-convert")
     version = importlib.metadata.version("llama-cpp-python")
     stamp = folder / "VERSION"
     found = stamp.read_text().strip() if stamp.is_file() else None
-    if found != version or not (folder / "convert_hf_to_gguf.py").is_file():
+    if found != version or not (folder / script).is_file():
         why = f"it is for {found}" if found else "it is missing"
         raise ModelError(
-            f"llama.cpp's GGUF converter for llama-cpp-python {version} is not installed in "
+            f"llama.cpp's {script} for llama-cpp-python {version} is not installed in "
             f"{folder} ({why}); run 'make convert-tools' in codenook's folder."
         )
     return folder

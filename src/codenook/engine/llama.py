@@ -77,6 +77,7 @@ class LlamaBackend(Backend):
         gpu_layers: int | None = None,
         embedded: bool = False,
         chat_format_name: str | None = None,
+        lora_path: str | Path | None = None,
     ) -> None:
         super().__init__()
         model_path = check_model_file(path)
@@ -91,10 +92,16 @@ class LlamaBackend(Backend):
                 n_threads=threads,
                 n_threads_batch=threads,
                 n_gpu_layers=gpu_layers,
+                lora_path=str(lora_path) if lora_path else None,
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
             log.info("llama.cpp refused %s: %s", model_path, exc)
+            if lora_path:
+                raise ModelError(
+                    f"llama.cpp could not apply the adapter {lora_path} to {model_path.name}: "
+                    "train the adapter again for this model."
+                ) from exc
             raise ModelError(diagnose_load_failure(model_path)) from exc
         meta = self._llm.metadata
         arch = meta.get("general.architecture", "unknown")

@@ -102,6 +102,7 @@ def open_llama(
                 gpu_layers=layers,
                 embedded=location.embedded,
                 chat_format_name=model.chat_format,
+                lora_path=model.adapter,
             )
             break
         except ModelError as exc:

@@ -225,3 +225,102 @@ def find_installed(
         preferred = [m for m in matches if entry and m.quant == entry.default_quant]
         matches = preferred or matches
     return matches[0] if matches else None
+
+
+# -- LoRA adapters (codenook tune) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstalledAdapter:
+    """A LoRA adapter trained by ``codenook tune``, tied to the base model it was trained on."""
+
+    name: str
+    #: The GGUF adapter llama.cpp loads.
+    path: str
+    #: The PEFT folder transformers loads.
+    peft: str
+    base_name: str
+    base_sha256: str
+    added: float
+    ppl_before: float | None = None
+    ppl_after: float | None = None
+    summary: str | None = None
+
+
+def adapter_registry_file() -> Path:
+    """The adapters' list (beside the models' list)."""
+    return config.paths().config / "adapters.toml"
+
+
+def load_adapters() -> list[InstalledAdapter]:
+    """Every registered adapter; an unreadable list is kept aside and starts empty."""
+    path = adapter_registry_file()
+    if not path.exists():
+        return []
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        known = {f.name for f in fields(InstalledAdapter)}
+        return [
+            InstalledAdapter(**{k: v for k, v in item.items() if k in known})
+            for item in raw.get("adapter", [])
+        ]
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, TypeError, AttributeError) as exc:
+        aside = path.with_name(path.name + ".corrupt")
+        path.replace(aside)
+        log.warning("Adapter list %s is unusable (%s); kept as %s.", path, exc, aside)
+        return []
+
+
+def register_adapter(adapter: InstalledAdapter) -> None:
+    """Add ``adapter`` (replacing one of the same name)."""
+    config.ensure_dirs()
+    path = adapter_registry_file()
+    kept = [a for a in load_adapters() if a.name != adapter.name]
+    data = {
+        "adapter": [{k: v for k, v in asdict(a).items() if v is not None} for a in [*kept, adapter]]
+    }
+    write_file(path, "# LoRA adapters; written by 'codenook tune'.\n" + tomli_w.dumps(data))
+
+
+def adapter_for(name: str, *, base_path: str | Path, base_sha256: str | None = None) -> Path:
+    """The GGUF file of adapter ``name`` checked against the base it will be applied to.
+
+    Refuses (ModelError, one line) an unknown name, a different base, and a missing or
+    corrupt adapter file.
+    """
+    from codenook.engine.gguf_meta import read_metadata
+    from codenook.engine.model_hash import sha256_of
+
+    adapter = next((a for a in load_adapters() if a.name == name), None)
+    if adapter is None:
+        known = ", ".join(a.name for a in load_adapters()) or "none yet ('codenook tune run')"
+        raise ModelError(f"No adapter called {name!r}; known: {known}.")
+    digest = base_sha256 or sha256_of(base_path)
+    if digest != adapter.base_sha256:
+        raise ModelError(
+            f"Adapter {name!r} was trained on {adapter.base_name} "
+            f"(sha256 {adapter.base_sha256[:12]}…), not on {Path(base_path).name}: "
+            f"use it with that base ('codenook models use {adapter.base_name} --adapter {name}')."
+        )
+    path = Path(adapter.path)
+    if not path.is_file():
+        raise ModelError(f"Adapter {name!r}: its file {path} is missing; train it again.")
+    try:
+        meta = read_metadata(path)
+    except ModelError as exc:
+        raise ModelError(f"Adapter {name!r}: its file {path} is corrupt; train it again.") from exc
+    if meta.fields.get("general.type") != "adapter":
+        raise ModelError(f"Adapter {name!r}: {path} is not a LoRA adapter file; train it again.")
+    return path
+
+
+def resolve_adapter(model: Any) -> Any:
+    """``model`` settings with the adapter's name replaced by its checked GGUF file."""
+    from dataclasses import replace
+
+    from codenook.engine.embedded import embedded_model_path
+
+    if not model.adapter or Path(model.adapter).suffix == ".gguf":
+        return model
+    base = Path(model.path) if model.path else embedded_model_path()
+    return replace(model, adapter=str(adapter_for(model.adapter, base_path=base)))

@@ -1,0 +1,217 @@
+"""``codenook tune``: learn the user's code: build a dataset, train a LoRA adapter, list them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from codenook import config
+from codenook.errors import UsageError
+
+NAME = "tune"
+HELP = "learn your code: 'tune data' builds a dataset, 'tune run' trains a LoRA adapter"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Sub-commands of ``tune``."""
+    sub = parser.add_subparsers(
+        dest="action", metavar="ACTION", required=True, parser_class=type(parser)
+    )
+    p = sub.add_parser("data", help="build a training dataset from repositories and datasets")
+    p.add_argument("repos", nargs="*", metavar="REPO", help="repository folders")
+    p.add_argument("--docs", metavar="DIR", help="documentation folder (Markdown, rst, text)")
+    p.add_argument(
+        "--qa", action="append", default=[], metavar="FILE.jsonl", help="Q&A dataset (repeatable)"
+    )
+    p.add_argument("--liked", action="store_true", help="add your thumbs-up answers")
+    p.add_argument(
+        "--heldout",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="hold out files matching PATTERN (gitignore style; default: 10%% of the files)",
+    )
+    p.add_argument("--model", metavar="PATH", help="base model (default: the one in use)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", metavar="DIR", help="dataset folder (default: the data folder's)")
+    p.add_argument("--dry-run", action="store_true", help="show the summary, write nothing")
+
+    p = sub.add_parser("run", help="train a LoRA adapter on a dataset from 'tune data'")
+    p.add_argument("--data", metavar="DIR", help="dataset folder (default: the last built)")
+    p.add_argument("--model", metavar="PATH", help="base model (default: the one in use)")
+    p.add_argument("--name", default="my-code", help="adapter name (default: my-code)")
+    p.add_argument("--steps", type=int, default=200, help="optimizer steps (default 200)")
+    p.add_argument("--seq-len", type=int, default=256, help="tokens a sample (default 256)")
+    p.add_argument("--batch", type=int, default=1, help="samples a step (default 1)")
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
+    p.add_argument("--rank", type=int, default=8, help="LoRA rank (default 8)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--resume", action="store_true", help="continue the stopped run")
+    p.add_argument("--no-export", action="store_true", help="skip the GGUF adapter for llama.cpp")
+
+    sub.add_parser("list", help="the adapters trained here")
+
+
+def _dataset_folder(args: argparse.Namespace) -> Path:
+    given = getattr(args, "out", None) or getattr(args, "data", None)
+    return Path(given).expanduser() if given else config.paths().data / "tuning" / "dataset"
+
+
+def _base_path(args: argparse.Namespace) -> Path:
+    from codenook.engine.embedded import embedded_model_path
+    from codenook.engine.gguf_file import check_model_file
+
+    chosen = args.model or config.load_settings().model.path
+    return check_model_file(chosen) if chosen else embedded_model_path()
+
+
+def _data(args: argparse.Namespace) -> int:
+    from codenook.engine.prompts import PromptModel
+    from codenook.tuning.dataset import build_dataset
+    from codenook.tuning.formats import formats_for
+
+    if not (args.repos or args.docs or args.qa or args.liked):
+        raise UsageError("Give at least one REPO folder, --docs DIR, --qa FILE or --liked.")
+    liked: list[dict] = []
+    if args.liked:
+        from codenook.assist.export import liked_records
+        from codenook.cli.account import open_auth, require_user
+
+        auth = open_auth()
+        liked, _ = liked_records(auth.db, require_user(auth))
+    with PromptModel.open(_base_path(args)) as prompts:
+        dataset = build_dataset(
+            [Path(r) for r in args.repos],
+            docs=Path(args.docs) if args.docs else None,
+            qa_files=[Path(q) for q in args.qa],
+            liked=liked,
+            formats=formats_for(prompts),
+            heldout_patterns=args.heldout,
+            seed=args.seed,
+        )
+    for line in dataset.summary.lines():
+        print(line)
+    if args.dry_run:
+        print("Dry run: nothing written.")
+        return 0
+    folder = _dataset_folder(args)
+    dataset.save(folder)
+    print(f"Dataset written to {folder}; train with 'codenook tune run --data {folder}'.")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+    import time
+
+    from codenook.engine.model_hash import sha256_of
+    from codenook.library.registry import InstalledAdapter, register_adapter
+    from codenook.tuning import train
+    from codenook.tuning.dataset import Dataset
+
+    if args.steps < 1 or args.seq_len < 16 or args.batch < 1 or args.rank < 1:
+        raise UsageError("--steps, --batch and --rank must be at least 1, --seq-len 16.")
+    options = train.TrainOptions(
+        steps=args.steps,
+        seq_len=args.seq_len,
+        batch=args.batch,
+        lr=args.lr,
+        rank=args.rank,
+        seed=args.seed,
+        threads=args.threads,
+        device=args.device,
+    )
+    dataset = Dataset.load(_dataset_folder(args))
+    gguf = _base_path(args)
+    digest = sha256_of(gguf)
+    if not train.base_folder(gguf, sha256=digest).is_dir():
+        print(f"Preparing {gguf.name} for training (once; dequantized)...", flush=True)
+    base = train.prepare_base(gguf, sha256=digest)
+    print(train.plan_here(base, options).message, flush=True)
+    out = config.paths().data / "adapters" / args.name
+    stop = threading.Event()
+    # Ctrl-C finishes the step and saves a checkpoint instead of losing the run.
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def show(p: train.Progress) -> None:
+        left = time.strftime("%M:%S", time.gmtime(p.seconds_left))
+        print(
+            f"step {p.step}/{p.steps}  loss {p.loss:.3f}  {p.tokens_per_second:.0f} tokens/s"
+            f"  {left} left",
+            flush=True,
+        )
+
+    try:
+        result = train.train(
+            dataset, base, out, options=options, resume=args.resume, stop=stop, on_progress=show
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if not result.finished:
+        print(
+            f"Stopped at step {result.step}; checkpoint saved. Continue with "
+            f"'codenook tune run --name {args.name} --resume' (same options).",
+            flush=True,
+        )
+        return 130
+    figures = ""
+    if result.ppl_before and result.ppl_after:
+        figures = f"held-out perplexity {result.ppl_before:.3f} -> {result.ppl_after:.3f}"
+        print(f"Before/after: {figures}", flush=True)
+    gguf_adapter = out / "adapter.gguf"
+    from codenook.engine.catalog import load_catalog
+
+    # The name 'models use' takes: the catalog's, else the file's.
+    choice = load_catalog().by_file(gguf.name)
+    base_name = choice.entry.name if choice else gguf.name
+    if not args.no_export:
+        from codenook.tuning.export import export_gguf
+
+        export_gguf(out / "peft", base, gguf_adapter)
+        register_adapter(
+            InstalledAdapter(
+                name=args.name,
+                path=str(gguf_adapter),
+                peft=str(out / "peft"),
+                base_name=base_name,
+                base_sha256=digest,
+                added=round(time.time(), 3),
+                ppl_before=result.ppl_before,
+                ppl_after=result.ppl_after,
+                summary=" ".join(dataset.summary.lines()[:3]),
+            )
+        )
+        print(
+            f"Adapter {args.name!r} saved ({gguf_adapter}); use it with "
+            f"'codenook models use {base_name} --adapter {args.name}' or --adapter {args.name}.",
+            flush=True,
+        )
+    return 0
+
+
+def _list(_args: argparse.Namespace) -> int:
+    from codenook.library.registry import load_adapters
+
+    adapters = load_adapters()
+    if not adapters:
+        print("No adapters yet: 'codenook tune data REPO' then 'codenook tune run'.")
+    for a in adapters:
+        figures = ""
+        if a.ppl_before and a.ppl_after:
+            figures = f"  held-out perplexity {a.ppl_before:.2f} -> {a.ppl_after:.2f}"
+        print(f"{a.name}  base {a.base_name} ({a.base_sha256[:12]}){figures}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch to the chosen action."""
+    actions = {"data": _data, "run": _run, "list": _list}
+    try:
+        return actions[args.action](args)
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr)
+        return 130
