@@ -81,7 +81,8 @@ def open_job_backend(
     backend = open_for_job(
         settings, job, choice=choice, on_note=note, local=lambda s: open_backend(s.model)
     )
-    if backend.info.backend != "llama.cpp":
+    # Said when another machine answers, or the local model stands in for one (failover).
+    if not backend.info.local or backend.info.backend != backend.info.runtime:
         note(f"answering on {backend.info.backend}")
     return backend
 
