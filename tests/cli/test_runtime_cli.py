@@ -77,6 +77,7 @@ def test_chat_on_transformers_keeps_the_history(
         "--threads", "2", input="\n".join(questions).encode() + b"\n", timeout=400,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr.decode()
+    assert "answering on" not in proc.stderr.decode()  # said only for another machine
     conv = db.execute("SELECT id, system_prompt FROM conversations").fetchall()
     assert len(conv) == 1
     rows = db.execute(

@@ -22,7 +22,8 @@ from codenook.cli.options import (
 from codenook.config import Settings
 from codenook.engine.backend import Backend
 from codenook.engine.loader import open_backend
-from codenook.library.routing import BackendChoice, open_for_job
+from codenook.library.pool import BackendPool
+from codenook.library.routing import BackendChoice
 
 # The first answer with a new model file may end before its hash (seconds for GBs);
 # a command waits for it after printing, so the log row is complete.
@@ -78,10 +79,10 @@ def open_job_backend(
     """The backend this command's job is routed to (``--backend`` first), said when remote."""
     job = JOB_OF_COMMAND.get(getattr(args, "command", None) or "chat", "ask")
     # open_backend is looked up at the call, so tests can stand a scripted model in for it.
-    backend = open_for_job(
-        settings, job, choice=choice, on_note=note, local=lambda s: open_backend(s.model)
-    )
-    if backend.info.backend != "llama.cpp":
+    pool = BackendPool(on_note=note, local=lambda s: open_backend(s.model))
+    backend = pool.get(settings, job, choice)
+    # Said when another machine answers, or the local model stands in for one (failover).
+    if not backend.info.local or backend.info.backend != backend.info.runtime:
         note(f"answering on {backend.info.backend}")
     return backend
 

@@ -37,6 +37,7 @@ from codenook.gui.settings_dialog import SettingsDialog
 from codenook.gui.theme import THEMES
 from codenook.gui.transcript import Actions, Tooltip, Transcript
 from codenook.gui.worker import Event, Worker
+from codenook.library.pool import BackendPool
 from codenook.library.routing import open_for_job
 from codenook.store import conversations as store
 from codenook.store.db import open_database
@@ -75,7 +76,8 @@ class App:
         self._loaded: Backend | None = None  # the backend the model worker holds
         #: Backends of jobs routed elsewhere than the chat (route name -> backend); the
         #: model worker opens them on first use and owns them.
-        self._routed: dict[str, Backend] = {}
+        # Backends of jobs routed elsewhere than the chat (the shared pool, library/pool.py).
+        self.pool = BackendPool(on_note=lambda text: self.model.post("status_text", text))
         #: The backend answering now (the chat's, or a routed job's): what Stop cancels.
         self._answering: Backend | None = None
         self._store_db = None
@@ -850,19 +852,9 @@ class App:
         target = routing.for_job(job)
         if target == routing.for_job("ask"):
             return chat
-        if target not in self._routed:
+        if not self.pool.has(self.settings, job):
             self.model.post("status_text", f"opening the {job} backend ({target})…")
-            self._routed[target] = open_for_job(
-                self.settings, job, on_note=lambda text: self.model.post("status_text", text)
-            )
-        return self._routed[target]
-
-    def _close_routed(self) -> None:
-        """Close the routed jobs' backends. Runs on the model worker."""
-        routed, self._routed = self._routed, {}
-        for b in routed.values():
-            with contextlib.suppress(Exception):
-                b.close()
+        return self.pool.get(self.settings, job)
 
     def _start_answer(self, call: Any, *, reload: bool = False, job: str = "ask") -> None:
         """Run ``call(session, on_text)`` on the model worker, streaming into the transcript.
@@ -1185,7 +1177,7 @@ class App:
             self.apply_theme()
         self.session = None  # the next answer uses the new prompts and sampling
         if (new.routing, new.backends) != (old.routing, old.backends):
-            self.model.submit(self._close_routed)  # reopened on first use, as now routed
+            self.model.submit(self.pool.close_all)  # reopened on first use, as now routed
         if new.model != old.model:
             self.stop()
             self.backend = None
@@ -1235,7 +1227,7 @@ class App:
         if loaded is not None and self.model.idle:
             with contextlib.suppress(Exception):
                 loaded.close()
-            self._close_routed()
+            self.pool.close_all()
         self.root.destroy()
 
 
