@@ -9,7 +9,7 @@ Published figure to compare: Qwen reports HumanEval pass@1 61.6 for
 Qwen2.5-Coder-0.5B-Instruct at full precision; this file is a Q4_K_M quantization
 converted from the AWQ checkpoint, so a few points below that are expected.
 
-    python benchmarks/eval.py [--limit N] [--jobs N] [--suites humaneval,bash]
+    python benchmarks/eval.py [--limit N] [--jobs N] [--threads N] [--suites humaneval,bash]
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only N tasks of each suite (a quick check)")
     parser.add_argument("--jobs", type=int, default=runner.default_jobs())
     parser.add_argument("--suites", default="humaneval,bash")
+    parser.add_argument("--threads", type=int, default=default_threads())
     args = parser.parse_args()
     suites = [s for s in args.suites.split(",") if s]
     models = {
@@ -89,7 +90,7 @@ def main() -> None:
         db = open_database()
         user = Auth(db).create_user("bench", "benchmark-pass-phrase-1")
         for name, path in models.items():
-            backend = LlamaBackend(path, context_length=4096, threads=default_threads())
+            backend = LlamaBackend(path, context_length=4096, threads=args.threads)
             try:
                 for suite in suites:
                     print(f"== {suite} on {name}", flush=True)
