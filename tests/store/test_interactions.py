@@ -35,7 +35,7 @@ def test_schema_2_with_answers_is_upgraded_keeping_them(tmp_path: Path) -> None:
     )
     raw.close()
     db = open_database(path)
-    assert migrations.schema_version(db) == 3
+    assert migrations.schema_version(db) == len(migrations.MIGRATIONS)
     [old] = interactions.answers(db, 1)
     assert (old.id, old.task, old.vote, old.model_sha256, old.tool_results) == (
         7,
