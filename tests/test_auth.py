@@ -1,5 +1,7 @@
 """Accounts against a real database file."""
 
+import logging
+import re
 import sqlite3
 import statistics
 import subprocess
@@ -13,7 +15,7 @@ from argon2 import PasswordHasher
 
 from codenook import auth
 from codenook.auth import Auth, AuthError, LockedError, NotLoggedInError
-from codenook.store import accounts
+from codenook.store import accounts, migrations
 from codenook.store.db import open_database
 
 GOOD = "tangerine-otter-42"
@@ -378,3 +380,203 @@ def test_users_are_isolated(db) -> None:
     assert db.execute("SELECT COUNT(*) FROM auth_sessions").fetchone()[0] == 1
     with pytest.raises(AuthError, match="only admin"):
         a.delete_user("alice", by=alice)
+
+
+# -- recovery codes ------------------------------------------------------------------
+
+
+def test_a_new_account_gets_a_recovery_code_kept_only_as_a_hash(db) -> None:
+    user = Auth(db).create_user("alice", GOOD)
+    code = user.recovery_code
+    assert re.fullmatch(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){5}", code)
+    assert code not in repr(user)
+    (stored,) = db.execute("SELECT recovery_hash FROM users").fetchone()
+    assert stored.startswith("$argon2id$") and "m=65536,t=3,p=1" in stored
+    assert all(code not in str(value) for row in dump(db) for value in row)
+    # Each account its own code.
+    assert Auth(db).create_user("bob", GOOD, by=user).recovery_code != code
+
+
+def test_the_recovery_code_sets_a_new_password_once_and_a_new_code_comes(db) -> None:
+    a = Auth(db)
+    first = a.create_user("alice", GOOD)
+    token = a.start_session(first)
+    # Typed as people type it: lower case, spaces for dashes.
+    typed = first.recovery_code.lower().replace("-", " ")
+    recovered = a.recover("alice", typed, "fresh-walrus-88")
+    assert recovered.name == "alice" and recovered.is_admin
+    assert a.verify("alice", "fresh-walrus-88").name == "alice"
+    with pytest.raises(AuthError):
+        a.verify("alice", GOOD)
+    with pytest.raises(NotLoggedInError):
+        a.user_for_token(token)  # the sessions ended with the old password
+    with pytest.raises(AuthError, match=re.escape(auth.WRONG_RECOVERY)):
+        a.recover("alice", first.recovery_code, "another-walrus-99")  # spent
+    assert recovered.recovery_code != first.recovery_code
+    a.recover("alice", recovered.recovery_code, "another-walrus-99")
+    assert a.verify("alice", "another-walrus-99").name == "alice"
+
+
+def test_a_wrong_recovery_code_counts_as_a_failed_login(db, clock) -> None:
+    a = Auth(db, clock=clock)
+    user = a.create_user("alice", GOOD)
+    wrong = "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF"
+    for _ in range(2):
+        with pytest.raises(AuthError, match=re.escape(auth.WRONG_RECOVERY)):
+            a.recover("alice", wrong, "fresh-walrus-88")
+    for _ in range(auth.FREE_FAILURES - 2):
+        with pytest.raises(AuthError):
+            a.verify("alice", "wrong-password")
+    # One count for both: the fifth failure locks passwords and codes alike.
+    assert accounts.attempts(db, "alice").failures == auth.FREE_FAILURES
+    with pytest.raises(LockedError, match="Try again in 30 seconds"):
+        a.recover("alice", user.recovery_code, "fresh-walrus-88")
+    with pytest.raises(LockedError):
+        a.verify("alice", GOOD)
+    clock.now += 31
+    a.recover("alice", user.recovery_code, "fresh-walrus-88")
+    assert accounts.attempts(db, "alice").failures == 0  # a success resets it
+    # Unknown names cost a try the same way, with the same message.
+    for _ in range(auth.FREE_FAILURES):
+        with pytest.raises(AuthError, match=re.escape(auth.WRONG_RECOVERY)):
+            a.recover("ghost", wrong, "fresh-walrus-88")
+    with pytest.raises(LockedError):
+        a.recover("ghost", wrong, "fresh-walrus-88")
+
+
+def test_a_malformed_code_or_a_bad_new_password_costs_no_try(db) -> None:
+    a = Auth(db)
+    user = a.create_user("alice", GOOD)
+    before = dump(db)
+    with pytest.raises(AuthError, match="24 letters and digits"):
+        a.recover("alice", "x" * 1_000_000, "fresh-walrus-88")
+    with pytest.raises(AuthError, match="most common"):
+        a.recover("alice", user.recovery_code, "password1")
+    assert dump(db) == before  # nothing counted, the code not spent
+
+
+def test_a_code_used_twice_at_once_works_once(tmp_path) -> None:
+    path = tmp_path / "race.db"
+    db = open_database(path)
+    code = Auth(db).create_user("alice", GOOD).recovery_code
+    db.close()
+    start = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def use(i: int) -> None:
+        conn = open_database(path)
+        try:
+            start.wait()
+            Auth(conn).recover("alice", code, f"fresh-walrus-{i}{i}")
+            outcomes.append(f"fresh-walrus-{i}{i}")
+        except AuthError:
+            outcomes.append("refused")
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=use, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (winner,) = [o for o in outcomes if o != "refused"]
+    assert outcomes.count("refused") == 3
+    db = open_database(path)
+    assert Auth(db).verify("alice", winner).name == "alice"
+    db.close()
+
+
+def test_an_admin_resets_another_account(db, clock) -> None:
+    a = Auth(db, clock=clock)
+    alice = a.create_user("alice", GOOD)
+    bob = a.create_user("bob", GOOD, by=alice)
+    a.create_user("carol", GOOD, by=alice)
+    with pytest.raises(AuthError, match="Only an admin"):
+        a.reset("carol", by=bob, new_password="fresh-walrus-88")
+    with pytest.raises(AuthError, match="your own account"):
+        a.reset("alice", by=alice, new_password="fresh-walrus-88")
+    with pytest.raises(AuthError, match="No user named"):
+        a.reset("nobody", by=alice)
+    token = a.start_session(bob)
+    reset = a.reset("bob", by=alice, new_password="fresh-walrus-88")
+    assert a.verify("bob", "fresh-walrus-88").name == "bob"
+    with pytest.raises(AuthError):
+        a.verify("bob", GOOD)
+    with pytest.raises(NotLoggedInError):
+        a.user_for_token(token)
+    with pytest.raises(AuthError):
+        a.recover("bob", bob.recovery_code, "another-walrus-99")  # the old code is dead
+    a.recover("bob", reset.recovery_code, "another-walrus-99")
+    # --code-only: the password stays until its owner picks one with the new code.
+    code_only = a.reset("carol", by=alice)
+    assert a.verify("carol", GOOD).name == "carol"
+    a.recover("carol", code_only.recovery_code, "another-walrus-99")
+    assert a.verify("carol", "another-walrus-99").name == "carol"
+
+
+def test_a_reset_does_not_lift_a_lock(db, clock) -> None:
+    a = Auth(db, clock=clock)
+    alice = a.create_user("alice", GOOD)
+    a.create_user("bob", GOOD, by=alice)
+    for _ in range(auth.FREE_FAILURES):
+        with pytest.raises(AuthError):
+            a.verify("bob", "wrong-password")
+    a.reset("bob", by=alice, new_password="fresh-walrus-88")
+    assert a.locked_for("bob") == pytest.approx(auth.FIRST_LOCK_S)
+    with pytest.raises(LockedError):
+        a.verify("bob", "fresh-walrus-88")
+
+
+def test_an_account_from_before_codes_gets_one_with_its_password(tmp_path) -> None:
+    path = tmp_path / "v3.db"
+    raw = sqlite3.connect(path, isolation_level=None)
+    saved = migrations.MIGRATIONS
+    try:
+        migrations.MIGRATIONS = saved[:3]
+        migrations.migrate(raw)
+    finally:
+        migrations.MIGRATIONS = saved
+    raw.execute(
+        "INSERT INTO users (id, name, name_key, password_hash, is_admin, created) "
+        "VALUES (1, 'old', 'old', ?, 1, 0)",
+        (auth.HASHER.hash(GOOD),),
+    )
+    raw.close()
+    db = open_database(path)
+    a = Auth(db)
+    assert db.execute("SELECT recovery_hash FROM users").fetchone()[0] is None
+    with pytest.raises(AuthError, match=re.escape(auth.WRONG_RECOVERY)):
+        a.recover("old", "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", "fresh-walrus-88")
+    assert accounts.attempts(db, "old").failures == 1  # counted like any wrong code
+    with pytest.raises(AuthError):
+        a.renew_recovery_code("old", "wrong-password")
+    first = a.renew_recovery_code("old", GOOD)
+    second = a.renew_recovery_code("old", GOOD)
+    with pytest.raises(AuthError):
+        a.recover("old", first.recovery_code, "fresh-walrus-88")  # replaced by the second
+    a.recover("old", second.recovery_code, "fresh-walrus-88")
+    db.close()
+
+
+def test_recovery_events_are_logged_without_the_code(db, caplog) -> None:
+    a = Auth(db)
+    alice = a.create_user("alice", GOOD)
+    bob = a.create_user("bob", GOOD, by=alice)
+    caplog.set_level(logging.INFO, logger="codenook.auth")
+    with pytest.raises(AuthError):
+        a.recover("alice", bob.recovery_code, "fresh-walrus-88")
+    new = a.recover("alice", alice.recovery_code, "fresh-walrus-88")
+    reset = a.reset("bob", by=alice)
+    with pytest.raises(AuthError):
+        a.verify("alice", GOOD)
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert lines == [
+        ("WARNING", "Refused a recovery for 'alice' (wrong recovery code)"),
+        ("INFO", "Password of 'alice' set with its recovery code; a new code was issued"),
+        ("INFO", "New recovery code for 'bob' issued by the admin 'alice'"),
+        ("WARNING", "Refused a login for 'alice' (wrong password)"),
+    ]
+    assert all(not r.exc_info for r in caplog.records)
+    text = "\n".join(m for _, m in lines)
+    for code in (alice.recovery_code, bob.recovery_code, new.recovery_code, reset.recovery_code):
+        assert code not in text

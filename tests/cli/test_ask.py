@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from codenook.engine.embedded import embedded_model_path
+from codenook.store.db import open_database
 from tests.cli.jobs_support import history_tasks
 from tests.conftest import CODENOOK, run_cli
 
@@ -195,3 +196,56 @@ def test_ask_without_lookups_names_no_sources() -> None:
     proc = run_cli("ask", "How do I use subprocess.run?", "--no-docs", "--max-tokens", "8")
     assert proc.returncode == 0, proc.stderr.decode()
     assert "Sources:" not in proc.stdout.decode()
+
+
+@pytest.mark.parametrize("name", ["smollm2-135m-instruct", "smollm2-135m-instruct:Q4_1"])
+def test_ask_takes_a_catalog_name_for_model(name: str) -> None:
+    proc = run_cli("ask", "Say hi", "--model", name, "--max-tokens", "4", "--temperature", "0")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.strip()
+
+
+def test_ask_and_serve_resolve_model_names_alike(tmp_path: Path) -> None:
+    """One resolver: an installed file's name works, a missing model is said the same way."""
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    (folder / "mine.gguf").symlink_to(embedded_model_path())
+    assert run_cli("models", "scan", str(folder)).returncode == 0
+    for name in ("mine", "mine.gguf"):
+        proc = run_cli("ask", "Say hi", "--model", name, "--max-tokens", "4")
+        assert proc.returncode == 0, proc.stderr.decode()
+    for name, expect in [
+        ("qwen2.5-coder-1.5b", "'codenook models pull qwen2.5-coder-1.5b:Q4_K_M' fetches it"),
+        ("no-such-model", "No model called 'no-such-model' in the catalog"),
+    ]:
+        asked = one_error_line(run_cli("ask", "hi", "--model", name))
+        served = one_error_line(run_cli("serve", "--port", "0", "--model", name))
+        assert expect in asked and asked == served
+
+
+def answer_finishes() -> list[str]:
+    """The finish reason of every stored answer, oldest first."""
+    db = open_database()
+    try:
+        rows = db.execute("SELECT finish_reason FROM messages WHERE role = 'assistant' ORDER BY id")
+        return [r[0] for r in rows]
+    finally:
+        db.close()
+
+
+def test_an_answer_cut_at_the_token_limit_is_marked() -> None:
+    cut = run_cli("ask", "Write a long essay on Python.", "--max-tokens", "5", "--no-docs")
+    assert cut.returncode == 0, cut.stderr.decode()
+    assert answer_finishes() == ["length"]
+    note = (
+        "codenook: The answer was cut at the token limit (5 tokens): it is incomplete. "
+        "Allow more with --max-tokens (now 5)."
+    )
+    assert note in cut.stderr.decode().splitlines()
+    assert b"token limit" not in cut.stdout  # the answer itself stays as the model wrote it
+    whole = run_cli(
+        "ask", "Say hi.", "--no-docs", "--max-tokens", "100", "--temperature", "0", "--seed", "1"
+    )
+    assert whole.returncode == 0, whole.stderr.decode()
+    assert answer_finishes()[1] == "stop"
+    assert b"token limit" not in whole.stderr

@@ -1,7 +1,9 @@
 """Accounts through the real ``codenook`` command."""
 
 import os
+import pty
 import re
+import select
 import stat
 import statistics
 import subprocess
@@ -214,3 +216,174 @@ def test_a_huge_name_at_login_is_refused_and_not_stored() -> None:
     assert b"1 to 64 characters" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert attempt_rows() == []
+
+
+# -- recovery codes and resets ----------------------------------------------------------
+
+CODE_RE = re.compile(rb"^([A-Z2-7]{4}(?:-[A-Z2-7]{4}){5})$", re.M)
+
+
+def shown_code(proc: subprocess.CompletedProcess[bytes]) -> str:
+    """The recovery code a command printed: alone on stdout, once."""
+    assert proc.returncode == 0, proc.stderr.decode()
+    (code,) = CODE_RE.findall(proc.stdout)
+    assert b"shown only this once" in proc.stderr
+    assert code not in proc.stderr
+    return code.decode()
+
+
+def recover(name: str, code: str, password: str):
+    return run_cli(
+        "users", "recover", name, "--stdin", input=f"{code}\n{password}\n".encode(), env=NO_ENV
+    )
+
+
+def log_text() -> str:
+    return (config.paths().logs / "codenook.log").read_text()
+
+
+def no_code_on_disk(home: Path, *codes: str) -> None:
+    for path in home.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for code in codes:
+                assert code.encode() not in data, path
+                assert code.replace("-", "").encode() not in data, path
+
+
+def test_users_add_shows_a_recovery_code_and_recover_spends_it(codenook_home: Path) -> None:
+    first = shown_code(users_add("alice", PW))
+    recovered = recover("alice", first, "fresh-walrus-88")
+    second = shown_code(recovered)
+    assert b"the code is spent" in recovered.stderr
+    alice_new = {"CODENOOK_USER": "alice", "CODENOOK_PASSWORD": "fresh-walrus-88"}
+    assert run_cli("users", "list", env=alice_new).returncode == 0
+    again = recover("alice", first, "other-walrus-99")
+    assert again.returncode == 2
+    assert again.stderr.decode().strip() == "codenook: error: Wrong user name or recovery code."
+    assert run_cli("users", "list", env=alice_new).returncode == 0  # nothing changed
+    log = log_text()
+    assert "INFO codenook.auth: Password of 'alice' set with its recovery code" in log
+    assert "WARNING codenook.auth: Refused a recovery for 'alice' (wrong recovery code)" in log
+    assert "Traceback" not in log and "  | " not in log
+    no_code_on_disk(codenook_home, first, second)
+
+
+def test_wrong_recovery_codes_lock_the_account_like_passwords() -> None:
+    code = shown_code(users_add("alice", PW))
+    for _ in range(3):
+        assert recover("alice", "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", "fresh-walrus-88").returncode == 2
+    for _ in range(2):
+        assert run_cli("login", input=b"alice\nwrong-password\n", env=NO_ENV).returncode == 2
+    ((_, failures, _),) = attempt_rows()
+    assert failures == 5
+    locked = recover("alice", code, "fresh-walrus-88")
+    assert locked.returncode == 2 and b"Too many failed logins" in locked.stderr
+    login = run_cli("login", input=f"alice\n{PW}\n".encode(), env=NO_ENV)
+    assert login.returncode == 2 and b"Too many failed logins" in login.stderr
+
+
+def test_an_admin_resets_another_account(codenook_home: Path) -> None:
+    shown_code(users_add("alice", PW))
+    admin = {"CODENOOK_USER": "alice", "CODENOOK_PASSWORD": PW}
+    bob_code = shown_code(users_add("bob", PW, **admin))
+    bob = {"CODENOOK_USER": "bob", "CODENOOK_PASSWORD": PW}
+    refused = run_cli("users", "reset", "alice", "--code-only", env=bob)
+    assert refused.returncode == 2 and b"Only an admin" in refused.stderr
+    own = run_cli("users", "reset", "alice", "--code-only", env=admin)
+    assert own.returncode == 2 and b"your own account" in own.stderr
+    reset = run_cli(
+        "users",
+        "reset",
+        "bob",
+        "--password-stdin",
+        input=b"fresh-walrus-88\n",
+        env=admin,
+    )
+    reset_code = shown_code(reset)
+    assert b"Password set for 'bob'" in reset.stderr
+    assert run_cli("users", "list", env=bob).returncode == 2  # the old password is dead
+    assert recover("bob", bob_code, "other-walrus-99").returncode == 2  # so is the old code
+    code_only = run_cli("users", "reset", "bob", "--code-only", env=admin)
+    last_code = shown_code(code_only)
+    assert b"the password is unchanged" in code_only.stderr
+    assert recover("bob", reset_code, "other-walrus-99").returncode == 2  # replaced
+    assert recover("bob", last_code, "other-walrus-99").returncode == 0
+    log = log_text()
+    assert "Password of 'bob' reset by the admin 'alice'" in log
+    assert "New recovery code for 'bob' issued by the admin 'alice'" in log
+    no_code_on_disk(codenook_home, bob_code, reset_code, last_code)
+    assert b"fresh-walrus-88" not in (config.paths().logs / "codenook.log").read_bytes()
+
+
+def test_first_login_shows_the_recovery_code(codenook_home: Path) -> None:
+    proc = run_cli("login", input=f"y\nalice\n{PW}\n{PW}\n".encode(), env=NO_ENV)
+    assert proc.returncode == 0, proc.stderr.decode()
+    # Inside login (or any command that logs in first) stdout is not its own: stderr.
+    (code,) = CODE_RE.findall(b"\n".join(x.strip() for x in proc.stderr.splitlines()))
+    assert recover("alice", code.decode(), "fresh-walrus-88").returncode == 0
+    no_code_on_disk(codenook_home, code.decode())
+
+
+def in_terminal(args: list[str], replies: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+    """Run codenook on a pseudo-terminal, answering each prompt as a person would.
+
+    ``replies`` pairs the prompt awaited with the line typed; returns (status, all output).
+    """
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its stdin, stdout and controlling terminal are the pty
+        os.execv(str(CODENOOK), [str(CODENOOK), *args])
+    seen = b""
+    pending = list(replies)
+    deadline = time.monotonic() + 180
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 1)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            if pending and seen.rstrip().endswith(pending[0][0]):
+                os.write(fd, pending.pop(0)[1] + b"\n")
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), seen
+
+
+def test_login_at_a_terminal_asks_again_after_a_wrong_password() -> None:
+    users_add("alice", PW)
+    status, out = in_terminal(
+        ["login"],
+        [
+            (b"User name:", b"alice"),
+            (b"Password:", b"wrong-password-1"),
+            (b"User name [alice]:", b""),  # Enter keeps the name
+            (b"Password:", PW.encode()),
+        ],
+    )
+    assert status == 0, out
+    assert b"Wrong user name or password. Try again (2 left)." in out
+    assert b"Logged in as alice." in out
+    log = log_text()
+    # A person's mistake: one warning line, not an error with a traceback.
+    assert "WARNING codenook.auth: Refused a login for 'alice' (wrong password)" in log
+    assert " ERROR " not in log and "CRITICAL" not in log and "  | " not in log
+
+
+def test_login_at_a_terminal_gives_up_after_three_wrong_passwords() -> None:
+    users_add("alice", PW)
+    replies = [(b"User name:", b"alice"), (b"Password:", b"wrong-password-1")]
+    for n in (2, 3):
+        replies += [(b"User name [alice]:", b""), (b"Password:", f"wrong-password-{n}".encode())]
+    status, out = in_terminal(["login"], replies)
+    assert status == 2, out
+    assert out.count(b"Password:") == 3
+    assert out.rstrip().endswith(b"codenook: error: Wrong user name or password.")
+    ((_, failures, _),) = attempt_rows()
+    assert failures == 3  # each try counted
+    assert log_text().count("Refused a login for 'alice' (wrong password)") == 3

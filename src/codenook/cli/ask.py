@@ -6,8 +6,10 @@ import argparse
 import sys
 
 from codenook.assist import jobs
+from codenook.assist.jobs import JobEvent
 from codenook.cli.context import add_context_options, context_options
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
+from codenook.cli.options import end_note
 from codenook.errors import UsageError
 
 NAME = "ask"
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     question = read_question(args.question)
     printer = Printer()
     with job_session(args) as (session, settings):
-        jobs.ask(
+        result = jobs.ask(
             session,
             question,
             language=args.lang,
@@ -68,4 +70,7 @@ def run(args: argparse.Namespace) -> int:
             **context_options(args),
         )
     printer.end()
+    note = end_note(result.answer.result, settings) if result.answer else None
+    if note:
+        printer.event(JobEvent("note", note))
     return 0

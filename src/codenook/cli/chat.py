@@ -16,6 +16,7 @@ from codenook.cli.options import (
     add_generation_options,
     add_model_options,
     backend_choice,
+    end_note,
     settings_from,
 )
 from codenook.engine.remote import RemoteError
@@ -24,6 +25,9 @@ from codenook.errors import UsageError
 NAME = "chat"
 HELP = "chat in the terminal (one question per line on stdin when piped); /exit ends"
 EXIT_WORDS = {"/exit", "/quit"}
+#: Before each piped question's answer: the question, as the terminal's prompt shows it, so
+#: the answers read as a transcript and never run together.
+ECHO = "you> "
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +41,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_options(parser)
     add_generation_options(parser)
     add_backend_options(parser)
+
+
+class _Heading:
+    """Streams an answer to stdout, its question above it (piped input) with the first piece.
+
+    Printed with the answer, not before it: what appears on stdout is the answer under way.
+    """
+
+    def __init__(self, heading: str) -> None:
+        self.heading = heading
+
+    def show(self) -> None:
+        """Print the heading, once."""
+        if self.heading:
+            write_piece(self.heading)
+            self.heading = ""
+
+    def text(self, piece: str) -> None:
+        """One streamed piece of the answer."""
+        self.show()
+        write_piece(piece)
 
 
 def _lines(interactive: bool) -> Iterator[str]:
@@ -83,20 +108,30 @@ def run(args: argparse.Namespace) -> int:
                 continue
             if question in EXIT_WORDS:
                 break
+            heading = _Heading("" if interactive or args.json else f"{ECHO}{question}\n")
             try:
                 if args.json:
                     answer = session.send(question, on_text=lambda _: None)
                     print(json.dumps({"text": answer.text, **answer.figures()}), flush=True)
                     continue
-                answer = session.send(question, on_text=write_piece)
+                answer = session.send(question, on_text=heading.text)
+                heading.show()  # an empty answer still gets its question
             except RemoteError as exc:
+                heading.show()
                 # The question and the partial answer are stored (marked incomplete); the
                 # conversation goes on, the next line may find the server back.
                 write_piece("\n")
                 print(f"codenook: error: {exc}", file=sys.stderr, flush=True)
                 failed = True
                 continue
-            write_piece("\n" if answer.text.endswith("\n") else "\n\n")
+            note = end_note(answer.result, settings)
+            if note:
+                # Right under the answer it is about, before the blank line that ends it.
+                write_piece("" if answer.text.endswith("\n") else "\n")
+                print(f"codenook: {note}", file=sys.stderr, flush=True)
+                write_piece("\n")
+            else:
+                write_piece("\n" if answer.text.endswith("\n") else "\n\n")
             if answer.turns_dropped and interactive:
                 print(
                     f"(the {answer.turns_dropped} oldest turns were left out to fit the context)",

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import difflib
+import itertools
+import re
 from dataclasses import replace
 
 from codenook import config
-from codenook.errors import UsageError
+from codenook.assist.finish import finish_note
+from codenook.engine.backend import StreamResult
+from codenook.errors import ModelError, UsageError
 from codenook.library.routing import BackendChoice
 
 
@@ -15,8 +20,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("model")
     g.add_argument(
         "--model",
-        metavar="PATH",
-        help="a GGUF file, a Hugging Face model folder or Meta's checkpoint folder "
+        metavar="NAME|PATH",
+        help="a GGUF model file, a Hugging Face model folder, Meta's checkpoint folder, or a "
+        "model's name from 'codenook models list' "
         "(default: settings, else the embedded SmolLM2-135M-Instruct)",
     )
     g.add_argument(
@@ -98,13 +104,35 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def model_file(name_or_path: str) -> str:
+    """The model file that ``--model NAME|PATH`` names, for every command that takes it.
+
+    A path, or a name as 'codenook models list' shows it (``NAME`` or ``NAME:QUANT`` of
+    the catalog, an installed file's name): the library's one resolver decides. A catalog
+    model not downloaded yet is refused with the command that downloads it.
+    """
+    if name_or_path.startswith(("http://", "https://")):
+        return name_or_path  # a server's address: the remote runtime opens it
+    # Imported here: the library is read only when a model is named.
+    from codenook.library import manager
+
+    found = manager.resolve(name_or_path)
+    if found.path is None:
+        spec = found.choice.spec if found.choice else name_or_path
+        raise ModelError(
+            f"The model {spec} is not downloaded yet: 'codenook models pull {spec}' fetches it."
+        )
+    return str(found.path)
+
+
 def settings_from(args: argparse.Namespace) -> config.Settings:
-    """Settings file values with command-line options laid over them."""
+    """Settings file values with command-line options laid over them (``--model`` resolved)."""
     base = config.load_settings()
     stop = getattr(args, "stop", None)
+    model = getattr(args, "model", None)
     settings = config.with_overrides(
         base,
-        path=getattr(args, "model", None),
+        path=model_file(model) if model else None,
         context_length=getattr(args, "context_length", None),
         threads=getattr(args, "threads", None),
         gpu_layers=getattr(args, "gpu_layers", None),
@@ -122,3 +150,67 @@ def settings_from(args: argparse.Namespace) -> config.Settings:
 
         settings = replace(settings, model=resolve_adapter(settings.model))
     return settings
+
+
+def end_note(result: StreamResult, settings: config.Settings) -> str | None:
+    """How an answer ended, when it did not end by itself, said as the command line says it.
+
+    An answer cut at the token limit is marked as incomplete and names ``--max-tokens``.
+    """
+    return finish_note(result, longer=f"--max-tokens (now {settings.generation.max_tokens})")
+
+
+# argparse's wording (Python 3.11 to 3.13) for a value not among the choices, and for
+# options left over after parsing.
+_INVALID_CHOICE = re.compile(r"invalid choice: (['\"]?)(?P<value>.*?)\1 \(choose from .*\)$")
+_UNRECOGNIZED = "unrecognized arguments: "
+
+
+def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """``parser`` and every sub-command parser below it."""
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found += _parsers(sub)
+    return found
+
+
+def _shared_command(progs: list[list[str]]) -> str:
+    """The command all of ``progs`` belong to (``codenook users`` for add's and passwd's)."""
+    same = itertools.takewhile(lambda words: len(set(words)) == 1, zip(*progs, strict=False))
+    return " ".join(words[0] for words in same)
+
+
+def usage_message(parser: argparse.ArgumentParser, message: str) -> str:
+    """argparse's error ``message`` as one line, with "did you mean" for a typo.
+
+    A misspelled command or choice gets the closest one; an unknown option gets the
+    closest option of the commands being parsed, and the help of the command it belongs to.
+    """
+    see = parser.prog
+    choice = _INVALID_CHOICE.search(message)
+    if choice:
+        value = choice["value"]
+        names = [str(c) for a in parser._actions if a.choices is not None for c in a.choices]
+        close = difflib.get_close_matches(value, names, n=1)
+        if close:
+            message = f"{message[: choice.start()]}invalid choice: '{value}'; did you mean "
+            message += f"'{close[0]}'?"
+    elif message.startswith(_UNRECOGNIZED):
+        owners: dict[str, list[list[str]]] = {}
+        for p in _parsers(parser):
+            for a in p._actions:
+                for o in a.option_strings:
+                    owners.setdefault(o, []).append(p.prog.split())
+        hints = []
+        for arg in message[len(_UNRECOGNIZED) :].split():
+            option = arg.split("=", 1)[0]
+            if option.startswith("-") and option not in owners:
+                close = difflib.get_close_matches(option, list(owners), n=1)
+                if close:
+                    hints.append(close[0])
+                    see = _shared_command(owners[close[0]])
+        if hints:
+            message += f"; did you mean {' '.join(dict.fromkeys(hints))}?"
+    return f"{message} (see '{see} --help')"

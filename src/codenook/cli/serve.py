@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from codenook.cli.options import settings_from
 from codenook.engine import serve
@@ -64,22 +63,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _model_path(value: str | None) -> str | None:
-    """A model's path from its name in the library, or the path as given."""
-    if value is None or "/" in value or Path(value).is_file():
-        return value
-    from codenook.library.registry import find_installed
-
-    found = find_installed(value)
-    return found.path if found else value
-
-
 def run(args: argparse.Namespace) -> int:
     """Load the model, print the URL and the line to paste, then serve until Ctrl-C."""
     key = read_key_file(args.api_key_file) if args.api_key_file else None
     serve.check_listen(args.host, key)  # before the slow load
-    args.model = _model_path(args.model)
-    settings = settings_from(args)
+    settings = settings_from(args)  # --model NAME|PATH resolved as for every command
     sock = serve.bind(args.host, args.port)
     try:
         served = serve.build_app(

@@ -150,7 +150,11 @@ def resolve(name_or_path: str) -> Resolved:
     candidate = Path(text).expanduser()
     if candidate.suffix.lower() == ".gguf" or "/" in text or candidate.exists():
         if not candidate.exists():
-            raise ModelError(f"Model file not found: {candidate}.")
+            # A bare file name may be an installed file's (models list shows them so).
+            installed = None if "/" in text else find_installed(text)
+            if installed is None:
+                raise ModelError(f"Model file not found: {candidate}.")
+            candidate = Path(installed.path)
         path = candidate.absolute()
         known = next((m for m in load_registry() if Path(m.path) == path), None)
         choice = load_catalog().by_file(path.name)

@@ -16,6 +16,8 @@ class UserRow:
     is_admin: bool
     password_hash: str
     created: float
+    #: The Argon2 hash of the one-time recovery code, or None when none was issued.
+    recovery_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,12 @@ def _user(row: sqlite3.Row | None) -> UserRow | None:
     if row is None:
         return None
     return UserRow(
-        row["id"], row["name"], bool(row["is_admin"]), row["password_hash"], row["created"]
+        row["id"],
+        row["name"],
+        bool(row["is_admin"]),
+        row["password_hash"],
+        row["created"],
+        row["recovery_hash"],
     )
 
 
@@ -39,12 +46,19 @@ def count_users(db: sqlite3.Connection) -> int:
     return int(db.execute("SELECT COUNT(*) FROM users").fetchone()[0])
 
 
-def insert_user(db: sqlite3.Connection, *, name: str, password_hash: str, is_admin: bool) -> int:
+def insert_user(
+    db: sqlite3.Connection,
+    *,
+    name: str,
+    password_hash: str,
+    is_admin: bool,
+    recovery_hash: str | None = None,
+) -> int:
     """Add a user; raises sqlite3.IntegrityError if the name is taken."""
     cur = db.execute(
-        "INSERT INTO users (name, name_key, password_hash, is_admin, created) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (name, name.lower(), password_hash, int(is_admin), time.time()),
+        "INSERT INTO users (name, name_key, password_hash, is_admin, created, recovery_hash) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (name, name.lower(), password_hash, int(is_admin), time.time(), recovery_hash),
     )
     return int(cur.lastrowid or 0)
 
@@ -68,6 +82,26 @@ def all_users(db: sqlite3.Connection) -> list[UserRow]:
 def set_password_hash(db: sqlite3.Connection, user_id: int, password_hash: str) -> None:
     """Replace a user's password hash."""
     db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+
+def replace_recovery(
+    db: sqlite3.Connection,
+    user_id: int,
+    *,
+    expected: str | None,
+    recovery_hash: str,
+    password_hash: str | None = None,
+) -> bool:
+    """Swap the recovery code's hash (and the password's, if given) if it is still ``expected``.
+
+    Returns False when another process changed it first: a code is spent exactly once.
+    """
+    cur = db.execute(
+        "UPDATE users SET recovery_hash = ?, password_hash = COALESCE(?, password_hash) "
+        "WHERE id = ? AND recovery_hash IS ?",
+        (recovery_hash, password_hash, user_id, expected),
+    )
+    return cur.rowcount == 1
 
 
 def delete_user(db: sqlite3.Connection, user_id: int) -> None:

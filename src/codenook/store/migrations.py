@@ -142,7 +142,21 @@ def _m003_interaction_log(db: sqlite3.Connection) -> None:
     )
 
 
-def _m004_projects(db: sqlite3.Connection) -> None:
+def _m004_recovery_codes(db: sqlite3.Connection) -> None:
+    run_script(
+        db,
+        """
+        -- The Argon2 hash of the account's one-time recovery code (NULL: none issued yet,
+        -- e.g. an account made before codes existed). The code itself is never stored.
+        ALTER TABLE users ADD COLUMN recovery_hash TEXT;
+        """,
+    )
+
+
+#: Every schema change, oldest first. Append only; never edit a released one.
+
+
+def _m005_projects(db: sqlite3.Connection) -> None:
     run_script(
         db,
         """
@@ -204,7 +218,7 @@ def _m004_projects(db: sqlite3.Connection) -> None:
 
 
 #: Every schema change, oldest first. Append only; never edit a released one.
-def _m005_evaluations(db: sqlite3.Connection) -> None:
+def _m006_evaluations(db: sqlite3.Connection) -> None:
     run_script(
         db,
         """
@@ -255,8 +269,9 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_accounts,
     _m002_conversations,
     _m003_interaction_log,
-    _m004_projects,
-    _m005_evaluations,
+    _m004_recovery_codes,
+    _m005_projects,
+    _m006_evaluations,
 ]
 
 
