@@ -143,7 +143,7 @@ def test_list_show_compare_json_and_plot(tmp_path: Path) -> None:
     "args, message",
     [
         (["nonsense"], "Unknown suite or action 'nonsense'"),
-        (["bash", "--runtime", "vllm"], "Unknown runtime 'vllm'"),
+        (["bash", "--runtime", "vllm"], "invalid choice: 'vllm'"),
         (["show"], "eval show takes one run id"),
         (["show", "99"], "No evaluation run 99 of yours"),
         (["bash", "--resume", "99"], "No evaluation run 99 of yours"),

@@ -10,7 +10,6 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from codenook import config
 from codenook.assist.eval import runner
 from codenook.assist.eval.plot import GRADED_SUITES, run_label, save_plot, score_and_interval
 from codenook.assist.eval.stats import compare
@@ -27,7 +26,6 @@ NAME = "eval"
 HELP = "measure a model on a suite (humaneval, bash, fim); list, show and compare the runs"
 ACTIONS = ("list", "show", "compare")
 #: Runtimes this version can run a model with (the settings' list, where it has one).
-RUNTIMES: tuple[str, ...] = tuple(getattr(config, "RUNTIMES", ("llama.cpp",)))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,15 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--json", action="store_true", help="print the run(s) as JSON")
     g.add_argument("--plot", metavar="FILE.png", help="draw the run(s) as a chart (PNG)")
+    # --runtime comes with the shared model options (its choices are config.RUNTIMES).
     add_model_and_generation(parser)
-    if "--runtime" not in parser._option_string_actions:
-        # Where the model options do not name a runtime yet, eval takes the option itself,
-        # so runs already record and check it.
-        g.add_argument(
-            "--runtime",
-            metavar="NAME",
-            help=f"the runtime that runs the model (available: {', '.join(RUNTIMES)})",
-        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,11 +79,6 @@ def run(args: argparse.Namespace) -> int:
     for name, value, least in (("--limit", args.limit, 1), ("--jobs", args.jobs, 1)):
         if value is not None and value < least:
             raise UsageError(f"{name} must be at least {least}.")
-    if args.runtime is not None and args.runtime not in RUNTIMES:
-        raise UsageError(
-            f"Unknown runtime {args.runtime!r}; this codenook runs models with "
-            f"{', '.join(RUNTIMES)}."
-        )
     return _evaluate(args)
 
 
