@@ -13,13 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from codenook.engine.formats import Prompt, TokenName
-from codenook.engine.vocab import TokenPiece
+from codenook.engine.formats import TokenName
+from codenook.engine.vocab import _MARKUP, PromptEncoder, TokenPiece, _norm
 
 # As in engine/vocab.py: C's isspace(), the glue that never merges, marker characters.
-_SPACE = " \t\n\r\v\f"
-_GLUE = "\n"
-_MARKUP = set("<>[]|｜")
 
 #: The names fill-in-the-middle tokens go by, per role (llama.cpp looks for the same ones).
 FIM_NAMES: dict[str, tuple[str, ...]] = {
@@ -45,11 +42,7 @@ END_NAMES = (
 )
 
 
-def _norm(text: str) -> str:
-    return text.replace("▁", " ").strip()
-
-
-class HfVocab:
+class HfVocab(PromptEncoder):
     """The vocabulary of a loaded Hugging Face (fast) tokenizer."""
 
     def __init__(self, tokenizer: Any) -> None:
@@ -124,101 +117,11 @@ class HfVocab:
 
     # -- tokenizing ------------------------------------------------------------------
 
-    def encode(self, prompt: Prompt | str) -> list[int]:
-        """Token ids for a prompt; a plain string is all control text."""
-        if isinstance(prompt, str):
-            prompt = Prompt.control(prompt)
-        out: list[int] = []
-        run: list[tuple[str, bool]] = []
-
-        def flush() -> None:
-            out.extend(self._encode_run(run))
-            run.clear()
-
-        for seg in prompt:
-            if seg.token is not None:
-                token = self._named_token(seg.token, seg.text)
-                if token is not None:
-                    flush()
-                    out.append(token)
-                    continue
-            if seg.control:
-                for fragment in self._partition(seg.text):
-                    if isinstance(fragment, int):
-                        flush()
-                        out.append(fragment)
-                    else:
-                        run.append((fragment, False))
-            else:
-                run.append((seg.text, seg.glued))
-        flush()
-        return self._one_bos(out)
-
-    def _one_bos(self, tokens: list[int]) -> list[int]:
-        if self.bos < 0:
-            return tokens
-        while len(tokens) >= 2 and tokens[0] == tokens[1] == self.bos:
-            del tokens[0]
-        if self.add_bos and (not tokens or tokens[0] != self.bos):
-            tokens.insert(0, self.bos)
-        return tokens
-
-    def _named_token(self, name: TokenName, shown: str) -> int | None:
-        token = self._named.get(name, -1)
-        if token < 0 or _norm(self.token_text(token)) != _norm(shown):
-            return None
-        return token
-
-    def _partition(self, text: str) -> list[str | int]:
-        """Split control text at special tokens, longest first."""
-        fragments: list[str | int] = [text]
-        for special, token, added in self._specials:
-            if not any(isinstance(f, str) and special in f for f in fragments):
-                continue
-            split: list[str | int] = []
-            for fragment in fragments:
-                if isinstance(fragment, int) or special not in fragment:
-                    split.append(fragment)
-                    continue
-                parts = fragment.split(special)
-                for k, part in enumerate(parts):
-                    if k:
-                        split.append(token)
-                    if added.lstrip and k < len(parts) - 1:
-                        part = part.rstrip(_SPACE)
-                    if added.rstrip and k:
-                        part = part.lstrip(_SPACE)
-                    if part:
-                        split.append(part)
-            fragments = split
-        return fragments
-
-    def _encode_run(self, run: list[tuple[str, bool]]) -> list[int]:
-        text = "".join(t for t, _ in run)
-        if not text:
-            return []
-        cuts: set[int] = set()
-        for marker in self._protected:
-            at = text.find(marker)
-            while at >= 0:
-                cuts.add(at + 1)
-                at = text.find(marker, at + 1)
-        bounds = [0, *sorted(cuts), len(text)]
-        out: list[int] = []
-        for k in range(len(bounds) - 1):
-            out += self._plain(text[bounds[k] : bounds[k + 1]], glued=run[0][1] if k == 0 else True)
-        return out
-
     def _plain_raw(self, text: str) -> list[int]:
         return list(
             self.tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)
         )
 
-    def _plain(self, text: str, *, glued: bool) -> list[int]:
-        if not glued or not self.space_prefix:
-            return self._plain_raw(text)
-        head = self._plain_raw(_GLUE)
-        tokens = self._plain_raw(_GLUE + text)
-        if tokens[: len(head)] == head:
-            return tokens[len(head) :]
-        return self._plain_raw(text)
+    def _strips(self, extra: Any) -> tuple[bool, bool]:
+        """Whether an added token eats the whitespace before it, and after it."""
+        return bool(extra.lstrip), bool(extra.rstrip)

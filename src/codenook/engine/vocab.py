@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import llama_cpp
 
@@ -53,7 +54,134 @@ class TokenPiece:
         return self.data.decode("utf-8", "backslashreplace")
 
 
-class Vocab:
+class PromptEncoder:
+    """Prompts to token ids the way llama.cpp does it, for any tokenizer underneath.
+
+    A subclass gives the vocabulary: ``bos``, ``add_bos``, ``_specials`` (text, id, and
+    what ``_strips`` reads), ``_protected``, ``_named``, ``token_text``, ``_plain_raw`` and
+    ``space_prefix``. Both runtimes then feed the same ids for the same prompt.
+    """
+
+    bos: int
+    add_bos: bool
+    space_prefix: bool
+    _specials: list[tuple[str, int, Any]]
+    _protected: list[str]
+    _named: dict[TokenName, int]
+
+    def token_text(self, token: int) -> str:
+        """The token's text as stored in the vocabulary."""
+        raise NotImplementedError
+
+    def _plain_raw(self, text: str) -> list[int]:
+        raise NotImplementedError
+
+    def _strips(self, extra: Any) -> tuple[bool, bool]:
+        raise NotImplementedError
+
+    def encode(self, prompt: Prompt | str) -> list[int]:
+        """Token ids for a prompt; a plain string is all control text (the old behaviour)."""
+        if isinstance(prompt, str):
+            prompt = Prompt.control(prompt)
+        out: list[int] = []
+        run: list[tuple[str, bool]] = []  # (text, glued) between two special tokens
+
+        def flush() -> None:
+            out.extend(self._encode_run(run))
+            run.clear()
+
+        for seg in prompt:
+            if seg.token is not None:
+                token = self._named_token(seg.token, seg.text)
+                if token is not None:
+                    flush()
+                    out.append(token)
+                    continue
+            if seg.control:
+                for fragment in self._partition(seg.text):
+                    if isinstance(fragment, int):
+                        flush()
+                        out.append(fragment)
+                    else:
+                        run.append((fragment, False))
+            else:
+                run.append((seg.text, seg.glued))
+        flush()
+        return self._one_bos(out)
+
+    def _one_bos(self, tokens: list[int]) -> list[int]:
+        """BOS exactly once where the model wants it: a prompt that starts with it keeps it."""
+        if self.bos < 0:
+            return tokens
+        while len(tokens) >= 2 and tokens[0] == tokens[1] == self.bos:
+            del tokens[0]
+        if self.add_bos and (not tokens or tokens[0] != self.bos):
+            tokens.insert(0, self.bos)
+        return tokens
+
+    def _named_token(self, name: TokenName, shown: str) -> int | None:
+        """The vocabulary's id for a named token, if its text is the one the format shows."""
+        token = self._named.get(name, -1)
+        if token < 0 or _norm(self.token_text(token)) != _norm(shown):
+            return None
+        return token
+
+    def _partition(self, text: str) -> list[str | int]:
+        """Split control text at special tokens, as llama.cpp does with parsing on."""
+        fragments: list[str | int] = [text]
+        for special, token, extra in self._specials:
+            lstrip, rstrip = self._strips(extra)
+            if not any(isinstance(f, str) and special in f for f in fragments):
+                continue
+            split: list[str | int] = []
+            for fragment in fragments:
+                if isinstance(fragment, int) or special not in fragment:
+                    split.append(fragment)
+                    continue
+                parts = fragment.split(special)
+                for k, part in enumerate(parts):
+                    if k:
+                        split.append(token)
+                    if lstrip and k < len(parts) - 1:
+                        part = part.rstrip(_SPACE)
+                    if rstrip and k:
+                        part = part.lstrip(_SPACE)
+                    if part:
+                        split.append(part)
+            fragments = split
+        return fragments
+
+    def _encode_run(self, run: list[tuple[str, bool]]) -> list[int]:
+        """Tokens for the text between two special tokens, with no special token parsed."""
+        text = "".join(t for t, _ in run)
+        if not text:
+            return []
+        # A user-defined marker (DeepSeek's <|EOT|>) is matched even with parsing off, so
+        # every occurrence is cut after its first character; no piece then holds one.
+        cuts: set[int] = set()
+        for marker in self._protected:
+            at = text.find(marker)
+            while at >= 0:
+                cuts.add(at + 1)
+                at = text.find(marker, at + 1)
+        bounds = [0, *sorted(cuts), len(text)]
+        out: list[int] = []
+        for k in range(len(bounds) - 1):
+            out += self._plain(text[bounds[k] : bounds[k + 1]], glued=run[0][1] if k == 0 else True)
+        return out
+
+    def _plain(self, text: str, *, glued: bool) -> list[int]:
+        """Tokens for plain text; ``glued`` text gets no SentencePiece leading space."""
+        if not glued or not self.space_prefix:
+            return self._plain_raw(text)
+        head = self._plain_raw(_GLUE)
+        tokens = self._plain_raw(_GLUE + text)
+        if tokens[: len(head)] == head:
+            return tokens[len(head) :]
+        return self._plain_raw(text)
+
+
+class Vocab(PromptEncoder):
     """The vocabulary of a loaded ``llama_cpp.Llama`` (a full model or ``vocab_only``)."""
 
     def __init__(self, llm: llama_cpp.Llama) -> None:
@@ -134,105 +262,12 @@ class Vocab:
 
     # -- tokenizing ------------------------------------------------------------------
 
-    def encode(self, prompt: Prompt | str) -> list[int]:
-        """Token ids for a prompt; a plain string is all control text (the old behaviour)."""
-        if isinstance(prompt, str):
-            prompt = Prompt.control(prompt)
-        out: list[int] = []
-        run: list[tuple[str, bool]] = []  # (text, glued) between two special tokens
-
-        def flush() -> None:
-            out.extend(self._encode_run(run))
-            run.clear()
-
-        for seg in prompt:
-            if seg.token is not None:
-                token = self._named_token(seg.token, seg.text)
-                if token is not None:
-                    flush()
-                    out.append(token)
-                    continue
-            if seg.control:
-                for fragment in self._partition(seg.text):
-                    if isinstance(fragment, int):
-                        flush()
-                        out.append(fragment)
-                    else:
-                        run.append((fragment, False))
-            else:
-                run.append((seg.text, seg.glued))
-        flush()
-        return self._one_bos(out)
-
-    def _one_bos(self, tokens: list[int]) -> list[int]:
-        """BOS exactly once where the model wants it: a prompt that starts with it keeps it."""
-        if self.bos < 0:
-            return tokens
-        while len(tokens) >= 2 and tokens[0] == tokens[1] == self.bos:
-            del tokens[0]
-        if self.add_bos and (not tokens or tokens[0] != self.bos):
-            tokens.insert(0, self.bos)
-        return tokens
-
-    def _named_token(self, name: TokenName, shown: str) -> int | None:
-        """The vocabulary's id for a named token, if its text is the one the format shows."""
-        token = self._named.get(name, -1)
-        if token < 0 or _norm(self.token_text(token)) != _norm(shown):
-            return None
-        return token
-
-    def _partition(self, text: str) -> list[str | int]:
-        """Split control text at special tokens, as llama.cpp does with parsing on."""
-        fragments: list[str | int] = [text]
-        for special, token, attr in self._specials:
-            if not any(isinstance(f, str) and special in f for f in fragments):
-                continue
-            split: list[str | int] = []
-            for fragment in fragments:
-                if isinstance(fragment, int) or special not in fragment:
-                    split.append(fragment)
-                    continue
-                parts = fragment.split(special)
-                for k, part in enumerate(parts):
-                    if k:
-                        split.append(token)
-                    if attr & llama_cpp.LLAMA_TOKEN_ATTR_LSTRIP and k < len(parts) - 1:
-                        part = part.rstrip(_SPACE)
-                    if attr & llama_cpp.LLAMA_TOKEN_ATTR_RSTRIP and k:
-                        part = part.lstrip(_SPACE)
-                    if part:
-                        split.append(part)
-            fragments = split
-        return fragments
-
-    def _encode_run(self, run: list[tuple[str, bool]]) -> list[int]:
-        """Tokens for the text between two special tokens, with no special token parsed."""
-        text = "".join(t for t, _ in run)
-        if not text:
-            return []
-        # A user-defined marker (DeepSeek's <|EOT|>) is matched even with parsing off, so
-        # every occurrence is cut after its first character; no piece then holds one.
-        cuts: set[int] = set()
-        for marker in self._protected:
-            at = text.find(marker)
-            while at >= 0:
-                cuts.add(at + 1)
-                at = text.find(marker, at + 1)
-        bounds = [0, *sorted(cuts), len(text)]
-        out: list[int] = []
-        for k in range(len(bounds) - 1):
-            out += self._plain(text[bounds[k] : bounds[k + 1]], glued=run[0][1] if k == 0 else True)
-        return out
-
     def _plain_raw(self, text: str) -> list[int]:
         return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
 
-    def _plain(self, text: str, *, glued: bool) -> list[int]:
-        """Tokens for plain text; ``glued`` text gets no SentencePiece leading space."""
-        if not glued or not self.space_prefix:
-            return self._plain_raw(text)
-        head = self._plain_raw(_GLUE)
-        tokens = self._plain_raw(_GLUE + text)
-        if tokens[: len(head)] == head:
-            return tokens[len(head) :]
-        return self._plain_raw(text)
+    def _strips(self, extra: int) -> tuple[bool, bool]:
+        """Whether a special token eats the whitespace before it, and after it."""
+        return (
+            bool(extra & llama_cpp.LLAMA_TOKEN_ATTR_LSTRIP),
+            bool(extra & llama_cpp.LLAMA_TOKEN_ATTR_RSTRIP),
+        )
