@@ -40,6 +40,7 @@ from codenook.engine.backend import (
     StreamResult,
     TokenStream,
 )
+from codenook.engine.fillcut import trim_suffix_repeat
 from codenook.engine.formats import Prompt, chat_format
 from codenook.engine.hf_vocab import HfVocab
 from codenook.engine.llama import SAMPLER, _split_stop, _with_stop, default_threads
@@ -233,7 +234,11 @@ class TransformersBackend(Backend):
         tokens = self.tokenize_prompt(self.fill_prompt(prefix, suffix))
         options = _with_stop(options, self.prompts.fill_stop(suffix))
         if self.formats.fill_format:
-            return self.stream_tokens(tokens, options=options)
+            # As in llama.cpp's runtime: an instruct model writing on past the gap is cut
+            # where it repeats the suffix (engine/fillcut.py).
+            return self._stream(
+                tokens, options, None, lambda pieces: trim_suffix_repeat(pieces, suffix)
+            )
         return self._stream(tokens, options, None, lambda pieces: drop_echo(pieces, prefix))
 
     def stream_completion(self, prompt: str, *, options: GenerationOptions) -> TokenStream:
