@@ -143,7 +143,9 @@ def test_the_debug_setting_comes_from_settings_toml() -> None:
     assert config.load_settings().logging.debug is True
     p.settings_file.write_text("[logging]\ndebug = 'yes'\n")
     assert config.load_settings().logging.debug is False
-    assert p.settings_file.with_name("settings.toml.corrupt").exists()
+    # The bad value alone is left out (issue 17); the file stays where it is.
+    assert p.settings_file.exists()
+    assert not p.settings_file.with_name("settings.toml.corrupt").exists()
 
 
 def test_a_full_disk_under_the_log_is_one_line_not_a_traceback_per_event(capsys) -> None:

@@ -2,25 +2,35 @@
 
 All paths come from here. ``CODENOOK_HOME`` moves all of them under one folder
 (tests set it to a temp dir); otherwise they follow the platform's user dirs.
+
+Each setting is declared once, at its field (``setting``): default, rule and help text.
+Reading settings.toml, the command line's overrides, the settings dialog and the model
+catalog all check against those declarations; a bad value in the file is left out alone,
+with a warning that names it and its rule.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import stat
 import tomllib
 import types
 import typing
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 import tomli_w
 
+from codenook import uistate
 from codenook.errors import ConfigError
+from codenook.redact import PLACEHOLDER, redact
 from codenook.safefile import write_file
 
 APP = "codenook"
@@ -40,6 +50,11 @@ class Paths:
     def settings_file(self) -> Path:
         """The TOML settings file."""
         return self.config / "settings.toml"
+
+    @property
+    def state_file(self) -> Path:
+        """The window's state between runs (size, panes, recent files): not user settings."""
+        return self.data / "state.json"
 
     @property
     def database(self) -> Path:
@@ -102,46 +117,177 @@ def make_private(path: Path, mode: int = 0o700) -> None:
         log.warning("Cannot make %s private (%s); others may be able to read it.", path, exc)
 
 
+# -- declaring a setting ------------------------------------------------------------------
+# Each setting says once, at its field, what it may hold and what it is for
+# (``setting(default, "help", rule=...)``): the checks below, the settings dialog and the
+# model catalog's loader all read these declarations.
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a value must be, as a check and in words ("a number from 0 to 5").
+
+    A rule checks the value's type itself, so a loader without type hints (the model
+    catalog) can use it alone.
+    """
+
+    says: str
+    check: Callable[[Any], bool]
+    #: The values a chooser offers; empty: any value that passes ``check``.
+    choices: tuple[str, ...] = ()
+
+    def allows(self, value: Any) -> bool:
+        """Whether ``value`` keeps this rule."""
+        try:
+            return bool(self.check(value))
+        except (TypeError, ValueError):
+            return False
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    # bool is an int subclass; `true` in TOML must not pass as a number.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def number_in(low: float, high: float, says: str, *, above_low: bool = False) -> Rule:
+    """A number from ``low`` (excluded with ``above_low``) to ``high``."""
+    if above_low:
+        return Rule(says, lambda v: _number(v) and low < v <= high)
+    return Rule(says, lambda v: _number(v) and low <= v <= high)
+
+
+def whole_from(low: int, says: str, high: float = math.inf) -> Rule:
+    """A whole number from ``low`` to ``high``."""
+    return Rule(says, lambda v: _is_int(v) and low <= v <= high)
+
+
+def one_of(*choices: str) -> Rule:
+    """One of ``choices``, exactly."""
+    return Rule(" or ".join(choices), lambda v: v in choices, choices)
+
+
+def text(says: str, *, pattern: re.Pattern[str] | None = None) -> Rule:
+    """Text that is not blank (and matches ``pattern`` when one is given)."""
+    return Rule(
+        says,
+        lambda v: (
+            isinstance(v, str)
+            and bool(v.strip())
+            and (pattern is None or pattern.fullmatch(v) is not None)
+        ),
+    )
+
+
+def setting(
+    default: Any = MISSING,
+    about: str = "",
+    *,
+    rule: Rule | None = None,
+    state: bool = False,
+    label: str = "",
+    jobs: bool = False,
+) -> Any:
+    """Declare a settings field: its default, the rule its value keeps, and its help text.
+
+    ``state``: the window writes it as it closes (kept in the state file, not in
+    settings.toml). ``jobs``: the field holds one value per job (``[prompts]``, ``[routing]``).
+    """
+    metadata = {"about": about, "rule": rule, "state": state, "label": label, "jobs": jobs}
+    return field(default=default, metadata=metadata)
+
+
 #: The model runtimes a setting may name ("auto": chosen by what the model location is).
 RUNTIMES = ("auto", "llama.cpp", "transformers")
+#: How the window's size and place are written (Tk's WIDTHxHEIGHT+X+Y).
+_GEOMETRY = re.compile(r"\d+x\d+(?:[+-]-?\d+[+-]-?\d+)?")
+_URL = re.compile(r"https?://\S+")
 
 
 @dataclass(frozen=True)
 class ModelSettings:
     """How the model is loaded. ``None`` means: choose for this machine."""
 
-    path: str | None = None
-    context_length: int = 4096
-    threads: int | None = None
-    gpu_layers: int | None = None
-    #: A prompt format name (``codenook prompt --list``); None: the model file decides.
-    chat_format: str | None = None
-    #: Which runtime opens the model (engine/runtimes.py): "auto" chooses by what it is.
-    runtime: str = "auto"
-    #: transformers on CUDA: load the weights in 4 bits (bitsandbytes) to fit a smaller GPU.
-    four_bit: bool = False
-    #: A LoRA adapter from 'codenook tune' (its name; a checked file path once resolved).
-    adapter: str | None = None
+    path: str | None = setting(
+        None, "A GGUF file or a model folder; empty: the embedded model.", label="Model"
+    )
+    context_length: int = setting(
+        4096,
+        "Tokens the model holds at once: the conversation, attached files and the answer.",
+        rule=whole_from(64, "an integer of at least 64"),
+    )
+    threads: int | None = setting(
+        None,
+        "CPU threads for llama.cpp; empty: the machine's physical cores.",
+        rule=whole_from(1, "a positive integer"),
+    )
+    gpu_layers: int | None = setting(
+        None,
+        "Layers on the GPU: -1 all, 0 none (CPU only); empty: as many as fit.",
+        rule=whole_from(-1, "-1 (all), 0 (CPU) or a number of layers"),
+        label="GPU layers",
+    )
+    chat_format: str | None = setting(
+        None,
+        "A prompt format name (codenook prompt --list); empty: the model file decides.",
+        rule=text("a prompt format name (see 'codenook prompt --list')"),
+    )
+    runtime: str = setting(
+        "auto", "Which runtime opens the model; auto chooses by what it is.", rule=one_of(*RUNTIMES)
+    )
+    four_bit: bool = setting(
+        False, "transformers on CUDA: load the weights in 4 bits to fit a smaller GPU."
+    )
+    adapter: str | None = setting(
+        None,
+        "A LoRA adapter from 'codenook tune' (its name); empty: none.",
+        rule=text("an adapter name (see 'codenook tune list')"),
+        label="LoRA adapter",
+    )
 
 
 @dataclass(frozen=True)
 class GenerationSettings:
     """How answers are sampled."""
 
-    temperature: float = 0.2
-    top_p: float = 0.95
-    max_tokens: int = 1024
-    stop: tuple[str, ...] = ()
-    seed: int | None = None
+    temperature: float = setting(
+        0.2,
+        "Randomness of the answer: 0 always takes the likeliest word.",
+        rule=number_in(0, 5, "a number from 0 to 5"),
+    )
+    top_p: float = setting(
+        0.95,
+        "Sample only from the likeliest words that together reach this share.",
+        rule=number_in(0, 1, "a number above 0 and at most 1", above_low=True),
+        label="Top p",
+    )
+    max_tokens: int = setting(
+        1024,
+        "The longest answer, in tokens.",
+        rule=whole_from(1, "a positive integer"),
+        label="Max new tokens",
+    )
+    stop: tuple[str, ...] = setting(
+        (), 'Texts that end an answer when the model writes them, as a list: ["END"].'
+    )
+    seed: int | None = setting(None, "A fixed seed makes answers repeatable; empty: random.")
 
 
 @dataclass(frozen=True)
 class ModelsSettings:
     """Where model weights live. ``None`` means the data folder's ``models/``."""
 
-    folder: str | None = None
-    #: The window's first-run question (embedded, a folder, or a download) was answered.
-    first_run_done: bool = False
+    folder: str | None = setting(
+        None,
+        "Where model weights are kept; empty: the data folder's models/.",
+        rule=text("the path of a folder"),
+    )
+    first_run_done: bool = setting(
+        False, "The window's first-run question (embedded, a folder, a download) was answered."
+    )
 
     def folder_path(self, p: Paths | None = None) -> Path:
         """The weights folder in force."""
@@ -150,44 +296,66 @@ class ModelsSettings:
 
 @dataclass(frozen=True)
 class UiSettings:
-    """How the window looks; remembered between runs."""
+    """How the window looks, and (``state``) what it remembers between runs."""
 
-    theme: str = "light"
-    font_size: int = 11
-    geometry: str = "1100x760"
-    sidebar_width: int = 240
-    recent_models: tuple[str, ...] = ()
-    #: The editor pane beside the chat (Ctrl+E): its width and the files opened last.
-    editor_width: int = 560
-    recent_files: tuple[str, ...] = ()
-    #: Ghost-text completion after typing pauses for ``autocomplete_delay_ms``.
-    autocomplete: bool = True
-    autocomplete_delay_ms: int = 400
-
-
-@dataclass(frozen=True)
-class PromptSettings:
-    """System prompts per job; empty means codenook's built-in prompt for that job."""
-
-    ask: str = ""
-    generate: str = ""
-    complete: str = ""
-    review: str = ""
-    debug: str = ""
-    document: str = ""
+    theme: str = setting("light", "The window's colours.", rule=one_of("light", "dark"))
+    font_size: int = setting(
+        11, "Text size in points.", rule=whole_from(6, "an integer from 6 to 40", 40)
+    )
+    geometry: str = setting(
+        "1100x760",
+        "The window's size and place, as it was closed.",
+        rule=text("a size and place such as 1100x760+0+0", pattern=_GEOMETRY),
+        state=True,
+    )
+    sidebar_width: int = setting(
+        240,
+        "The conversation list's width, as it was closed.",
+        rule=whole_from(0, "a width in pixels"),
+        state=True,
+    )
+    recent_models: tuple[str, ...] = setting((), "Models chosen lately.", state=True)
+    editor_width: int = setting(
+        560,
+        "The editor pane's width, as it was last shown.",
+        rule=whole_from(100, "a width in pixels of at least 100"),
+        state=True,
+    )
+    recent_files: tuple[str, ...] = setting((), "Files opened lately in the editor.", state=True)
+    autocomplete: bool = setting(True, "Ghost-text completion in the editor after a pause.")
+    autocomplete_delay_ms: int = setting(
+        400,
+        "How long typing pauses before a completion is asked for, in milliseconds.",
+        rule=whole_from(50, "milliseconds from 50 to 10000", 10_000),
+        label="Completion delay (ms)",
+    )
 
 
 @dataclass(frozen=True)
 class SandboxSettings:
     """Limits for code that codenook runs, and whether an unisolated run is allowed."""
 
-    timeout: float = 10.0
-    memory_mb: int = 512
-    processes: int = 64
-    file_size_mb: int = 10
-    output_kb: int = 1024
+    timeout: float = setting(
+        10.0,
+        "Seconds a run may take.",
+        rule=number_in(0, 3600, "a number of seconds above 0 and at most 3600", above_low=True),
+    )
+    memory_mb: int = setting(
+        512, "Memory a run may use, in MB.", rule=whole_from(32, "an integer of at least 32")
+    )
+    processes: int = setting(
+        64, "Processes a run may start.", rule=whole_from(1, "a positive integer")
+    )
+    file_size_mb: int = setting(
+        10, "The largest file a run may write, in MB.", rule=whole_from(1, "a positive integer")
+    )
+    output_kb: int = setting(
+        1024, "Output kept from a run, in KB.", rule=whole_from(1, "a positive integer")
+    )
     # Where no isolation works, run with limits only (every result says so) or refuse.
-    allow_unisolated: bool = True
+    allow_unisolated: bool = setting(
+        True, "Where no isolation works, run with limits only (each result says so)."
+    )
 
 
 @dataclass(frozen=True)
@@ -195,48 +363,122 @@ class LoggingSettings:
     """What the error log may hold."""
 
     # Off by default: message content in a log file outlives the history the user deletes.
-    debug: bool = False
+    debug: bool = setting(
+        False, "Write message content to the error log (off: it outlives deletes)."
+    )
 
 
-#: The jobs that can each be routed to a backend (``[routing]``).
+#: The jobs known today; the job registry (assist/jobs) takes this over.
 JOB_NAMES = ("ask", "generate", "complete", "review", "debug", "document")
 #: The routing value that means: the model in this process.
 LOCAL = "local"
+#: What a key in [prompts] and [routing] looks like: a job's name.
+JOB_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_JOB_KEY_SAYS = "a job's name (lower-case letters, digits and '_')"
+
+
+def _job_pairs(
+    given: Iterable[tuple[str, Any]] | Mapping[str, Any], more: Mapping[str, Any], default: str
+) -> tuple[tuple[str, Any], ...]:
+    """Job values as sorted pairs, those that say the default left out (so equal means same)."""
+    merged = dict(given.items() if isinstance(given, Mapping) else given)
+    merged.update(more)
+    return tuple(sorted((k, v) for k, v in merged.items() if v != default))
+
+
+class JobTable:
+    """A frozen table of values by job name that accepts any job.
+
+    A job registered later needs no edit here: ``table.ask`` (any job's name) reads its
+    value, or the table's default when the settings name none.
+    """
+
+    _jobs: tuple[tuple[str, Any], ...]
+    _default = ""
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for job names: anything else (copy's and pickle's probes) is really missing.
+        if name.startswith("_") or not JOB_KEY.fullmatch(name):
+            raise AttributeError(name)
+        return self.get(name)
+
+    def get(self, job: str, default: Any = None) -> Any:
+        """The value for ``job``: the setting, else ``default``, else the table's default."""
+        for key, value in self._jobs:
+            if key == job:
+                return value
+        return self._default if default is None else default
+
+    def as_dict(self) -> dict[str, Any]:
+        """The jobs the settings name, with their values."""
+        return dict(self._jobs)
+
+
+@dataclass(frozen=True, init=False)
+class PromptSettings(JobTable):
+    """System prompts by job; empty means codenook's built-in prompt for that job."""
+
+    _jobs: tuple[tuple[str, Any], ...] = setting(
+        (), "The system prompt for this job; empty: codenook's built-in prompt.", jobs=True
+    )
+
+    def __init__(self, _jobs: Iterable[tuple[str, Any]] = (), **by_job: Any) -> None:
+        object.__setattr__(self, "_jobs", _job_pairs(_jobs, by_job, ""))
+
+
+@dataclass(frozen=True, init=False)
+class RoutingSettings(JobTable):
+    """Which backend each job uses: "local" or the name of a ``[backends.NAME]``."""
+
+    _default = LOCAL
+    _jobs: tuple[tuple[str, Any], ...] = setting(
+        (), 'Where the job is answered: "local" or the name of a [backends.NAME].', jobs=True
+    )
+    failover: bool = setting(
+        False, "When a remote backend is down or times out, answer with the local model."
+    )
+
+    def __init__(
+        self, _jobs: Iterable[tuple[str, Any]] = (), *, failover: bool = False, **by_job: Any
+    ) -> None:
+        object.__setattr__(self, "_jobs", _job_pairs(_jobs, by_job, LOCAL))
+        object.__setattr__(self, "failover", failover)
+
+    def for_job(self, job: str) -> str:
+        """The backend name for ``job`` (a job the settings do not route runs locally)."""
+        return self.get(job)
 
 
 @dataclass(frozen=True)
 class RemoteBackendSettings:
     """A named OpenAI-compatible server (``[backends.NAME]``). Its API key is never here."""
 
-    url: str
-    #: The server's model to use; empty: the first one the server lists.
-    model: str = ""
-    connect_timeout: float = 5.0
-    #: Seconds without a byte from the server before the request counts as timed out.
-    read_timeout: float = 120.0
-    #: The context the server's model holds (OpenAI-compatible servers do not say).
-    context_length: int = 4096
-    #: Fill-in-the-middle: "chat" (an instruction), "suffix" (the completions endpoint's
-    #: suffix field: Ollama, llama-cpp-python) or a FIM format name sent as a raw prompt.
-    fill: str = "chat"
-
-
-@dataclass(frozen=True)
-class RoutingSettings:
-    """Which backend each job uses: "local" or the name of a ``[backends.NAME]``."""
-
-    ask: str = LOCAL
-    generate: str = LOCAL
-    complete: str = LOCAL
-    review: str = LOCAL
-    debug: str = LOCAL
-    document: str = LOCAL
-    #: When a remote backend is down or times out, answer with the local model instead.
-    failover: bool = False
-
-    def for_job(self, job: str) -> str:
-        """The backend name for ``job`` (jobs outside the list run locally)."""
-        return getattr(self, job, LOCAL) if job in JOB_NAMES else LOCAL
+    url: str = setting(
+        about="The server's address.", rule=text("an http:// or https:// URL", pattern=_URL)
+    )
+    model: str = setting("", "The server's model to use; empty: the first one it lists.")
+    connect_timeout: float = setting(
+        5.0,
+        "Seconds to wait for a connection.",
+        rule=number_in(0, 600, "a number of seconds above 0 and at most 600", above_low=True),
+    )
+    read_timeout: float = setting(
+        120.0,
+        "Seconds without a byte from the server before the request counts as timed out.",
+        rule=number_in(0, 3600, "a number of seconds above 0 and at most 3600", above_low=True),
+    )
+    context_length: int = setting(
+        4096,
+        "The context the server's model holds (OpenAI-compatible servers do not say).",
+        rule=whole_from(64, "an integer of at least 64"),
+    )
+    #: "chat" (an instruction), "suffix" (the completions endpoint's suffix field: Ollama,
+    #: llama-cpp-python) or a FIM format name sent as a raw prompt.
+    fill: str = setting(
+        "chat",
+        'Fill-in-the-middle: "chat", "suffix" or a FIM format name.',
+        rule=text('"chat", "suffix" or a FIM format'),
+    )
 
 
 @dataclass(frozen=True)
@@ -255,7 +497,7 @@ class Settings:
     backends: dict[str, RemoteBackendSettings] = field(default_factory=dict)
 
 
-_SECTIONS = {
+_SECTIONS: dict[str, type] = {
     "model": ModelSettings,
     "generation": GenerationSettings,
     "ui": UiSettings,
@@ -265,7 +507,59 @@ _SECTIONS = {
     "models": ModelsSettings,
     "routing": RoutingSettings,
 }
+#: The [ui] fields the window writes as it closes: they live in the state file.
+WINDOW_STATE = frozenset(f.name for f in fields(UiSettings) if f.metadata["state"])
 _BACKEND_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One setting as declared at its field: what the checks and the settings dialog read."""
+
+    section: str
+    name: str
+    hint: Any
+    default: Any
+    about: str
+    rule: Rule | None
+    state: bool
+    label: str
+    jobs: bool
+
+    @property
+    def key(self) -> str:
+        """``section.name``, as the settings file and the warnings write it."""
+        return f"{self.section}.{self.name}"
+
+
+def declared(section: str | type) -> tuple[Declared, ...]:
+    """The settings of ``[section]`` (a name such as "model", or its class), in order."""
+    if isinstance(section, str):
+        return _declared(_SECTIONS[section], section)
+    return _declared(section, section.__name__)
+
+
+@cache
+def _declared(cls: type, where: str) -> tuple[Declared, ...]:
+    hints = typing.get_type_hints(cls)
+    found = []
+    for f in fields(cls):
+        m = f.metadata
+        label = m.get("label") or f.name.replace("_", " ").capitalize()
+        found.append(
+            Declared(
+                section=where,
+                name=f.name,
+                hint=hints[f.name],
+                default=f.default,
+                about=m.get("about", ""),
+                rule=m.get("rule"),
+                state=bool(m.get("state")),
+                label=label,
+                jobs=bool(m.get("jobs")),
+            )
+        )
+    return tuple(found)
 
 
 def check_backend_name(name: str) -> str:
@@ -278,184 +572,108 @@ def check_backend_name(name: str) -> str:
     return name
 
 
-def _backends(raw: Any) -> dict[str, RemoteBackendSettings]:
-    if not isinstance(raw, dict):
-        raise ConfigError("[backends] in the settings file must be a table of tables.")
-    found = {}
-    for name, table in raw.items():
-        check_backend_name(name)
-        if not isinstance(table, dict) or not isinstance(table.get("url"), str):
-            raise ConfigError(f'[backends.{name}] needs url = "http://HOST:PORT".')
-        found[name] = _section(RemoteBackendSettings, table, f"backends.{name}")
-    return found
+# -- checking ----------------------------------------------------------------------------------
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _problem(value: Any, hint: Any, rule: Rule | None) -> str | None:
+    """What ``value`` must be instead, in words; None when it is fine."""
+    if not _fits(value, hint):
+        return _described(hint)
+    if value is None or rule is None or rule.allows(value):
+        return None
+    return rule.says
 
 
-def _is_int(value: Any) -> bool:
-    # bool is an int subclass; `true` in TOML must not pass as a number.
-    return isinstance(value, int) and not isinstance(value, bool)
+#: Key names whose values are never echoed in a warning.
+_SECRET_KEY = re.compile(r"token|passw|secret|api_?key|credential|auth", re.IGNORECASE)
+_URL_USER = re.compile(r"(//)[^/@\s]+@")
 
 
-def _section(cls: type, raw: Any, where: str) -> Any:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"[{where}] in the settings file must be a table.")
-    known = {f.name: f for f in fields(cls)}
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in known:
-            log.warning("Ignoring unknown setting %s.%s", where, key)
-            continue
-        if key in ("stop", "recent_models", "recent_files"):
-            if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-                raise ConfigError(f"{where}.{key} must be a list of strings.")
-            value = tuple(value)
-        values[key] = value
-    return cls(**values)
+def shown(key: str, value: Any) -> str:
+    """``value`` as a warning may show it: short, and never a secret."""
+    if _SECRET_KEY.search(key.rsplit(".", 1)[-1]):
+        return PLACEHOLDER
+    said = _URL_USER.sub(rf"\1{PLACEHOLDER}@", redact(repr(value))[0])
+    return said if len(said) <= 40 else said[:40] + "…"
+
+
+def _bad(key: str, value: Any, must: str) -> str:
+    return f"Setting {key} must be {must}, not {shown(key, value)}"
+
+
+def _entries(where: str, section: Any) -> Iterator[tuple[str, Any, str | None]]:
+    """Each setting of ``section`` as (key, value, what it must be instead or None)."""
+    for d in declared(type(section)):
+        value = getattr(section, d.name)
+        if d.jobs:
+            for job, v in value:
+                must = None if JOB_KEY.fullmatch(job) else _JOB_KEY_SAYS
+                yield f"{where}.{job}", v, must or _problem(v, str, d.rule)
+        else:
+            yield f"{where}.{d.name}", value, _problem(value, d.hint, d.rule)
 
 
 def validate(settings: Settings) -> Settings:
-    """Check types and value ranges; raise ConfigError naming the bad setting.
+    """Check every setting against its declaration; raise ConfigError naming the first bad one.
 
     Returns the settings, with what this machine cannot do (too many threads) lowered.
     """
-    _check_types(settings)
-    m, g, sb = settings.model, settings.generation, settings.sandbox
-    checks = [
-        (
-            isinstance(m.context_length, int) and m.context_length >= 64,
-            "model.context_length",
-            "an integer of at least 64",
-        ),
-        (
-            m.threads is None or (isinstance(m.threads, int) and m.threads >= 1),
-            "model.threads",
-            "a positive integer",
-        ),
-        (
-            m.gpu_layers is None or (isinstance(m.gpu_layers, int) and m.gpu_layers >= -1),
-            "model.gpu_layers",
-            "-1 (all), 0 (CPU) or a number of layers",
-        ),
-        (
-            m.chat_format is None or (isinstance(m.chat_format, str) and m.chat_format.strip()),
-            "model.chat_format",
-            "a prompt format name (see 'codenook prompt --list')",
-        ),
-        (m.runtime in RUNTIMES, "model.runtime", " or ".join(RUNTIMES)),
-        (isinstance(m.four_bit, bool), "model.four_bit", "true or false"),
-        (
-            m.adapter is None or (isinstance(m.adapter, str) and m.adapter.strip()),
-            "model.adapter",
-            "an adapter name (see 'codenook tune list')",
-        ),
-        (
-            isinstance(g.temperature, int | float) and 0 <= g.temperature <= 5,
-            "generation.temperature",
-            "a number from 0 to 5",
-        ),
-        (
-            isinstance(g.top_p, int | float) and 0 < g.top_p <= 1,
-            "generation.top_p",
-            "a number above 0 and at most 1",
-        ),
-        (
-            isinstance(g.max_tokens, int) and g.max_tokens >= 1,
-            "generation.max_tokens",
-            "a positive integer",
-        ),
-        (g.seed is None or isinstance(g.seed, int), "generation.seed", "an integer"),
-        (settings.ui.theme in ("light", "dark"), "ui.theme", "light or dark"),
-        (
-            isinstance(settings.ui.font_size, int) and 6 <= settings.ui.font_size <= 40,
-            "ui.font_size",
-            "an integer from 6 to 40",
-        ),
-        (
-            _is_int(settings.ui.editor_width) and settings.ui.editor_width >= 100,
-            "ui.editor_width",
-            "a width in pixels of at least 100",
-        ),
-        (isinstance(settings.ui.autocomplete, bool), "ui.autocomplete", "true or false"),
-        (
-            _is_int(settings.ui.autocomplete_delay_ms)
-            and 50 <= settings.ui.autocomplete_delay_ms <= 10_000,
-            "ui.autocomplete_delay_ms",
-            "milliseconds from 50 to 10000",
-        ),
-        (
-            _number(sb.timeout) and 0 < sb.timeout <= 3600,
-            "sandbox.timeout",
-            "a number of seconds above 0 and at most 3600",
-        ),
-        (
-            _is_int(sb.memory_mb) and sb.memory_mb >= 32,
-            "sandbox.memory_mb",
-            "an integer of at least 32",
-        ),
-        (_is_int(sb.processes) and sb.processes >= 1, "sandbox.processes", "a positive integer"),
-        (
-            _is_int(sb.file_size_mb) and sb.file_size_mb >= 1,
-            "sandbox.file_size_mb",
-            "a positive integer",
-        ),
-        (_is_int(sb.output_kb) and sb.output_kb >= 1, "sandbox.output_kb", "a positive integer"),
-        (isinstance(sb.allow_unisolated, bool), "sandbox.allow_unisolated", "true or false"),
-        (isinstance(settings.logging.debug, bool), "logging.debug", "true or false"),
-        (
-            isinstance(settings.models.first_run_done, bool),
-            "models.first_run_done",
-            "true or false",
-        ),
-        (
-            settings.models.folder is None
-            or (isinstance(settings.models.folder, str) and settings.models.folder.strip()),
-            "models.folder",
-            "the path of a folder",
-        ),
-    ]
-    r = settings.routing
-    checks += [
-        (isinstance(getattr(r, job), str), f"routing.{job}", '"local" or a backend name')
-        for job in JOB_NAMES
-    ]
-    checks.append((isinstance(r.failover, bool), "routing.failover", "true or false"))
-    for name, b in settings.backends.items():
-        where = f"backends.{name}"
-        checks += [
-            (
-                b.url.startswith(("http://", "https://")),
-                f"{where}.url",
-                "an http:// or https:// URL",
-            ),
-            (isinstance(b.model, str), f"{where}.model", "a model name"),
-            (
-                _number(b.connect_timeout) and 0 < b.connect_timeout <= 600,
-                f"{where}.connect_timeout",
-                "a number of seconds above 0 and at most 600",
-            ),
-            (
-                _number(b.read_timeout) and 0 < b.read_timeout <= 3600,
-                f"{where}.read_timeout",
-                "a number of seconds above 0 and at most 3600",
-            ),
-            (
-                _is_int(b.context_length) and b.context_length >= 64,
-                f"{where}.context_length",
-                "an integer of at least 64",
-            ),
-            (
-                isinstance(b.fill, str) and b.fill.strip(),
-                f"{where}.fill",
-                '"chat", "suffix" or a FIM format',
-            ),
-        ]
-    for ok, name, expected in checks:
-        if not ok:
-            raise ConfigError(f"Setting {name} must be {expected}.")
+    sections = [(name, getattr(settings, name)) for name in _SECTIONS]
+    sections += [(f"backends.{name}", b) for name, b in settings.backends.items()]
+    for where, section in sections:
+        for key, value, must in _entries(where, section):
+            if must is not None:
+                raise ConfigError(_bad(key, value, must) + ".")
     return _within_machine(settings)
+
+
+def _values(cls: type, raw: Any, where: str, problems: list[str]) -> dict[str, Any]:
+    """The good values of table ``raw`` for ``cls``; each bad one left out, said in ``problems``."""
+    if not isinstance(raw, dict):
+        problems.append(f"[{where}] must be a table; all of it is ignored")
+        return {}
+    declarations = {d.name: d for d in declared(cls)}
+    jobs = next((d for d in declarations.values() if d.jobs), None)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        d = declarations.get(key)
+        if d is None or d.jobs:
+            if jobs is None:
+                problems.append(f"Ignoring unknown setting {where}.{key}")
+                continue
+            if not JOB_KEY.fullmatch(key):
+                problems.append(f"Ignoring {where}.{key}: a key there must be {_JOB_KEY_SAYS}")
+                continue
+            hint, rule = str, jobs.rule
+        else:
+            hint, rule = d.hint, d.rule
+        # TOML has arrays; a settings list is a tuple.
+        must = _problem(tuple(value) if isinstance(value, list) else value, hint, rule)
+        if must is not None:
+            problems.append(_bad(f"{where}.{key}", value, must) + "; that value is ignored")
+            continue
+        values[key] = tuple(value) if isinstance(value, list) else value
+    return values
+
+
+def _backends(raw: Any, problems: list[str]) -> dict[str, RemoteBackendSettings]:
+    """The usable ``[backends.NAME]`` tables; a backend without a usable url is left out."""
+    if not isinstance(raw, dict):
+        problems.append("[backends] must be a table of tables; all of it is ignored")
+        return {}
+    found = {}
+    for name, table in raw.items():
+        try:
+            check_backend_name(name)
+        except ConfigError as exc:
+            problems.append(f"{exc} [backends.{name}] is ignored")
+            continue
+        values = _values(RemoteBackendSettings, table, f"backends.{name}", problems)
+        if "url" not in values:
+            problems.append(f'[backends.{name}] needs url = "http://HOST:PORT"; it is ignored')
+            continue
+        found[name] = RemoteBackendSettings(**values)
+    return found
 
 
 def cpu_count() -> int:
@@ -530,78 +748,121 @@ def _described(hint: Any) -> str:
     }.get(hint, str(hint))
 
 
-def _check_types(settings: Settings) -> None:
-    """Raise ConfigError naming the first setting whose value is not of its field's type."""
-    sections: list[tuple[str, Any]] = [(name, getattr(settings, name)) for name in _SECTIONS]
-    sections += [(f"backends.{name}", b) for name, b in settings.backends.items()]
-    for where, section in sections:
-        hints = typing.get_type_hints(type(section))
-        for f in fields(section):
-            value = getattr(section, f.name)
-            if not _fits(value, hints[f.name]):
-                shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
-                raise ConfigError(
-                    f"Setting {where}.{f.name} must be {_described(hints[f.name])}, not {shown}."
-                )
+# -- reading and writing -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Settings as read, and what was wrong in the files (each bad value was left out)."""
+
+    settings: Settings
+    warnings: tuple[str, ...] = ()
+
+
+def read_settings(p: Paths | None = None) -> Loaded:
+    """Read settings.toml (and the window's state file) and say what was wrong in them.
+
+    A bad value is left out alone (its default applies) and named in ``warnings`` with
+    its rule; everything else in the file applies. A file that is not TOML at all is kept
+    aside as ``settings.toml.corrupt`` and the defaults are used.
+    """
+    p = p or paths()
+    raw, warnings = _read_toml(p.settings_file)
+    problems: list[str] = []
+    values = {
+        name: _values(cls, raw.get(name, {}), name, problems) for name, cls in _SECTIONS.items()
+    }
+    # The state file wins over [ui] keys that older versions wrote into settings.toml.
+    values["ui"].update(_window_state(p))
+    backends = _backends(raw.get("backends", {}), problems)
+    settings = Settings(
+        **{name: _SECTIONS[name](**v) for name, v in values.items()}, backends=backends
+    )
+    warnings += [f"Settings file {p.settings_file}: {m}." for m in problems]
+    return Loaded(_within_machine(settings), tuple(warnings))
 
 
 def load_settings(p: Paths | None = None) -> Settings:
-    """Read settings.toml; an unreadable file is kept aside and defaults are used."""
-    p = p or paths()
-    file = p.settings_file
+    """Read the settings; each problem found is logged once (see ``read_settings``)."""
+    loaded = read_settings(p)
+    for warning in loaded.warnings:
+        _warn_once(warning)
+    return loaded.settings
+
+
+def _read_toml(file: Path) -> tuple[dict[str, Any], list[str]]:
+    """The tables in ``file`` (none when it is missing or unusable), and what went wrong."""
     if not file.exists():
-        return Settings()
+        return {}, []
     try:
-        text = file.read_text(encoding="utf-8")
+        return tomllib.loads(file.read_text(encoding="utf-8")), []
     except OSError as exc:
-        _warn_once(f"Cannot read the settings file {file} ({exc.strerror}); using defaults.")
-        return Settings()
-    except UnicodeDecodeError as exc:
-        return _set_aside(file, exc)
-    try:
-        raw = tomllib.loads(text)
-        settings = Settings(
-            **{name: _section(cls, raw.get(name, {}), name) for name, cls in _SECTIONS.items()},
-            backends=_backends(raw.get("backends", {})),
-        )
-        return validate(settings)
-    except (tomllib.TOMLDecodeError, ConfigError, TypeError) as exc:
-        return _set_aside(file, exc)
+        return {}, [f"Cannot read the settings file {file} ({exc.strerror}); using defaults."]
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return {}, [_set_aside(file, exc)]
 
 
-def _set_aside(file: Path, problem: Exception) -> Settings:
-    """Keep an unusable settings file as ``settings.toml.corrupt``; the defaults, with a warning."""
+def _set_aside(file: Path, problem: Exception) -> str:
+    """Keep an unreadable settings file as ``settings.toml.corrupt``; say so."""
     aside = file.with_name(file.name + ".corrupt")
     try:
         file.replace(aside)
     except OSError as exc:
         # A read-only config folder: the file stays where it is, unused.
-        _warn_once(
+        return (
             f"Settings file {file} is unusable ({problem}); using defaults (it could not be "
             f"kept aside: {exc.strerror})."
         )
-    else:
-        log.warning(
-            "Settings file %s is unusable (%s); kept as %s, using defaults.", file, problem, aside
-        )
-    return Settings()
+    return f"Settings file {file} is unusable ({problem}); kept as {aside}, using defaults."
+
+
+def _window_state(p: Paths) -> dict[str, Any]:
+    """The good [ui] state values in the state file; a bad one is logged and left out."""
+    saved = uistate.read_state(p.state_file)
+    problems: list[str] = []
+    values = _values(
+        UiSettings, {k: v for k, v in saved.items() if k in WINDOW_STATE}, "ui", problems
+    )
+    for problem in problems:
+        log.warning("Window state file %s: %s.", p.state_file, problem)
+    return values
+
+
+def _table(section: Any, *, state: bool = False) -> dict[str, Any]:
+    """``section`` as a TOML/JSON table: its window state, or (by default) all but that."""
+    table: dict[str, Any] = {}
+    for d in declared(type(section)):
+        value = getattr(section, d.name)
+        if d.jobs:
+            table.update(value)
+        elif value is not None and d.state == state:
+            table[d.name] = list(value) if isinstance(value, tuple) else value
+    return table
 
 
 def save_settings(settings: Settings, p: Paths | None = None) -> Path:
-    """Write settings.toml atomically and return its path (FileWriteError when it cannot)."""
+    """Write settings.toml atomically and return its path (FileWriteError when it cannot).
+
+    The window's state goes to its own file, written here only when it changed.
+    """
     p = ensure_dirs(p)
-    data: dict[str, Any] = {}
-    for name in _SECTIONS:
-        section = {
-            k: (list(v) if isinstance(v, tuple) else v)
-            for k, v in asdict(getattr(settings, name)).items()
-            if v is not None
-        }
-        data[name] = section
-    data["backends"] = {name: asdict(b) for name, b in settings.backends.items()}
+    data: dict[str, Any] = {name: _table(getattr(settings, name)) for name in _SECTIONS}
+    data["backends"] = {name: _table(b) for name, b in settings.backends.items()}
     # The one safe write: a fresh temporary file, synced, renamed; a link is not followed.
     write_file(p.settings_file, tomli_w.dumps(data))
+    on_disk = {**_table(UiSettings(), state=True), **uistate.read_state(p.state_file)}
+    if _table(settings.ui, state=True) != on_disk:
+        save_window_state(settings, p)
     return p.settings_file
+
+
+def save_window_state(settings: Settings, p: Paths | None = None) -> Path:
+    """Write the window's state (size, pane widths, recent files and models) to its file.
+
+    settings.toml is left as it is: the user's file changes only when a setting does.
+    """
+    p = ensure_dirs(p)
+    return uistate.write_state(p.state_file, _table(settings.ui, state=True))
 
 
 def with_overrides(settings: Settings, **changes: Any) -> Settings:

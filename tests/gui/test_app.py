@@ -441,3 +441,29 @@ def test_the_runtime_setting_switches_the_model_and_the_status_bar_says_so(windo
     pump(root, lambda: config.load_settings().model.runtime == "transformers")
     app.send("Say hi.")
     pump(root, lambda: answered(app), timeout=240)
+
+
+def test_closing_writes_the_window_state_file_and_leaves_settings_toml_alone(account) -> None:
+    import json
+
+    p = config.ensure_dirs()
+    p.settings_file.write_text(
+        "# my settings\n[model]\ncontext_length = 2048\nthreads = 2\n\n"
+        '[ui]\ntheme = "dark"\ngeometry = "700x500"\n'
+    )
+    before = p.settings_file.read_bytes()
+    root = tk.Tk()
+    app = App(root)
+    assert app.settings.ui.geometry == "700x500"  # an older file's [ui] state still applies
+    app._remember(recent_files=("/work/x.py",))  # as opening a file does: the state file alone
+    pump(root, lambda: p.state_file.exists())
+    assert p.settings_file.read_bytes() == before
+    root.geometry("820x540+5+6")
+    pump(root, lambda: root.winfo_width() == 820)
+    app.close()
+    assert p.settings_file.read_bytes() == before
+    state = json.loads(p.state_file.read_text())
+    assert state["geometry"].startswith("820x540"), state
+    assert state["recent_files"] == ["/work/x.py"] and state["sidebar_width"] > 0
+    again = config.load_settings()
+    assert again.ui.geometry == state["geometry"] and again.ui.theme == "dark"

@@ -330,7 +330,11 @@ class App:
     def _remember(self, **ui: Any) -> None:
         self.settings = replace(self.settings, ui=replace(self.settings.ui, **ui))
         settings = self.settings
-        self.store.submit(lambda: config.save_settings(settings))
+        # Sizes and recent files go to the state file; settings.toml changes only when a
+        # setting the user chose (theme, font size) does.
+        window_only = set(ui) <= config.WINDOW_STATE
+        save = config.save_window_state if window_only else config.save_settings
+        self.store.submit(lambda: save(settings))
 
     # -- events from workers -------------------------------------------------------
 
@@ -1214,7 +1218,7 @@ class App:
                 ui["editor_width"] = self.editor.winfo_width()
         self.settings = replace(self.settings, ui=replace(self.settings.ui, **ui))
         with contextlib.suppress(Exception):
-            config.save_settings(self.settings)
+            config.save_window_state(self.settings)  # the user's settings.toml stays as it is
         # The model worker finishes the cancelled answer (saving it) and then stops.
         self.model.stop(timeout=max(0.1, 1.5 - (time.monotonic() - start)))
         self.store.stop(timeout=0.3)
