@@ -239,7 +239,9 @@ class ModelSettings:
         "auto", "Which runtime opens the model; auto chooses by what it is.", rule=one_of(*RUNTIMES)
     )
     four_bit: bool = setting(
-        False, "transformers on CUDA: load the weights in 4 bits to fit a smaller GPU."
+        False,
+        "transformers on CUDA: load the weights in 4 bits to fit a smaller GPU.",
+        label="4-bit weights",
     )
     adapter: str | None = setting(
         None,

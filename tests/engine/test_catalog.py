@@ -177,13 +177,19 @@ size = 1
     ("change", "message"),
     [
         (('name = "m"', 'name = "Bad Name"'), "lower-case"),
-        (('chat_format = "chatml"', 'chat_format = "alpaca"'), "chat_format 'alpaca'"),
+        (
+            ('chat_format = "chatml"', 'chat_format = "alpaca"'),
+            "chat_format must be .*, not 'alpaca'",
+        ),
         (('chat_format = "chatml"', ""), "chat_format, a fill_format or both"),
         (("layers = 1", "layers = 0"), "layers must be a positive integer"),
         (('repo = "o/r"', 'repo = "nope"'), "owner/name"),
         (('file = "m.gguf"', 'file = "m.bin"'), ".gguf file name"),
         (("size = 1", "size = -5"), "positive number of bytes"),
         (('license = "l"', 'license = "l"\nspeed = 3'), "unknown keys"),
+        (('title = "M"\n', ""), "title is missing: it must be a non-empty string"),
+        (('license = "l"', 'license = "l"\ngated = 1'), "gated must be true or false, not 1"),
+        (("size = 1", 'size = "1"'), "Q4_K_M: size must be a positive number of bytes"),
         (('good_for = "g"', 'good_for = "g"\ndefault_quant = "Q8_0"'), "default_quant"),
     ],
 )
@@ -196,3 +202,12 @@ def test_bad_entries_are_refused_with_the_reason(change: tuple[str, str], messag
 def test_duplicate_names_are_refused() -> None:
     with pytest.raises(ConfigError, match="duplicate names"):
         cat.parse_catalog(GOOD + GOOD)
+
+
+def test_the_catalog_checks_the_rules_declared_at_its_fields() -> None:
+    # The same declarations as settings (config.setting): a rule and help at each field.
+    declared = {d.name: d for d in config.declared(cat.CatalogEntry)}
+    assert all(d.about for d in declared.values())
+    assert {n for n, d in declared.items() if d.rule is None} == {"quants", "default_quant"}
+    assert declared["chat_format"].rule.choices == tuple(sorted(cat.CHAT_FORMATS))
+    assert declared["layers"].rule.allows(1) and not declared["layers"].rule.allows(True)

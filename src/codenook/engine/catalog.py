@@ -10,12 +10,13 @@ import importlib.resources
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from codenook import config
+from codenook.config import setting
 from codenook.engine import formats
 from codenook.errors import CodenookError, ConfigError
 
@@ -29,7 +30,12 @@ FILL_FORMATS = frozenset(formats.FILL_FORMATS)
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9.\-]*")
 _QUANT_RE = re.compile(r"[A-Z0-9_]+")
 _REPO_RE = re.compile(r"[A-Za-z0-9][\w.\-]*/[A-Za-z0-9][\w.\-]*")
-_INT_FIELDS = ("context", "params", "layers", "heads", "kv_heads", "head_dim", "vocab")
+_GGUF_RE = re.compile(r"[^/]+\.gguf")
+
+# The rules, declared at the fields below with config's helpers, as settings are.
+_WORDS = config.text("a non-empty string")
+_POSITIVE = config.whole_from(1, "a positive integer")
+_FLAG = config.Rule("true or false", lambda v: isinstance(v, bool))
 
 
 class CatalogError(CodenookError):
@@ -41,35 +47,48 @@ class Quant:
     """One GGUF file of a catalog model."""
 
     name: str
-    file: str
+    file: str = setting(
+        about="The GGUF file's name.", rule=config.text(".gguf file name", pattern=_GGUF_RE)
+    )
     #: Bytes, as the hub lists it (rounded); the exact figure comes with the download.
-    size: int
-    embedded: bool = False
+    size: int = setting(
+        about="Bytes, as the hub lists it.", rule=config.whole_from(1, "a positive number of bytes")
+    )
+    embedded: bool = setting(False, "Shipped inside a Python package.", rule=_FLAG)
 
 
 @dataclass(frozen=True)
 class CatalogEntry:
     """A model the catalog knows, with the figures the memory estimate needs."""
 
-    name: str
-    title: str
-    family: str
-    repo: str
-    quants: Mapping[str, Quant]
-    default_quant: str
-    context: int
-    params: int
-    layers: int
-    heads: int
-    kv_heads: int
-    head_dim: int
-    vocab: int
-    license: str
-    good_for: str
-    chat_format: str | None = None
-    fill_format: str | None = None
-    embedded: bool = False
-    gated: bool = False
+    name: str = setting(
+        about="The name to pull it by.",
+        rule=config.text("lower-case letters, digits, '.' and '-'", pattern=_NAME_RE),
+    )
+    title: str = setting(about="The name people know it by.", rule=_WORDS)
+    family: str = setting(about="The model family.", rule=_WORDS)
+    repo: str = setting(
+        about="The Hugging Face repository.", rule=config.text("owner/name", pattern=_REPO_RE)
+    )
+    quants: Mapping[str, Quant] = setting(about="Its GGUF files by quantization.")
+    default_quant: str = setting(about="The quantization pulled when none is named.")
+    context: int = setting(about="The context it was trained for, in tokens.", rule=_POSITIVE)
+    params: int = setting(about="Its number of weights.", rule=_POSITIVE)
+    layers: int = setting(about="Transformer layers.", rule=_POSITIVE)
+    heads: int = setting(about="Attention heads.", rule=_POSITIVE)
+    kv_heads: int = setting(about="Key/value heads.", rule=_POSITIVE)
+    head_dim: int = setting(about="Size of one head.", rule=_POSITIVE)
+    vocab: int = setting(about="Vocabulary size.", rule=_POSITIVE)
+    license: str = setting(about="The weights' license.", rule=_WORDS)
+    good_for: str = setting(about="What it does well.", rule=_WORDS)
+    chat_format: str | None = setting(
+        None, "Its chat prompt format.", rule=config.one_of(*sorted(CHAT_FORMATS))
+    )
+    fill_format: str | None = setting(
+        None, "Its fill-in-the-middle format.", rule=config.one_of(*sorted(FILL_FORMATS))
+    )
+    embedded: bool = setting(False, "Shipped inside a Python package.", rule=_FLAG)
+    gated: bool = setting(False, "The hub asks for a login and an accepted license.", rule=_FLAG)
 
     def quant(self, name: str | None = None) -> Quant:
         """The quantization called ``name`` (case-insensitive), or the default one."""
@@ -146,80 +165,57 @@ def _fail(where: str, message: str) -> ConfigError:
     return ConfigError(f"Model catalog {where}: {message}")
 
 
+def _checked(cls: type, raw: dict[str, Any], where: str, *, skip: tuple[str, ...] = ()) -> dict:
+    """``raw``'s values for ``cls``, each checked by the rule declared at its field."""
+    values = {}
+    for d in config.declared(cls):
+        if d.name in skip:
+            continue
+        if d.name not in raw:
+            if d.default is MISSING:
+                raise _fail(where, f"{d.name} is missing: it must be {d.rule.says}.")
+            continue
+        value = raw[d.name]
+        if d.rule is not None and not d.rule.allows(value):
+            raise _fail(where, f"{d.name} must be {d.rule.says}, not {value!r}.")
+        values[d.name] = value
+    return values
+
+
+def _quants(raw: Any, where: str) -> dict[str, Quant]:
+    """The [model.quants.NAME] tables, each checked."""
+    if not isinstance(raw, dict) or not raw:
+        raise _fail(where, "needs at least one [model.quants.NAME] table.")
+    quants: dict[str, Quant] = {}
+    for qname, q in raw.items():
+        if not _QUANT_RE.fullmatch(qname) or not isinstance(q, dict):
+            raise _fail(where, f"quantization {qname!r} must be an upper-case name and a table.")
+        quants[qname] = Quant(qname, **_checked(Quant, q, f"{where}, {qname}", skip=("name",)))
+    return quants
+
+
 def _entry(raw: Any, where: str) -> CatalogEntry:
     """Check one [[model]] table and build its entry; ConfigError naming the problem."""
     if not isinstance(raw, dict):
         raise _fail(where, "each [[model]] must be a table.")
-    name = raw.get("name")
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-        raise _fail(where, f"name {name!r} must be lower-case letters, digits, '.' and '-'.")
-    where = f"{where}, model {name!r}"
-    for key in ("title", "family", "license", "good_for", "repo"):
-        if not isinstance(raw.get(key), str) or not raw[key].strip():
-            raise _fail(where, f"{key} must be a non-empty string.")
-    if not _REPO_RE.fullmatch(raw["repo"]):
-        raise _fail(where, f"repo {raw['repo']!r} must look like owner/name.")
-    for key in _INT_FIELDS:
-        value = raw.get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise _fail(where, f"{key} must be a positive integer.")
-    chat, fill = raw.get("chat_format"), raw.get("fill_format")
-    if chat is not None and chat not in CHAT_FORMATS:
-        raise _fail(where, f"chat_format {chat!r} is not one of {sorted(CHAT_FORMATS)}.")
-    if fill is not None and fill not in FILL_FORMATS:
-        raise _fail(where, f"fill_format {fill!r} is not one of {sorted(FILL_FORMATS)}.")
-    if chat is None and fill is None:
+    _checked(CatalogEntry, {"name": raw.get("name")}, where, skip=_ALL_BUT_NAME)
+    where = f"{where}, model {raw['name']!r}"
+    unknown = set(raw) - {d.name for d in config.declared(CatalogEntry)}
+    if unknown:
+        raise _fail(where, f"unknown keys {sorted(unknown)}.")
+    values = _checked(CatalogEntry, raw, where, skip=("quants", "default_quant"))
+    if values.get("chat_format") is None and values.get("fill_format") is None:
         raise _fail(where, "a model needs a chat_format, a fill_format or both.")
-    quants_raw = raw.get("quants")
-    if not isinstance(quants_raw, dict) or not quants_raw:
-        raise _fail(where, "needs at least one [model.quants.NAME] table.")
-    quants: dict[str, Quant] = {}
-    for qname, q in quants_raw.items():
-        if not _QUANT_RE.fullmatch(qname) or not isinstance(q, dict):
-            raise _fail(where, f"quantization {qname!r} must be an upper-case name and a table.")
-        file, size = q.get("file"), q.get("size")
-        if not isinstance(file, str) or not file.endswith(".gguf") or "/" in file:
-            raise _fail(where, f"{qname}.file must be a .gguf file name.")
-        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
-            raise _fail(where, f"{qname}.size must be a positive number of bytes.")
-        quants[qname] = Quant(qname, file, size, bool(q.get("embedded", False)))
+    quants = _quants(raw.get("quants"), where)
     default = raw.get("default_quant") or (
         DEFAULT_QUANT if DEFAULT_QUANT in quants else next(iter(quants))
     )
     if default not in quants:
         raise _fail(where, f"default_quant {default!r} is not among its quantizations.")
-    unknown = set(raw) - {
-        *_INT_FIELDS,
-        "name",
-        "title",
-        "family",
-        "repo",
-        "license",
-        "good_for",
-        "chat_format",
-        "fill_format",
-        "quants",
-        "default_quant",
-        "embedded",
-        "gated",
-    }
-    if unknown:
-        raise _fail(where, f"unknown keys {sorted(unknown)}.")
-    return CatalogEntry(
-        name=name,
-        title=raw["title"],
-        family=raw["family"],
-        repo=raw["repo"],
-        quants=quants,
-        default_quant=default,
-        chat_format=chat,
-        fill_format=fill,
-        embedded=bool(raw.get("embedded", False)),
-        gated=bool(raw.get("gated", False)),
-        license=raw["license"],
-        good_for=raw["good_for"],
-        **{k: raw[k] for k in _INT_FIELDS},
-    )
+    return CatalogEntry(**values, quants=quants, default_quant=default)
+
+
+_ALL_BUT_NAME = tuple(f.name for f in fields(CatalogEntry) if f.name != "name")
 
 
 def parse_catalog(text: str, *, where: str = "catalog.toml") -> list[CatalogEntry]:
