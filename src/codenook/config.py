@@ -591,7 +591,7 @@ _SECRET_KEY = re.compile(r"token|passw|secret|api_?key|credential|auth", re.IGNO
 _URL_USER = re.compile(r"(//)[^/@\s]+@")
 
 
-def shown(key: str, value: Any) -> str:
+def show_value(key: str, value: Any) -> str:
     """``value`` as a warning may show it: short, and never a secret."""
     if _SECRET_KEY.search(key.rsplit(".", 1)[-1]):
         return PLACEHOLDER
@@ -600,7 +600,7 @@ def shown(key: str, value: Any) -> str:
 
 
 def _bad(key: str, value: Any, must: str) -> str:
-    return f"Setting {key} must be {must}, not {shown(key, value)}"
+    return f"Setting {key} must be {must}, not {show_value(key, value)}"
 
 
 def _entries(where: str, section: Any) -> Iterator[tuple[str, Any, str | None]]:
