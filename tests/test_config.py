@@ -187,6 +187,7 @@ def test_more_threads_than_cpus_are_lowered_with_a_warning(threads: int, caplog)
         caplog.text
     )
     assert p.settings_file.exists(), "a value meant for a bigger machine is not set aside"
+    assert any("model.threads" in w for w in config.read_settings().warnings)
     # The command line's --threads is held to the same bound.
     assert config.with_overrides(config.Settings(), threads=threads).model.threads == cpus
     assert config.with_overrides(config.Settings(), threads=1).model.threads == 1

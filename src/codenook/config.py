@@ -683,18 +683,23 @@ def cpu_count() -> int:
     return os.cpu_count() or 1
 
 
-def _within_machine(settings: Settings) -> Settings:
+def _within_machine(settings: Settings, said: list[str] | None = None) -> Settings:
     """``settings`` with what this machine cannot do lowered to what it can, with a warning.
 
     More llama.cpp threads than logical CPUs only slow it down, and tens of thousands
     crash or hang it; a settings file may come from a bigger machine, so this is no error.
+    The warning goes to ``said`` when given, else to the log (once).
     """
     cpus, threads = cpu_count(), settings.model.threads
     if threads is not None and threads > cpus:
-        _warn_once(
+        message = (
             f"Setting model.threads = {threads} is more than this machine's {cpus} logical "
             f"CPUs; using {cpus}."
         )
+        if said is None:
+            _warn_once(message)
+        else:
+            said.append(message)
         settings = replace(settings, model=replace(settings.model, threads=cpus))
     return settings
 
@@ -781,7 +786,8 @@ def read_settings(p: Paths | None = None) -> Loaded:
         **{name: _SECTIONS[name](**v) for name, v in values.items()}, backends=backends
     )
     warnings += [f"Settings file {p.settings_file}: {m}." for m in problems]
-    return Loaded(_within_machine(settings), tuple(warnings))
+    settings = _within_machine(settings, warnings)
+    return Loaded(settings, tuple(warnings))
 
 
 def load_settings(p: Paths | None = None) -> Settings:
@@ -852,7 +858,9 @@ def save_settings(settings: Settings, p: Paths | None = None) -> Path:
     data["backends"] = {name: _table(b) for name, b in settings.backends.items()}
     # The one safe write: a fresh temporary file, synced, renamed; a link is not followed.
     write_file(p.settings_file, tomli_w.dumps(data))
-    on_disk = {**_table(UiSettings(), state=True), **uistate.read_state(p.state_file)}
+    saved = uistate.read_state(p.state_file)
+    on_disk = {**_table(UiSettings(), state=True)}
+    on_disk.update((k, v) for k, v in saved.items() if k in WINDOW_STATE)
     if _table(settings.ui, state=True) != on_disk:
         save_window_state(settings, p)
     return p.settings_file
