@@ -279,8 +279,8 @@ def test_a_review_diff_applied_and_undone_restores_the_original_bytes(
     diff = make_diff(CODE, fixed, "tool.py")
     # A scripted model here, so that the review surely proposes this diff (the real
     # model's review is the test above).
-    app.backend = ScriptedBackend([f"Add type hints.\n\n```diff\n{diff}```\n"])
-    app.session = None
+    app.answering.backend = ScriptedBackend([f"Add type hints.\n\n```diff\n{diff}```\n"])
+    app.answering.forget_session()
     assert app.editor.review()
     pump(root, lambda: answered(app) and app.editor.diff_view.winfo_ismapped(), timeout=60)
     view = app.editor.diff_view

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from codenook.assist.tools.files import SourceFileError, read_source, write_source
 from codenook.engine.backend import Backend, GenerationOptions
+from codenook.gui.commands import Command
 from codenook.gui.completion import Completer
 from codenook.gui.diff_view import DiffView
 from codenook.gui.editing import (
@@ -271,39 +272,67 @@ class EditorPane(tk.Frame):
         self.title_label = tk.Label(bar, anchor="w", text="untitled")
         self.title_label.pack(side="left", fill="x", expand=True)
 
-    def build_menu(self, menu: tk.Menu, *, toggle: Callable[[], None]) -> tk.Menu:
-        """The Editor menu: files, completion and the jobs on the file."""
-        m = tk.Menu(menu, tearoff=False)
+    def commands(
+        self,
+        *,
+        toggle: Callable[[], None],
+        open_file: Callable[[], None],
+        can_open: Callable[[], bool],
+        shown: Callable[[], bool],
+    ) -> list[Command]:
+        """The Editor menu and keys: files, completion and the jobs on the file."""
         # In the editor, Ctrl+E is Tk's end-of-line: the window's meaning wins.
         self.text.bind("<Control-e>", lambda _e: toggle() or "break")
-        m.add_command(label="Show / hide editor", accelerator="Ctrl+E", command=toggle)
-        m.add_command(label="Open…", accelerator="Ctrl+O", command=self.open_dialog)
-        self.recent_menu = tk.Menu(m, tearoff=False, postcommand=self._fill_recent)
-        m.add_cascade(label="Open recent", menu=self.recent_menu)
-        m.add_command(label="Save", accelerator="Ctrl+S", command=lambda: self.save())
-        m.add_command(label="Save as…", command=lambda: self.save_as())
-        m.add_separator()
-        m.add_command(
-            label="Complete at cursor", accelerator="Ctrl+Space", command=self.completer.request
-        )
         self.auto_var = tk.BooleanVar(value=self.completer.auto)
-        m.add_checkbutton(
-            label="Complete as I type", variable=self.auto_var, command=self._toggle_auto
-        )
-        m.add_separator()
-        m.add_command(label="Review this file", command=self.review)
-        m.add_command(label="Debug (run) this file", command=self.debug)
-        m.add_command(label="Document this file", command=self.document)
-        m.add_command(label="Explain the selection", command=self.explain_selection)
-        m.add_command(label="Ask about the selection…", command=lambda: self.ask_selection())
-        return m
+        m = "Editor"
+        return [
+            Command(
+                "Show / hide editor",
+                toggle,
+                menu=m,
+                key="<Control-e>",
+                accelerator="Ctrl+E",
+                enabled=can_open,
+            ),
+            Command(
+                "Open…",
+                open_file,
+                menu=m,
+                key="<Control-o>",
+                accelerator="Ctrl+O",
+                enabled=can_open,
+            ),
+            Command("Open recent", lambda: None, menu=m, submenu=self._fill_recent),
+            Command(
+                "Save",
+                lambda: self.save(),
+                menu=m,
+                key="<Control-s>",
+                accelerator="Ctrl+S",
+                enabled=shown,
+            ),
+            Command("Save as…", lambda: self.save_as(), menu=m),
+            Command(
+                "Complete at cursor",
+                self.completer.request,
+                menu=m,
+                accelerator="Ctrl+Space",
+                separator=True,
+            ),
+            Command("Complete as I type", self._toggle_auto, menu=m, check=self.auto_var),
+            Command("Review this file", self.review, menu=m, separator=True),
+            Command("Debug (run) this file", self.debug, menu=m),
+            Command("Document this file", self.document, menu=m),
+            Command("Explain the selection", self.explain_selection, menu=m),
+            Command("Ask about the selection…", lambda: self.ask_selection(), menu=m),
+        ]
 
-    def _fill_recent(self) -> None:
-        self.recent_menu.delete(0, "end")
+    def _fill_recent(self, menu: tk.Menu) -> None:
+        menu.delete(0, "end")
         for p in self.recent:
-            self.recent_menu.add_command(label=p, command=lambda p=p: self.open_file(p))
+            menu.add_command(label=p, command=lambda p=p: self.open_file(p))
         if not self.recent:
-            self.recent_menu.add_command(label="(none yet)", state="disabled")
+            menu.add_command(label="(none yet)", state="disabled")
 
     def _toggle_auto(self) -> None:
         self.completer.auto = bool(self.auto_var.get())
@@ -818,7 +847,7 @@ class EditorPane(tk.Frame):
         return self._job(
             "ask",
             f"Explain the selection in {self._file_name()}",
-            {"args": (question,), "language": self.language},
+            {"question": question, "language": self.language},
         )
 
     def ask_selection(self, question: str | None = None) -> bool:
@@ -831,7 +860,7 @@ class EditorPane(tk.Frame):
             return False
         code = self.selection() or self.get_text()
         full = f"{question.strip()}\n\n```{self.language}\n{code.rstrip()}\n```"
-        return self._job("ask", question.strip(), {"args": (full,), "language": self.language})
+        return self._job("ask", question.strip(), {"question": full, "language": self.language})
 
     def job_done(self, base: str, result: JobResult, events: list[JobEvent]) -> None:
         """A job on the file finished: offer its change as a diff. Tk thread."""

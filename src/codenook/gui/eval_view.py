@@ -25,7 +25,7 @@ from codenook.store.db import open_database
 from codenook.store.evals import EvalRun, TaskResult
 
 if TYPE_CHECKING:
-    from codenook.gui.app import App
+    from codenook.gui.host import ModelsHost
 
 #: Suites the window offers (fim needs a repository: the command line has it).
 SUITES = ("humaneval", "bash")
@@ -53,7 +53,7 @@ def chart_png(runs: list[EvalRun]) -> bytes:
 class EvaluateView(tk.Toplevel):
     """Pick a suite and how many tasks; the bar shows tasks done, the score and time left."""
 
-    def __init__(self, master: tk.Misc, app: App) -> None:
+    def __init__(self, master: tk.Misc, app: ModelsHost) -> None:
         super().__init__(master)
         self.app = app
         self.title("Evaluate — codenook")
@@ -103,7 +103,7 @@ class EvaluateView(tk.Toplevel):
         app = self.app
         if self.running or app.user is None:
             return
-        if app.backend is None or app.state == "generating":
+        if app.backend is None or app.busy:
             self.status.config(text="The model is busy or not loaded yet; try again in a moment.")
             return
         try:
@@ -174,7 +174,7 @@ class EvaluateView(tk.Toplevel):
     # -- model worker ----------------------------------------------------------------
 
     def _post(self, fn: object, *args: object) -> None:
-        self.app.events.put(("call", (fn, *args)))
+        self.app.call_soon(fn, *args)
 
     def _run(
         self, user_id: int, backend: Backend, suite: str, limit: int, cancel: threading.Event

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from codenook.engine import hardware
 from codenook.engine.download import Progress
+from codenook.gui.events import LibraryFailed
 from codenook.library import hftoken, manager, registry
 
 if TYPE_CHECKING:
-    from codenook.gui.app import App
+    from codenook.gui.host import ModelsHost
 
 PROGRESS_EVERY_S = 0.1  # a 4 GB download reports per MiB: the window redraws 10 times a second
 
@@ -45,7 +46,7 @@ def progress_text(p: Progress) -> str:
 class Downloader:
     """One pull at a time, with progress and cancel, shared by the panel and the manager."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: ModelsHost) -> None:
         self.app = app
         self.cancel_event: threading.Event | None = None
 
@@ -66,22 +67,22 @@ class Downloader:
         if self.busy:
             return False
         cancel = self.cancel_event = threading.Event()
-        post = self.app.library.post
+        post = self.app.call_soon
         last = [0.0]
 
         def progress(p: Progress) -> None:
             now = time.monotonic()
             if p.phase != "download" or now - last[0] >= PROGRESS_EVERY_S:
                 last[0] = now
-                post("call", (on_progress, p))
+                post(on_progress, p)
 
         def job() -> None:
             try:
                 result = manager.pull(spec, on_progress=progress, cancel=cancel)
             except Exception as exc:  # shown in the panel; the window keeps working
-                post("call", (self._finish, on_error, exc))
+                post(self._finish, on_error, exc)
                 return
-            post("call", (self._finish, on_done, result))
+            post(self._finish, on_done, result)
 
         self.app.library.submit(job)
         return True
@@ -96,7 +97,7 @@ class Downloader:
             self.cancel_event.set()
 
 
-def choose_model(app: App, name_or_path: str, *, then: Callable[[str], None]) -> None:
+def choose_model(app: ModelsHost, name_or_path: str, *, then: Callable[[str], None]) -> None:
     """Make ``name_or_path`` the model the window answers with (reloaded in the background)."""
 
     def job() -> None:
@@ -108,12 +109,12 @@ def choose_model(app: App, name_or_path: str, *, then: Callable[[str], None]) ->
         if not found.embedded and found.installed is None:
             registry.register_file(found.path, source="use")
         path = None if found.embedded else str(found.path)
-        app.library.post("call", (_use, app, path, then))
+        app.call_soon(_use, app, path, then)
 
-    app.library.submit(job, on_error="library_error")
+    app.library.submit(job, on_error=LibraryFailed)
 
 
-def _use(app: App, path: str | None, then: Callable[[str], None]) -> None:
+def _use(app: ModelsHost, path: str | None, then: Callable[[str], None]) -> None:
     s = app.settings
     recent = s.ui.recent_models
     if path and path not in recent:
@@ -136,7 +137,7 @@ class FirstRunPanel(tk.Frame):
     window or take the keyboard from the login, and the chat works while it is open.
     """
 
-    def __init__(self, master: tk.Misc, app: App) -> None:
+    def __init__(self, master: tk.Misc, app: ModelsHost) -> None:
         super().__init__(master, padx=10, pady=8, borderwidth=1, relief="solid")
         self.app = app
         self.downloader = Downloader(app)
@@ -178,7 +179,7 @@ class FirstRunPanel(tk.Frame):
         self.message = tk.Label(self, text="", anchor="w", justify="left", wraplength=640)
         self.message.pack(fill="x", pady=(4, 0))
         self._fg = self.message.cget("foreground")
-        app.library.submit(self._recommend, on_error="library_error")
+        app.library.submit(self._recommend, on_error=LibraryFailed)
 
     def _recommend(self) -> None:
         """Worker: the strongest catalog model that runs well on this machine."""
@@ -188,7 +189,7 @@ class FirstRunPanel(tk.Frame):
             return  # nothing better runs here: the embedded button says it all
         fit = manager.fit_for_choice(choice, hw, context=self.app.settings.model.context_length)
         label = f"Download {choice.spec} ({size_text(choice.quant.size)})"
-        self.app.library.post("call", (self._show_recommendation, choice.spec, label, fit))
+        self.app.call_soon(self._show_recommendation, choice.spec, label, fit)
 
     def _show_recommendation(self, spec: str, label: str, fit: Any) -> None:
         self.recommended = spec
@@ -222,9 +223,9 @@ class FirstRunPanel(tk.Frame):
 
         def job() -> None:
             result = registry.register_folder(folder)
-            self.app.library.post("call", (self._scanned, folder, result))
+            self.app.call_soon(self._scanned, folder, result)
 
-        self.app.library.submit(job, on_error="library_error")
+        self.app.library.submit(job, on_error=LibraryFailed)
 
     def _scanned(self, folder: str, result: registry.ScanResult) -> None:
         s = self.app.settings
@@ -283,7 +284,7 @@ class ModelManager(tk.Toplevel):
 
     COLUMNS = ("quant", "size", "where", "fit", "good")
 
-    def __init__(self, master: tk.Misc, app: App) -> None:
+    def __init__(self, master: tk.Misc, app: ModelsHost) -> None:
         super().__init__(master)
         self.app = app
         self.title("Models — codenook")
@@ -347,9 +348,9 @@ class ModelManager(tk.Toplevel):
             rows = manager.catalog_rows(hardware.detect(), context=context)
             token = hftoken.load_token()
             shown = f"{token.masked} ({token.source})" if token else "none stored"
-            self.app.library.post("call", (self._show, rows, shown))
+            self.app.call_soon(self._show, rows, shown)
 
-        self.app.library.submit(job, on_error="library_error")
+        self.app.library.submit(job, on_error=LibraryFailed)
 
     def _show(self, rows: list[manager.ModelRow], token: str) -> None:
         if not self.winfo_exists():
@@ -453,9 +454,9 @@ class ModelManager(tk.Toplevel):
 
         def job() -> None:
             model, deleted = manager.remove(name)
-            self.app.library.post("call", (self._removed, model, deleted))
+            self.app.call_soon(self._removed, model, deleted)
 
-        self.app.library.submit(job, on_error="library_error")
+        self.app.library.submit(job, on_error=LibraryFailed)
 
     def _removed(self, model: registry.InstalledModel, deleted: bool) -> None:
         s = self.app.settings
@@ -479,10 +480,10 @@ class ModelManager(tk.Toplevel):
             text = f"{folder}: {len(result.added)} added, {len(result.known)} already known"
             if result.skipped:
                 text += f", {len(result.skipped)} skipped ({result.skipped[0][1]})"
-            self.app.library.post("call", (self.say, text))
-            self.app.library.post("call", (self.refresh,))
+            self.app.call_soon(self.say, text)
+            self.app.call_soon(self.refresh)
 
-        self.app.library.submit(job, on_error="library_error")
+        self.app.library.submit(job, on_error=LibraryFailed)
 
     def save_token(self) -> None:
         """Store the token typed in (keyring or a private file); it is never shown again."""
@@ -491,10 +492,10 @@ class ModelManager(tk.Toplevel):
 
         def job() -> None:
             where = hftoken.save_token(token)
-            self.app.library.post("call", (self.say, f"Token saved ({where})."))
-            self.app.library.post("call", (self.refresh,))
+            self.app.call_soon(self.say, f"Token saved ({where}).")
+            self.app.call_soon(self.refresh)
 
-        self.app.library.submit(job, on_error="library_error")
+        self.app.library.submit(job, on_error=LibraryFailed)
 
     def remove_token(self) -> None:
         """Forget the stored token."""
@@ -502,7 +503,7 @@ class ModelManager(tk.Toplevel):
         def job() -> None:
             removed = hftoken.delete_token()
             text = f"Token removed from {', '.join(removed)}." if removed else "No token stored."
-            self.app.library.post("call", (self.say, text))
-            self.app.library.post("call", (self.refresh,))
+            self.app.call_soon(self.say, text)
+            self.app.call_soon(self.refresh)
 
-        self.app.library.submit(job, on_error="library_error")
+        self.app.library.submit(job, on_error=LibraryFailed)
