@@ -276,7 +276,8 @@ class App:
 
     def _editor_host(self) -> EditorHost:
         return EditorHost(
-            call_soon=self.call_soon,
+            post=self.bus.put,
+            subscribe=self.bus.subscribe,
             run_tools=self.tools.submit,
             run_model=self.model.submit,
             model_context=self.answering.model_context,

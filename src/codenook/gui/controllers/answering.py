@@ -12,6 +12,7 @@ import itertools
 import logging
 import tkinter as tk
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from tkinter import filedialog, ttk
 from typing import Any
@@ -19,7 +20,8 @@ from typing import Any
 from codenook.assist.session import DEFAULT_SYSTEM_PROMPT, Answer, ChatSession, options_from
 from codenook.assist.tools import sandbox
 from codenook.assist.tools.files import read_source
-from codenook.engine.backend import Backend
+from codenook.auth import User
+from codenook.engine.backend import Backend, GenerationOptions
 from codenook.errors import UsageError
 from codenook.gui import dispatch
 from codenook.gui.commands import Command
@@ -67,17 +69,11 @@ class AnsweringController:
         self.last_figures: dict[str, Any] = {}
         self.attached: str | None = None
         self.can_drop = False
-        self.pool = BackendPool(on_note=lambda text: host.model.post(StatusText(text)))
+        self.worker = ModelSide(host)
         self._epoch = 0  # Tk thread: moved on to make the worker start a fresh session
         self._late_notes: list[str] = []
         self._tickets = itertools.count(1)
         self._file_jobs: dict[int, OnJobResult] = {}
-        # Model worker only:
-        self._session: ChatSession | None = None
-        self._session_epoch = 0
-        self._loaded: Backend | None = None  # the backend the model worker holds
-        #: The backend answering now (the chat's, or a routed job's): what Stop cancels.
-        self._answering: Backend | None = None
         bus = host.bus
         for kind, handler in (
             (ModelReady, self._on_model_ready),
@@ -143,48 +139,13 @@ class AnsweringController:
         button.pack(side=side, padx=padx)  # type: ignore[arg-type]
         return button
 
-    # -- the model (worker) --------------------------------------------------------------
-
     def start(self) -> None:
         """Load the configured model on the model worker."""
-        self.host.model.submit(self._load_model, on_error=ModelFailed)
-
-    def _load_model(self) -> None:
-        """Load the configured model. Runs on the model worker."""
-        post = self.host.model.post
-        post(StatusText("loading model…"))
-        # The window's chat follows the ask route: local, or a remote backend (with failover).
-        backend = open_for_job(
-            self.host.settings, "ask", on_note=lambda text: post(StatusText(text))
-        )
-        # The jobs are imported here, on the thread that runs them, rather than at window
-        # start (the window maps sooner) or in the first request (which would wait for it).
-        import codenook.assist.jobs  # noqa: F401
-
-        self._loaded = backend
-        post(ModelReady(backend))
-
-    def _backend_for(self, job: str, chat: Backend) -> Backend:
-        """The backend ``job`` is routed to (settings ``[routing]``). Runs on the model worker.
-
-        The chat's own backend follows the ask route; a job routed elsewhere gets its own,
-        opened once (with failover when allowed) and kept until the settings change.
-        """
-        settings = self.host.settings
-        target = settings.routing.for_job(job)
-        if target == settings.routing.for_job("ask"):
-            return chat
-        if not self.pool.has(settings, job):
-            self.host.model.post(StatusText(f"opening the {job} backend ({target})…"))
-        return self.pool.get(settings, job)
+        self.host.model.submit(self.worker.load_model, on_error=ModelFailed)
 
     def model_context(self) -> Any:
         """What a completion needs: (database, user, backend, options). Model worker."""
-        user, backend = self.host.user, self.backend
-        if user is None or backend is None:
-            return None
-        backend = self._backend_for("complete", backend)
-        return self.host.model_db.get(), user, backend, options_from(self.host.settings.generation)
+        return self.worker.model_context(self.backend)
 
     # -- actions (Tk thread) -------------------------------------------------------------
 
@@ -271,7 +232,7 @@ class AnsweringController:
 
     def stop(self) -> None:
         """Stop the answer being generated (Esc). Safe at any time."""
-        answering = self._answering or self.backend
+        answering = self.worker.answering or self.backend
         if answering is not None and self.state == "generating":
             answering.cancel()
 
@@ -284,55 +245,21 @@ class AnsweringController:
         self.host.bus.publish(Note(""))
         self._set_state("generating")
         host = self.host
-        user, backend, conv_id, epoch = host.user, self.backend, host.conversation_id, self._epoch
-        assert user is not None and backend is not None
-        options = options_from(host.settings.generation)
-        system = host.settings.prompts.ask or DEFAULT_SYSTEM_PROMPT
+        backend = self.backend
+        assert host.user is not None and backend is not None
+        turn = Turn(
+            call=call,
+            job=job,
+            user=host.user,
+            backend=backend,
+            conversation_id=host.conversation_id,
+            epoch=self._epoch,
+            options=options_from(host.settings.generation),
+            system=host.settings.prompts.ask or DEFAULT_SYSTEM_PROMPT,
+            reload=reload,
+        )
         host.transcript.begin_answer()
-        post = host.model.post
-
-        def session_on(db: Any, answering: Backend) -> ChatSession:
-            if conv_id is not None:
-                return ChatSession.resume(db, user, answering, conv_id, options=options)
-            return ChatSession(db, user, answering, options, system_prompt=system)
-
-        def work() -> None:  # the model worker: the only thread that sees the session
-            db = host.model_db.get()
-            answering = self._answering = self._backend_for(job, backend)
-            try:
-                if answering is not backend:
-                    self._session = None  # the chat resumes on its own backend afterwards
-                    session = session_on(db, answering)
-                else:
-                    s = self._session
-                    if s is None or self._session_epoch != epoch or s.conversation_id != conv_id:
-                        s = self._session = session_on(db, backend)
-                        self._session_epoch = epoch
-                    session = s
-                post(AnswerDone(stream(session)))
-            finally:
-                self._answering = None
-
-        def stream(session: ChatSession) -> dict[str, Any]:
-            streamed: list[str] = []
-
-            def on_text(piece: str) -> None:
-                if not streamed:  # the window learns a new conversation's id at once
-                    post(ConversationStarted(session.conversation_id))
-                streamed.append(piece)
-                post(Token(piece))
-
-            outcome = call(session, on_text)
-            if isinstance(outcome, Answer):
-                return {"text": outcome.text, "reload": reload, **outcome.figures()}
-            # A job may ask more than once (a retry, one docstring each): the transcript
-            # keeps all that streamed, and the tools' verdicts follow.
-            done = {"text": "".join(streamed), "reload": reload, "job": outcome.summary()}
-            if outcome.answer is not None:
-                done.update(outcome.answer.figures())
-            return done
-
-        host.model.submit(work, on_error=AnswerFailed)
+        host.model.submit(lambda: self.worker.answer(turn), on_error=AnswerFailed)
 
     # -- attaching ------------------------------------------------------------------------
 
@@ -456,34 +383,152 @@ class AnsweringController:
         old, new = event.old, event.new
         self.forget_session()  # the next answer uses the new prompts and sampling
         if (new.routing, new.backends) != (old.routing, old.backends):
-            self.host.model.submit(self.pool.close_all)  # reopened on first use, as routed
+            self.host.model.submit(self.worker.pool.close_all)  # reopened on first use
         if new.model != old.model:
             self.stop()
             self.backend = None
             self._set_state("loading")
-            old_backend = self._loaded
-
-            def reload() -> None:
-                if old_backend is not None:
-                    old_backend.close()
-                self._load_model()
-
-            self.host.model.submit(reload, on_error=ModelFailed)
+            self.host.model.submit(self.worker.reload, on_error=ModelFailed)
 
     # -- closing --------------------------------------------------------------------------
 
     def cancel_all(self) -> None:
         """Cancel whatever is answering (closing: the partial answer is saved)."""
-        for b in (self._answering, self.backend):
+        for b in (self.worker.answering, self.backend):
             if b is not None:
                 b.cancel()
 
     def release(self) -> None:
         """Close the loaded backends once the model worker has stopped. Tk thread, closing."""
-        loaded = self._loaded or self.backend
+        loaded = self.worker.loaded or self.backend
         if loaded is not None and self.host.model.idle:
             try:
                 loaded.close()
             except Exception:
                 log.exception("closing the backend failed")
-            self.pool.close_all()
+            self.worker.pool.close_all()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One answer to run on the model worker, with what the Tk thread knew when it began."""
+
+    call: Call
+    job: str
+    user: User
+    backend: Backend
+    conversation_id: int | None
+    #: The Tk thread's session counter: a new value makes the worker start a fresh session.
+    epoch: int
+    options: GenerationOptions
+    system: str
+    reload: bool = False
+
+
+class ModelSide:
+    """The model worker's half of answering: the loaded backend, the routed ones, and the
+    chat's session. Every method runs on the model worker; ``answering`` and ``loaded`` are
+    read by the Tk thread only to cancel or close (closing, once the worker stopped)."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.pool = BackendPool(on_note=lambda text: host.model.post(StatusText(text)))
+        self.session: ChatSession | None = None
+        self.session_epoch = 0
+        self.loaded: Backend | None = None  # the backend the model worker holds
+        #: The backend answering now (the chat's, or a routed job's): what Stop cancels.
+        self.answering: Backend | None = None
+
+    def load_model(self) -> None:
+        """Load the configured model. Runs on the model worker."""
+        post = self.host.model.post
+        post(StatusText("loading model…"))
+        # The window's chat follows the ask route: local, or a remote backend (with failover).
+        backend = open_for_job(
+            self.host.settings, "ask", on_note=lambda text: post(StatusText(text))
+        )
+        # The jobs are imported here, on the thread that runs them, rather than at window
+        # start (the window maps sooner) or in the first request (which would wait for it).
+        import codenook.assist.jobs  # noqa: F401
+
+        self.loaded = backend
+        post(ModelReady(backend))
+
+    def reload(self) -> None:
+        """Close the loaded model and load the configured one. Model worker."""
+        old, self.loaded, self.session = self.loaded, None, None
+        if old is not None:
+            old.close()
+        self.load_model()
+
+    def backend_for(self, job: str, chat: Backend) -> Backend:
+        """The backend ``job`` is routed to (settings ``[routing]``). Runs on the model worker.
+
+        The chat's own backend follows the ask route; a job routed elsewhere gets its own,
+        opened once (with failover when allowed) and kept until the settings change.
+        """
+        settings = self.host.settings
+        target = settings.routing.for_job(job)
+        if target == settings.routing.for_job("ask"):
+            return chat
+        if not self.pool.has(settings, job):
+            self.host.model.post(StatusText(f"opening the {job} backend ({target})…"))
+        return self.pool.get(settings, job)
+
+    def model_context(self, chat: Backend | None) -> Any:
+        """What a completion needs: (database, user, backend, options). Model worker."""
+        user = self.host.user
+        if user is None or chat is None:
+            return None
+        backend = self.backend_for("complete", chat)
+        return self.host.model_db.get(), user, backend, options_from(self.host.settings.generation)
+
+    def _session_for(self, turn: Turn, answering: Backend) -> ChatSession:
+        db = self.host.model_db.get()
+
+        def fresh(backend: Backend) -> ChatSession:
+            if turn.conversation_id is not None:
+                return ChatSession.resume(
+                    db, turn.user, backend, turn.conversation_id, options=turn.options
+                )
+            return ChatSession(db, turn.user, backend, turn.options, system_prompt=turn.system)
+
+        if answering is not turn.backend:
+            self.session = None  # the chat resumes on its own backend afterwards
+            return fresh(answering)
+        s = self.session
+        if (
+            s is None
+            or self.session_epoch != turn.epoch
+            or s.conversation_id != turn.conversation_id
+        ):
+            s = self.session = fresh(turn.backend)
+            self.session_epoch = turn.epoch
+        return s
+
+    def answer(self, turn: Turn) -> None:
+        """Run one turn, streaming tokens onto the bus. Model worker."""
+        post = self.host.model.post
+        answering = self.answering = self.backend_for(turn.job, turn.backend)
+        try:
+            session = self._session_for(turn, answering)
+            streamed: list[str] = []
+
+            def on_text(piece: str) -> None:
+                if not streamed:  # the window learns a new conversation's id at once
+                    post(ConversationStarted(session.conversation_id))
+                streamed.append(piece)
+                post(Token(piece))
+
+            outcome = turn.call(session, on_text)
+        finally:
+            self.answering = None
+        if isinstance(outcome, Answer):
+            post(AnswerDone({"text": outcome.text, "reload": turn.reload, **outcome.figures()}))
+            return
+        # A job may ask more than once (a retry, one docstring each): the transcript keeps
+        # all that streamed, and the tools' verdicts follow.
+        done = {"text": "".join(streamed), "reload": turn.reload, "job": outcome.summary()}
+        if outcome.answer is not None:
+            done.update(outcome.answer.figures())
+        post(AnswerDone(done))
