@@ -30,7 +30,6 @@ from codenook.gui.controllers.models import ModelsController
 from codenook.gui.editor import EditorHost, EditorPane
 from codenook.gui.events import (
     Crash,
-    Deferred,
     LoggedIn,
     LoggedOut,
     SettingsApplied,
@@ -70,7 +69,6 @@ class App:
         self.bus.subscribe(LoggedOut, self._on_logged_out)
         self.bus.subscribe(WorkerFailed, lambda e: self.transcript.add_error(f"Error: {e.error}"))
         self.bus.subscribe(Crash, self._on_crash)
-        self.bus.subscribe(Deferred, lambda e: e.apply(*e.args))
         self.login = LoginController(self)
         self.answering = AnsweringController(self)
         self.conversations = ConversationsController(self)
@@ -125,10 +123,6 @@ class App:
     def first_run_finished(self, what: str) -> None:
         """The first-run question is answered (see the models controller)."""
         self.models.first_run_finished(what)
-
-    def call_soon(self, fn: Any, *args: Any) -> None:
-        """Run ``fn(*args)`` on the Tk thread soon (a view's worker reply). Any thread."""
-        self.bus.put(Deferred(fn, args))
 
     def focus_input(self) -> None:
         """Put the keyboard focus in the chat's input box."""

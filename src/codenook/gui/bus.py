@@ -92,3 +92,21 @@ class Bus:
         if held is not None:
             self.publish(held)
         return count
+
+
+class Subscriptions:
+    """The subscriptions one view holds, dropped together when the view goes."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self._drops: list[Callable[[], None]] = []
+
+    def add(self, kind: type[E], handler: Callable[[E], None]) -> None:
+        """Subscribe ``handler`` to ``kind`` until :meth:`close`."""
+        self._drops.append(self.bus.subscribe(kind, handler))
+
+    def close(self) -> None:
+        """Drop every subscription."""
+        for drop in self._drops:
+            drop()
+        self._drops.clear()

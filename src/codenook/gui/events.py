@@ -181,15 +181,6 @@ class FeedbackSaved:
 
 
 @dataclass(frozen=True)
-class Deferred:
-    """A view's result to show on the Tk thread (a worker's reply to the editor, the
-    completer or a model window): ``apply(*args)`` runs there."""
-
-    apply: Any
-    args: tuple[Any, ...] = ()
-
-
-@dataclass(frozen=True)
 class LibraryFailed:
     """A model library job failed: a scan, a download, a token (library worker)."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import tkinter as tk
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from codenook.auth import User
@@ -74,9 +74,6 @@ class Host(Protocol):
     def first_run_finished(self, what: str) -> None:
         """The first-run question is answered with ``what``."""
 
-    def call_soon(self, fn: Any, *args: Any) -> None:
-        """Run ``fn(*args)`` on the Tk thread soon. From any thread."""
-
 
 class ModelsHost(Protocol):
     """What the model views (Models…, the first-run panel, Evaluate…) need."""
@@ -103,6 +100,3 @@ class ModelsHost(Protocol):
 
     def first_run_finished(self, what: str) -> None:
         """The first-run question is answered with ``what``."""
-
-    def call_soon(self, fn: Any, *args: Any) -> None:
-        """Run ``fn(*args)`` on the Tk thread soon. From any thread."""

@@ -15,7 +15,6 @@ from typing import Any
 from codenook import config
 from codenook.engine.backend import Backend
 from codenook.gui.bus import Bus
-from codenook.gui.events import Deferred
 from codenook.gui.host import WorkerDb
 from codenook.gui.theme import THEMES
 from codenook.gui.transcript import Actions, Transcript
@@ -68,10 +67,6 @@ class FakeHost:
     def first_run_finished(self, what: str) -> None:
         """Recorded."""
         self.first_run_said.append(what)
-
-    def call_soon(self, fn: Any, *args: Any) -> None:
-        """As the shell does it."""
-        self.bus.put(Deferred(fn, args))
 
     def pump(self, until: Callable[[], bool], timeout: float = 30.0) -> None:
         """Deliver the bus's events on this (the Tk) thread until ``until()`` holds."""
