@@ -69,6 +69,8 @@ class App:
         self.bus.subscribe(LoggedOut, self._on_logged_out)
         self.bus.subscribe(WorkerFailed, lambda e: self.transcript.add_error(f"Error: {e.error}"))
         self.bus.subscribe(Crash, self._on_crash)
+        # Subscribers run in the order they subscribed: answering hears an AnswerDone
+        # (and sets the state back to ready) before conversations reloads the list.
         self.login = LoginController(self)
         self.answering = AnsweringController(self)
         self.conversations = ConversationsController(self)
