@@ -90,12 +90,12 @@ def stream() -> None:
         generation=config.GenerationSettings(max_tokens=1000, temperature=0.0)
     )
     app = App(root, settings=settings)
-    while app.backend is None or app.creating:
+    while app.backend is None or app.login.creating:
         root.update()
         time.sleep(0.005)
-    app.name_entry.insert(0, "bench")
-    app.password_entry.insert(0, PASSWORD)
-    app.submit_login()
+    app.login.name_entry.insert(0, "bench")
+    app.login.password_entry.insert(0, PASSWORD)
+    app.login.submit()
     while app.user is None:
         root.update()
         time.sleep(0.005)
@@ -117,12 +117,12 @@ def stream() -> None:
     tokens, seconds, asked = 0, 0.0, 0
     root.after(10, tick)
     while tokens < 1000 and asked < 30:
-        app.send(questions[asked % len(questions)])
+        app.answering.send(questions[asked % len(questions)])
         asked += 1
-        while app.state == "generating" or app.transcript.streaming:
+        while app.answering.state == "generating" or app.transcript.streaming:
             root.update()
             time.sleep(0.001)
-        f = app.last_figures
+        f = app.answering.last_figures
         tokens += f["answer_tokens"]
         if f["tokens_per_second"]:
             seconds += f["answer_tokens"] / f["tokens_per_second"]

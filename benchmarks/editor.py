@@ -90,10 +90,10 @@ def measure() -> None:
         ui=config.UiSettings(autocomplete=True, autocomplete_delay_ms=DELAY_MS),
     )
     app = App(root, settings=settings)
-    pump(root, lambda: app.backend is not None and not app.creating)
-    app.name_entry.insert(0, "bench")
-    app.password_entry.insert(0, PASSWORD)
-    app.submit_login()
+    pump(root, lambda: app.backend is not None and not app.login.creating)
+    app.login.name_entry.insert(0, "bench")
+    app.login.password_entry.insert(0, PASSWORD)
+    app.login.submit()
     pump(root, lambda: app.user is not None)
     app.toggle_editor(show=True)
     editor, completer = app.editor, app.editor.completer

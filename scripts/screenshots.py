@@ -73,6 +73,7 @@ def main() -> None:
     from codenook import config
     from codenook.auth import User
     from codenook.gui.app import App
+    from codenook.gui.events import LoggedIn
 
     DOCS.mkdir(exist_ok=True)
     for theme, shot in (("light", "light"), ("dark", "dark"), ("light", "editor")):
@@ -83,20 +84,20 @@ def main() -> None:
             models=config.ModelsSettings(first_run_done=True),
         )
         app = App(root, settings=settings)
-        app._on_logged_in(User(1, "you", True))
+        app.bus.publish(LoggedIn(User(1, "you", True)))
         for _ in range(100):  # let the (empty) conversation list arrive first
             root.update()
             time.sleep(0.02)
-        app.conv_list.insert(
+        app.conversations.conv_list.insert(
             "end",
             "Count lines of .py files",
             "Bash: rename files safely",
             "Decorators with arguments",
         )
-        app.conv_list.selection_set(0)
+        app.conversations.conv_list.selection_set(0)
         app.transcript.add_user(QUESTION)
         app.transcript.add_answer(ANSWER, message_id=2)
-        app.state = "ready"
+        app.answering.state = "ready"
         app.status.configure(
             text="SmolLM2-135M-Instruct · llama.cpp · CPU   ·   ready   ·   "
             "81.2 tok/s   ·   first token 142 ms   ·   context 412/4,096"

@@ -38,16 +38,16 @@ def window(account) -> Iterator[tuple[tk.Tk, App]]:
 
 def login(root: tk.Tk, app: App, name: str = "tester", password: str = PASSWORD) -> None:
     pump(root, lambda: app.backend is not None)
-    app.name_entry.insert(0, name)
-    app.password_entry.insert(0, password)
-    app.submit_login()
+    app.login.name_entry.insert(0, name)
+    app.login.password_entry.insert(0, password)
+    app.login.submit()
     pump(
-        root, lambda: app.user is not None or app.login_error.cget("text") not in ("", "Checking…")
+        root, lambda: app.user is not None or app.login.error.cget("text") not in ("", "Checking…")
     )
 
 
 def answered(app: App) -> bool:
-    return app.state == "ready" and not app.transcript.streaming
+    return app.answering.state == "ready" and not app.transcript.streaming
 
 
 def stored_messages(app: App) -> list[store.MessageRow]:
@@ -73,18 +73,18 @@ def test_wrong_password_shows_the_message(window) -> None:
     root, app = window
     login(root, app, password="not-the-password")
     assert app.user is None
-    assert app.login_error.cget("text") == "Wrong user name or password."
+    assert app.login.error.cget("text") == "Wrong user name or password."
 
 
 def test_first_start_offers_to_create_an_account() -> None:
     root, app = make_app()
     try:
-        pump(root, lambda: app.creating)
-        assert app.login_button.cget("text") == "Create account"
-        app.name_entry.insert(0, "first")
-        app.password_entry.insert(0, "a-long-enough-password")
-        app.repeat_entry.insert(0, "a-long-enough-password")
-        app.submit_login()
+        pump(root, lambda: app.login.creating)
+        assert app.login.button.cget("text") == "Create account"
+        app.login.name_entry.insert(0, "first")
+        app.login.password_entry.insert(0, "a-long-enough-password")
+        app.login.repeat_entry.insert(0, "a-long-enough-password")
+        app.login.submit()
         pump(root, lambda: app.user is not None)
         assert app.user.is_admin
     finally:
@@ -94,9 +94,9 @@ def test_first_start_offers_to_create_an_account() -> None:
 def test_send_streams_the_answer_into_the_transcript(window) -> None:
     root, app = window
     login(root, app)
-    app.input.insert("1.0", "What is a Python list?")
-    app.send()
-    assert app.input.get("1.0", "end-1c") == ""
+    app.answering.input.insert("1.0", "What is a Python list?")
+    app.answering.send()
+    assert app.answering.input.get("1.0", "end-1c") == ""
     seen: list[int] = []
     pump(root, lambda: seen.append(len(app.transcript.content())) or answered(app))
     assert len(set(seen)) > 3, "the answer did not grow piece by piece"
@@ -108,7 +108,7 @@ def test_send_streams_the_answer_into_the_transcript(window) -> None:
     assert msgs[1].content.split()[0] in shown
     assert "tok/s" in app.status.cget("text")
     assert "context" in app.status.cget("text")
-    app.send("And a tuple?")
+    app.answering.send("And a tuple?")
     pump(root, lambda: answered(app))
     shown = app.transcript.content()
     assert "What is a Python list?" in shown and "And a tuple?" in shown
@@ -120,9 +120,9 @@ def test_stop_mid_answer(account) -> None:
     root, app = make_app(config.GenerationSettings(max_tokens=2000, temperature=0.0))
     try:
         login(root, app)
-        app.send(LONG_QUESTION)
+        app.answering.send(LONG_QUESTION)
         pump(root, lambda: len(app.transcript.content()) > 200)
-        app.stop()
+        app.answering.stop()
         pump(root, lambda: answered(app), timeout=5)
         last = stored_messages(app)[-1]
         assert last.figures["finish_reason"] == "cancelled"
@@ -135,11 +135,11 @@ def test_stop_mid_answer(account) -> None:
 def test_regenerate_replaces_the_last_answer(window) -> None:
     root, app = window
     login(root, app)
-    app.send("Name a Bash builtin.")
+    app.answering.send("Name a Bash builtin.")
     pump(root, lambda: answered(app))
     first = stored_messages(app)
-    app.regenerate()
-    pump(root, lambda: answered(app) and app.events.empty() and app.store.idle)
+    app.answering.regenerate()
+    pump(root, lambda: answered(app) and app.bus.empty() and app.store.idle)
     pump(root, lambda: "Name a Bash builtin." in app.transcript.content())
     after = stored_messages(app)
     assert [m.role for m in after] == ["user", "assistant"]
@@ -150,23 +150,23 @@ def test_regenerate_replaces_the_last_answer(window) -> None:
 def test_switch_conversations_and_search(window) -> None:
     root, app = window
     login(root, app)
-    app.send("Tell me about zebras in Python.")
+    app.answering.send("Tell me about zebras in Python.")
     pump(root, lambda: answered(app))
     first_id = app.conversation_id
-    app.new_conversation()
-    app.send("How do Bash arrays work?")
+    app.conversations.new_conversation()
+    app.answering.send("How do Bash arrays work?")
     pump(root, lambda: answered(app))
-    pump(root, lambda: len(app.conversations) == 2)
-    assert app.conversations[0].title == "How do Bash arrays work?"  # newest first
-    app.open_conversation(first_id)
+    pump(root, lambda: len(app.conversations.conversations) == 2)
+    assert app.conversations.conversations[0].title == "How do Bash arrays work?"  # newest first
+    app.conversations.open_conversation(first_id)
     pump(root, lambda: "zebras" in app.transcript.content())
     assert "Bash arrays" not in app.transcript.content()
-    app.search_entry.insert(0, "zebras")
-    app.search()
-    pump(root, lambda: len(app.conversations) == 1)
-    assert app.conv_list.get(0) == "Tell me about zebras in Python."
-    app.clear_search()
-    pump(root, lambda: len(app.conversations) == 2)
+    app.conversations.search_entry.insert(0, "zebras")
+    app.conversations.search()
+    pump(root, lambda: len(app.conversations.conversations) == 1)
+    assert app.conversations.conv_list.get(0) == "Tell me about zebras in Python."
+    app.conversations.clear_search()
+    pump(root, lambda: len(app.conversations.conversations) == 2)
 
 
 def test_change_theme_is_applied_and_remembered(window) -> None:
@@ -187,14 +187,14 @@ def test_code_block_copy_puts_code_on_the_clipboard(window) -> None:
     app.transcript.add_answer("Try:\n\n```python\nprint(2 + 2)\n```\n", message_id=1)
     root.update()
     [block] = app.transcript.code_blocks
-    app.copy_code(block)
+    app.code_actions.copy_code(block)
     assert root.clipboard_get() == "print(2 + 2)\n"
 
 
 def test_closing_mid_answer_exits_quickly_and_keeps_the_partial_answer(account) -> None:
     root, app = make_app(config.GenerationSettings(max_tokens=2000, temperature=0.0))
     login(root, app)
-    app.send(LONG_QUESTION)
+    app.answering.send(LONG_QUESTION)
     pump(root, lambda: len(app.transcript.content()) > 200)
     user, conv_id = app.user, app.conversation_id
     start = time.monotonic()
@@ -212,7 +212,7 @@ def test_run_button_shows_the_output_in_the_transcript(window) -> None:
     login(root, app)
     app.transcript.add_answer("Run this:\n\n```python\nprint(2+2)\n```\n", message_id=1)
     [block] = app.transcript.code_blocks
-    app.run_code(block)
+    app.code_actions.run_code(block)
     pump(root, lambda: "isolation:" in app.transcript.content())
     shown = app.transcript.content()
     assert "\n4\n" in shown
@@ -244,7 +244,7 @@ def test_settings_dialog_validates_saves_and_reloads_the_model(window) -> None:
     assert saved.generation.temperature == 0.5
     assert saved.prompts.ask == "Answer in one sentence."
     assert saved.ui.theme == "dark"
-    app.send("What is Bash?")
+    app.answering.send("What is Bash?")
     pump(root, lambda: answered(app))
     db = open_database()
     conv = store.get_conversation(db, app.user.id, app.conversation_id)
@@ -255,12 +255,12 @@ def test_settings_dialog_validates_saves_and_reloads_the_model(window) -> None:
 def test_thumbs_and_the_feedback_form_are_stored(window) -> None:
     root, app = window
     login(root, app)
-    app.send("Say hi.")
+    app.answering.send("Say hi.")
     pump(root, lambda: answered(app))
-    message_id = app.last_figures["message_id"]
-    app.vote(message_id, 1)
+    message_id = app.answering.last_figures["message_id"]
+    app.code_actions.vote(message_id, 1)
     pump(root, lambda: "Thanks" in app.status.cget("text"))
-    app.vote(message_id, -1)  # a thumbs-down opens the form
+    app.code_actions.vote(message_id, -1)  # a thumbs-down opens the form
     pump(root, lambda: any(isinstance(w, tk.Toplevel) for w in root.winfo_children()))
     [form] = [w for w in root.winfo_children() if isinstance(w, tk.Toplevel)]
     form.rating.set(2)
@@ -298,7 +298,7 @@ def test_a_worker_exception_is_logged_shown_and_the_window_keeps_working(window)
         pump(root, lambda: "Error: disk on fire" in app.transcript.content())
         log_text = applog.log_file().read_text()
         assert "disk on fire" in log_text and "Traceback" in log_text
-        app.send("Say hi.")  # still working
+        app.answering.send("Say hi.")  # still working
         pump(root, lambda: answered(app))
         assert len(stored_messages(app)) == 2
     finally:
@@ -310,18 +310,18 @@ def test_job_selector_reviews_an_attached_file_findings_first(window, tmp_path) 
     login(root, app)
     src = tmp_path / "tool.py"
     src.write_text("import os\n\n\ndef double(x):\n    return x * 2\n", encoding="utf-8")
-    app.job.set("Review")
-    app.attach_file(str(src))
-    pump(root, lambda: app.attached is not None)
-    assert "tool.py" in app.attached_label.cget("text")
-    app.send("")
+    app.answering.job.set("Review")
+    app.answering.attach_file(str(src))
+    pump(root, lambda: app.answering.attached is not None)
+    assert "tool.py" in app.answering.attached_label.cget("text")
+    app.answering.send("")
     pump(root, lambda: answered(app))
     shown = app.transcript.content()
     assert "Review tool.py" in shown
     # The linter's finding is shown before the model's answer.
     assert "F401" in shown
     assert shown.index("F401") < shown.rindex("codenook")
-    assert app.attached is None  # the attachment went with the job
+    assert app.answering.attached is None  # the attachment went with the job
     last = stored_messages(app)[-1]
     assert last.role == "assistant" and last.figures["task"] == "review"
     assert src.read_text(encoding="utf-8").startswith("import os")  # reviewed, not changed
@@ -330,8 +330,8 @@ def test_job_selector_reviews_an_attached_file_findings_first(window, tmp_path) 
 def test_job_selector_debugs_pasted_code_in_the_sandbox(window) -> None:
     root, app = window
     login(root, app)
-    app.job.set("Debug")
-    app.send("print(1 / 0)")
+    app.answering.job.set("Debug")
+    app.answering.send("print(1 / 0)")
     pump(root, lambda: answered(app))
     shown = app.transcript.content()
     assert "ZeroDivisionError" in shown
@@ -341,18 +341,18 @@ def test_job_selector_debugs_pasted_code_in_the_sandbox(window) -> None:
 def test_job_selector_says_what_is_missing_and_keeps_the_text(window, tmp_path) -> None:
     root, app = window
     login(root, app)
-    app.job.set("Debug")
+    app.answering.job.set("Debug")
     text = "Traceback (most recent call last):\nKeyError: 'x'"
-    app.input.insert("1.0", text)
-    app.send()
+    app.answering.input.insert("1.0", text)
+    app.answering.send()
     assert "attach it" in app.transcript.content()
-    assert app.input.get("1.0", "end-1c") == text
+    assert app.answering.input.get("1.0", "end-1c") == text
     bad = tmp_path / "latin1.py"
     bad.write_bytes("s = 'caf\xe9'\n".encode("latin-1"))
-    app.attach_file(str(bad))
+    app.answering.attach_file(str(bad))
     pump(root, lambda: "Not attached" in app.transcript.content())
     assert "UTF-8" in app.transcript.content()
-    assert app.attached is None
+    assert app.answering.attached is None
 
 
 def test_a_remote_backend_that_is_down_fails_over_and_the_status_bar_says_so(account) -> None:
@@ -374,7 +374,7 @@ def test_a_remote_backend_that_is_down_fails_over_and_the_status_bar_says_so(acc
         login(root, app)
         shown = app.status.cget("text")
         assert "failover" in shown and url in shown, shown
-        app.send("Say hi.")
+        app.answering.send("Say hi.")
         pump(root, lambda: answered(app))
         last = stored_messages(app)[-1]
         assert last.role == "assistant" and last.content.strip()
@@ -405,17 +405,17 @@ def test_a_job_routed_to_a_served_model_answers_from_there_and_ask_stays_local(
         assert url not in local
         src = tmp_path / "tool.py"
         src.write_text("import os\n\n\ndef double(x):\n    return x * 2\n", encoding="utf-8")
-        app.job.set("Review")
-        app.attach_file(str(src))
-        pump(root, lambda: app.attached is not None)
-        app.send("")
+        app.answering.job.set("Review")
+        app.answering.attach_file(str(src))
+        pump(root, lambda: app.answering.attached is not None)
+        app.answering.send("")
         pump(root, lambda: answered(app), timeout=120)
         review = stored_messages(app)[-1]
         assert review.role == "assistant" and review.figures["task"] == "review"
         assert url in review.figures["backend"], review.figures
         assert url in app.status.cget("text")  # the status bar says which machine
-        app.job.set("Ask")
-        app.send("Say hi.")
+        app.answering.job.set("Ask")
+        app.answering.send("Say hi.")
         pump(root, lambda: answered(app))
         assert stored_messages(app)[-1].figures["backend"] == local
     finally:
@@ -439,7 +439,7 @@ def test_the_runtime_setting_switches_the_model_and_the_status_bar_says_so(windo
     status = app.status.cget("text")
     assert "SmolLM2-135M-Instruct · transformers · CPU (float32)" in status, status
     pump(root, lambda: config.load_settings().model.runtime == "transformers")
-    app.send("Say hi.")
+    app.answering.send("Say hi.")
     pump(root, lambda: answered(app), timeout=240)
 
 

@@ -71,22 +71,22 @@ def test_dropped_data_becomes_paths() -> None:
 def test_a_file_dropped_on_the_input_is_attached(window, tmp_path) -> None:
     root, app = window
     login(root, app)
-    assert app.can_drop, "tkdnd (tkinterdnd2) did not load into Tk"
+    assert app.answering.can_drop, "tkdnd (tkinterdnd2) did not load into Tk"
     # What tkdnd announces to file managers for this widget (X11 names for DND_Files).
-    types = str(root.tk.call("bind", app.input._w, "<<DropTargetTypes>>"))
+    types = str(root.tk.call("bind", app.answering.input._w, "<<DropTargetTypes>>"))
     assert "text/uri-list" in types
     good = tmp_path / "my tool.py"
     good.write_text("print('hi')\n", encoding="utf-8")
     other = tmp_path / "second.sh"
     other.write_text("echo hi\n", encoding="utf-8")
-    assert drop(app.input, f"{{{good}}} {other}") == "copy"
-    pump(root, lambda: app.attached is not None)
-    assert app.attached == str(good)
-    assert "my tool.py" in app.attached_label.cget("text")
+    assert drop(app.answering.input, f"{{{good}}} {other}") == "copy"
+    pump(root, lambda: app.answering.attached is not None)
+    assert app.answering.attached == str(good)
+    assert "my tool.py" in app.answering.attached_label.cget("text")
     assert "not second.sh" in app.transcript.content()
     # A binary file dropped on the transcript is refused with the reason; nothing changes.
     binary = tmp_path / "blob.py"
     binary.write_bytes(b"\x00\x01\x02" * 100)
     drop(app.transcript.text, str(binary))
     pump(root, lambda: "Not attached" in app.transcript.content())
-    assert app.attached == str(good)
+    assert app.answering.attached == str(good)

@@ -190,13 +190,13 @@ def test_highlighting_redoes_only_the_edited_region(window) -> None:
     e.set_text(body, path="many.py")
     idle(root, app)
     passes: list[tuple[int, str]] = []
-    real = e.retag
+    real = e.highlighter.retag
 
     def spy(start: str, end: str, ranges: dict) -> None:
         passes.append((int(end.split(".")[0]) - int(start.split(".")[0]), start))
         real(start, end, ranges)
 
-    e.retag = spy
+    e.highlighter.retag = spy
     e.text.insert("599.18", " * 2")  # an ordinary edit: that line alone
     idle(root, app)
     assert passes == [(1, "599.0")]
@@ -240,11 +240,11 @@ def test_review_with_the_real_model_answers_in_the_chat(window, tmp_path: Path) 
     path.write_text(CODE, encoding="utf-8")
     open_file(root, app, path)
     seen: list = []
-    real = app.editor.job_done
-    app.editor.job_done = lambda base, result, events: (
+    real = app.editor.jobs.job_done
+    app.editor.jobs.job_done = lambda base, result, events: (
         seen.append(result) or real(base, result, events)
     )
-    assert app.editor.review()
+    assert app.editor.jobs.review()
     pump(root, lambda: answered(app) and bool(seen), timeout=180)
     (result,) = seen
     assert result.job == "review" and result.answer is not None
@@ -260,7 +260,7 @@ def test_explain_the_selection_with_the_real_model(window) -> None:
     e = app.editor
     e.set_text(CODE)
     e.text.tag_add("sel", "4.0", "6.0")
-    assert e.explain_selection()
+    assert e.jobs.explain_selection()
     pump(root, lambda: answered(app), timeout=180)
     asked = stored_messages(app)[0].content
     assert "def files(folder):" in asked and "import os" not in asked
@@ -279,9 +279,9 @@ def test_a_review_diff_applied_and_undone_restores_the_original_bytes(
     diff = make_diff(CODE, fixed, "tool.py")
     # A scripted model here, so that the review surely proposes this diff (the real
     # model's review is the test above).
-    app.backend = ScriptedBackend([f"Add type hints.\n\n```diff\n{diff}```\n"])
-    app.session = None
-    assert app.editor.review()
+    app.answering.backend = ScriptedBackend([f"Add type hints.\n\n```diff\n{diff}```\n"])
+    app.answering.forget_session()
+    assert app.editor.jobs.review()
     pump(root, lambda: answered(app) and app.editor.diff_view.winfo_ismapped(), timeout=60)
     view = app.editor.diff_view
     assert "+def files(folder: str) -> list[str]:" in view.content()
@@ -302,7 +302,7 @@ def test_reject_leaves_the_buffer_alone(window) -> None:
     root, app = window
     e = app.editor
     e.set_text(CODE)
-    e.propose_diff(make_diff(CODE, "x\n", "untitled"), title="Proposed change")
+    e.jobs.propose_diff(make_diff(CODE, "x\n", "untitled"), title="Proposed change")
     root.update()
     assert e.diff_view.winfo_ismapped()
     e.diff_view.reject_button.invoke()
@@ -314,7 +314,7 @@ def test_document_with_the_real_model_offers_the_docstring_as_a_diff(window) -> 
     root, app = window
     e = app.editor
     e.set_text(CODE, path=None)
-    assert e.document()
+    assert e.jobs.document()
     pump(root, lambda: answered(app) and e.diff_view.winfo_ismapped(), timeout=180)
     added = [ln for ln in e.diff_view.diff.splitlines() if ln.startswith("+") and '"""' in ln]
     assert added, e.diff_view.diff  # a docstring line is proposed

@@ -26,8 +26,8 @@ def _answers(limit: int, right: int) -> list[str]:
 
 
 def _open(root: tk.Tk, app: App, answers: list[str]) -> EvaluateView:
-    app.backend = ScriptedBackend(answers)
-    view = app.open_evaluate()
+    app.answering.backend = ScriptedBackend(answers)
+    view = app.models.open_evaluate()
     view.suite.set("bash")
     view.limit.set(str(len(answers)))
     root.update()

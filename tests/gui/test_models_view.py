@@ -75,7 +75,7 @@ def test_first_start_asks_and_a_folder_of_gguf_files_is_registered(first_start, 
     assert panel.picked.get().startswith("a-smol")
     panel.use_picked()
     pump(root, lambda: app.first_run is None, timeout=30)
-    pump(root, lambda: app.backend is not None and app.state == "ready", timeout=60)
+    pump(root, lambda: app.backend is not None and app.answering.state == "ready", timeout=60)
     assert app.backend.info.path == str(folder / "a-smol.gguf")
     saved = config.load_settings()
     assert saved.model.path == str(folder / "a-smol.gguf") and saved.models.first_run_done
@@ -104,7 +104,7 @@ def test_model_manager_downloads_uses_removes_and_keeps_the_token(account, tmp_p
     root, app = make_app(first_run_done=True)
     try:
         login(root, app)
-        win = app.open_models()
+        win = app.models.open_models()
         pump(root, lambda: bool(win.rows))
         names = [r.name for r in win.rows.values()]
         assert "qwen2.5-coder-1.5b:Q4_K_M" in names
@@ -153,6 +153,6 @@ def test_first_run_download_failure_is_shown_and_the_window_keeps_working(first_
     pump(root, lambda: "models scan" in panel.message.cget("text"), timeout=60)
     assert panel.message.cget("foreground") == "#dc2626"
     assert "disabled" not in panel.download_button.state()
-    app.send("Say hi.")
-    pump(root, lambda: app.state == "ready" and not app.transcript.streaming)
+    app.answering.send("Say hi.")
+    pump(root, lambda: app.answering.state == "ready" and not app.transcript.streaming)
     assert "codenook" in app.transcript.content()

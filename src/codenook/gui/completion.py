@@ -13,15 +13,61 @@ import time
 import tkinter as tk
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from codenook.assist.session import ChatSession
 from codenook.engine.backend import Backend, GenerationOptions, TokenStream
 from codenook.errors import CodenookError
 from codenook.gui.editing import fit_suggestion, leading_ws
 
-if TYPE_CHECKING:
-    from codenook.gui.editor import EditorPane
+
+@dataclass(frozen=True)
+class Suggested:
+    """A piece of the suggestion for request ``gen`` (model worker)."""
+
+    completer: Completer
+    gen: int
+    piece: str
+
+
+@dataclass(frozen=True)
+class SuggestionDone:
+    """Request ``gen`` finished with ``code``, or with an ``error`` to show (model worker)."""
+
+    completer: Completer
+    gen: int
+    code: str
+    error: str = ""
+
+
+class Pane(Protocol):
+    """What completion needs of the editor pane (IDLE's autocomplete sees its editor so)."""
+
+    text: tk.Text
+    language: str
+    path: str | None
+
+    def get_text(self) -> str:
+        """The buffer's text."""
+        ...
+
+    def cursor(self) -> tuple[int, int]:
+        """The cursor's 1-based line and column."""
+        ...
+
+    def insert_as_one_step(self, text: str, *, index: str | None = None) -> None:
+        """Insert ``text`` as one undo step."""
+
+    def update_status(self, *, note: str = "") -> None:
+        """Redraw the status bar."""
+
+    def after(self, ms: int, func: Callable[[], None]) -> str:
+        """Tk's after."""
+        ...
+
+    def after_cancel(self, job: str) -> None:
+        """Tk's after_cancel."""
+
 
 log = logging.getLogger(__name__)
 
@@ -141,17 +187,23 @@ class Completer:
 
     def __init__(
         self,
-        pane: EditorPane,
+        pane: Pane,
         *,
         run_model: Callable[[Callable[[], None]], None],
-        call_soon: Callable[[Callable[[], None]], None],
+        post: Callable[[object], None],
+        subscribe: Callable[..., Any],
         model_context: Callable[[], tuple[Any, Any, Backend, GenerationOptions] | None],
         auto: bool = True,
         delay_ms: int = 400,
     ) -> None:
         self.pane = pane
         self.run_model = run_model
-        self.call_soon = call_soon
+        self.post = post
+        subscribe(Suggested, lambda e: e.completer is self and self._piece(e.gen, e.piece))
+        subscribe(
+            SuggestionDone,
+            lambda e: e.completer is self and self._done(e.gen, e.code, e.error),
+        )
         self.model_context = model_context
         self.auto = auto
         self.delay_ms = delay_ms
@@ -273,11 +325,11 @@ class Completer:
     ) -> None:
         """One request. Runs on the model worker."""
         if gen != self.generation:  # typed again while it waited behind other work
-            self.call_soon(lambda: self._done(gen, ""))
+            self.post(SuggestionDone(self, gen, ""))
             return
         ctx = self.model_context()
         if ctx is None:
-            self.call_soon(lambda: self._done(gen, "", "The model is not ready yet."))
+            self.post(SuggestionDone(self, gen, "", "The model is not ready yet."))
             return
         session = self._session_for(ctx)
         tracking = self._tracking
@@ -288,7 +340,7 @@ class Completer:
             if gen != self.generation:
                 tracking.cancel()
                 return
-            self.call_soon(lambda: self._piece(gen, piece))
+            self.post(Suggested(self, gen, piece))
 
         self.timings.sent = time.perf_counter()
         try:
@@ -304,10 +356,9 @@ class Completer:
                 on_text=on_text,
             )
         except CodenookError as exc:
-            message = str(exc)
-            self.call_soon(lambda: self._done(gen, "", message))
+            self.post(SuggestionDone(self, gen, "", str(exc)))
             return
         finally:
             tracking.stream = None
         code = result.code or ""
-        self.call_soon(lambda: self._done(gen, code))
+        self.post(SuggestionDone(self, gen, code))

@@ -1,9 +1,11 @@
 """Evaluate…: run a suite on the window's model, watch the score, stop, compare runs.
 
 The run goes through the same harness as ``codenook eval`` on the model worker (one
-answer at a time, as with the chat); its progress comes back as ``call`` events, so the
-Tk thread never waits. Stop cancels the answer being written and the checks in flight;
-every task finished before it stays in the store, and the CLI's ``--resume`` finishes it.
+answer at a time, as with the chat); its progress comes back as typed events on the
+window's bus (:class:`EvalStarted`, :class:`EvalProgress`, :class:`EvalEnded`,
+:class:`EvalFailed`), so the Tk thread never waits. Stop cancels the answer being
+written and the checks in flight; every task finished before it stays in the store, and
+the CLI's ``--resume`` finishes it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import base64
 import io
 import threading
 import tkinter as tk
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from tkinter import ttk
 from typing import TYPE_CHECKING
 
@@ -20,17 +22,53 @@ from codenook.assist.eval import runner
 from codenook.assist.eval.plot import figure
 from codenook.assist.eval.stats import compare
 from codenook.engine.backend import Backend, GenerationOptions
+from codenook.gui.bus import Subscriptions
 from codenook.store import evals as store
 from codenook.store.db import open_database
 from codenook.store.evals import EvalRun, TaskResult
 
 if TYPE_CHECKING:
-    from codenook.gui.app import App
+    from codenook.gui.host import ModelsHost
 
 #: Suites the window offers (fim needs a repository: the command line has it).
 SUITES = ("humaneval", "bash")
 #: Earlier runs of the same suite drawn next to the new one.
 CHART_RUNS = 4
+
+
+@dataclass(frozen=True)
+class EvalStarted:
+    """The run is stored under ``run_id`` with ``total`` tasks (model worker)."""
+
+    view: EvaluateView
+    run_id: int
+    total: int
+
+
+@dataclass(frozen=True)
+class EvalProgress:
+    """One more task judged (model worker)."""
+
+    view: EvaluateView
+    progress: runner.Progress
+    result: TaskResult
+
+
+@dataclass(frozen=True)
+class EvalEnded:
+    """The run finished or stopped; ``png`` is the comparison chart (model worker)."""
+
+    view: EvaluateView
+    run: EvalRun
+    png: bytes
+
+
+@dataclass(frozen=True)
+class EvalFailed:
+    """The run failed, and why (model worker)."""
+
+    view: EvaluateView
+    message: str
 
 
 def chart_png(runs: list[EvalRun]) -> bytes:
@@ -53,7 +91,7 @@ def chart_png(runs: list[EvalRun]) -> bytes:
 class EvaluateView(tk.Toplevel):
     """Pick a suite and how many tasks; the bar shows tasks done, the score and time left."""
 
-    def __init__(self, master: tk.Misc, app: App) -> None:
+    def __init__(self, master: tk.Misc, app: ModelsHost) -> None:
         super().__init__(master)
         self.app = app
         self.title("Evaluate — codenook")
@@ -90,6 +128,19 @@ class EvaluateView(tk.Toplevel):
         self.chart = ttk.Label(body)
         self.chart.pack(fill="both", expand=True, pady=(10, 0))
         self.protocol("WM_DELETE_WINDOW", self.close)
+        self.subscriptions = Subscriptions(app.bus)
+        for kind, handler in (
+            (EvalStarted, lambda e: self._started(e.run_id, e.total)),
+            (EvalProgress, lambda e: self._progressed(e.progress, e.result)),
+            (EvalEnded, lambda e: self._ended(e.run, e.png)),
+            (EvalFailed, lambda e: self._failed(e.message)),
+        ):
+            self.subscriptions.add(kind, lambda e, h=handler: h(e) if e.view is self else None)
+
+    def destroy(self) -> None:
+        """Stop listening on the bus, then go (a run in progress is stopped by close)."""
+        self.subscriptions.close()
+        super().destroy()
 
     # -- Tk thread -------------------------------------------------------------------
 
@@ -103,7 +154,7 @@ class EvaluateView(tk.Toplevel):
         app = self.app
         if self.running or app.user is None:
             return
-        if app.backend is None or app.state == "generating":
+        if app.backend is None or app.busy:
             self.status.config(text="The model is busy or not loaded yet; try again in a moment.")
             return
         try:
@@ -173,9 +224,6 @@ class EvaluateView(tk.Toplevel):
 
     # -- model worker ----------------------------------------------------------------
 
-    def _post(self, fn: object, *args: object) -> None:
-        self.app.events.put(("call", (fn, *args)))
-
     def _run(
         self, user_id: int, backend: Backend, suite: str, limit: int, cancel: threading.Event
     ) -> None:
@@ -196,7 +244,8 @@ class EvaluateView(tk.Toplevel):
                 runtime=backend.info.backend,
                 backend="local",
             )
-            self._post(self._started, run_id, len(plan.tasks))
+            post = self.app.model.post
+            post(EvalStarted(self, run_id, len(plan.tasks)))
             run = runner.execute(
                 db,
                 user_id,
@@ -205,14 +254,14 @@ class EvaluateView(tk.Toplevel):
                 runner.model_solver(plan.suite, backend, options),
                 cancel=cancel,
                 # A copy: the worker goes on counting while the Tk thread shows this one.
-                on_progress=lambda p, r: self._post(self._progressed, replace(p), r),
+                on_progress=lambda p, r: post(EvalProgress(self, replace(p), r)),
             )
             earlier = [
                 s.id for s in store.list_runs(db, user_id) if s.suite == suite and s.id != run.id
             ][: CHART_RUNS - 1]
             runs = [run, *(r for r in (store.get_run(db, user_id, i) for i in earlier) if r)]
-            self._post(self._ended, run, chart_png(runs))
+            post(EvalEnded(self, run, chart_png(runs)))
         except Exception as exc:  # a stopped run stays stored; the view says why it ended
-            self._post(self._failed, str(exc))
+            self.app.model.post(EvalFailed(self, str(exc)))
         finally:
             db.close()

@@ -1,8 +1,9 @@
 """The window's model library: the first-run panel and the model manager.
 
 Both call the same core functions as ``codenook models`` (scan, pull, use, rm, login).
-Every library call runs on the App's ``library`` worker (downloads take minutes, scans
-read every file's header); results come back as ``call`` events run on the Tk thread.
+Every library call runs on the window's ``library`` worker (downloads take minutes, scans
+read every file's header); results come back as typed events on the window's bus, which
+each view subscribes to while it is open.
 """
 
 from __future__ import annotations
@@ -11,19 +12,91 @@ import threading
 import time
 import tkinter as tk
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from tkinter import filedialog, messagebox, ttk
 from typing import TYPE_CHECKING, Any
 
 from codenook.engine import hardware
 from codenook.engine.download import Progress
+from codenook.gui.bus import Subscriptions
+from codenook.gui.events import LibraryFailed
 from codenook.library import hftoken, manager, registry
 
 if TYPE_CHECKING:
-    from codenook.gui.app import App
+    from codenook.gui.host import ModelsHost
 
 PROGRESS_EVERY_S = 0.1  # a 4 GB download reports per MiB: the window redraws 10 times a second
+
+
+@dataclass(frozen=True)
+class DownloadProgress:
+    """How far ``downloader``'s pull is (library worker)."""
+
+    downloader: Downloader
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class DownloadEnded:
+    """``downloader``'s pull ended with a result or an error (library worker)."""
+
+    downloader: Downloader
+    result: Any = None
+    error: Exception | None = None
+
+
+@dataclass(frozen=True)
+class ModelResolved:
+    """The model chosen under ``token`` is on disk at ``path`` (None: embedded)."""
+
+    token: object
+    path: str | None
+
+
+@dataclass(frozen=True)
+class Recommended:
+    """The catalog model that fits this machine, for the first-run panel (library worker)."""
+
+    view: object
+    spec: str
+    label: str
+    fit: Any
+
+
+@dataclass(frozen=True)
+class FolderScanned:
+    """A folder's GGUF files were registered (library worker)."""
+
+    view: object
+    folder: str
+    result: Any
+
+
+@dataclass(frozen=True)
+class CatalogRead:
+    """The catalog rows and the stored token, for the model manager (library worker)."""
+
+    view: object
+    rows: list[Any]
+    token: str
+
+
+@dataclass(frozen=True)
+class ModelRemoved:
+    """A model was removed, its file deleted or not (library worker)."""
+
+    view: object
+    model: Any
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class LibraryNote:
+    """A line to show in the model manager, which then reads its list again."""
+
+    view: object
+    text: str
 
 
 def size_text(size: int) -> str:
@@ -45,9 +118,13 @@ def progress_text(p: Progress) -> str:
 class Downloader:
     """One pull at a time, with progress and cancel, shared by the panel and the manager."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: ModelsHost) -> None:
         self.app = app
         self.cancel_event: threading.Event | None = None
+        self._callbacks: tuple[Callable[[Any], None], ...] = ()
+        self.subscriptions = Subscriptions(app.bus)
+        self.subscriptions.add(DownloadProgress, self._on_progress)
+        self.subscriptions.add(DownloadEnded, self._on_ended)
 
     @property
     def busy(self) -> bool:
@@ -66,6 +143,7 @@ class Downloader:
         if self.busy:
             return False
         cancel = self.cancel_event = threading.Event()
+        self._callbacks = (on_progress, on_done, on_error)
         post = self.app.library.post
         last = [0.0]
 
@@ -73,22 +151,32 @@ class Downloader:
             now = time.monotonic()
             if p.phase != "download" or now - last[0] >= PROGRESS_EVERY_S:
                 last[0] = now
-                post("call", (on_progress, p))
+                post(DownloadProgress(self, p))
 
         def job() -> None:
             try:
                 result = manager.pull(spec, on_progress=progress, cancel=cancel)
             except Exception as exc:  # shown in the panel; the window keeps working
-                post("call", (self._finish, on_error, exc))
+                post(DownloadEnded(self, error=exc))
                 return
-            post("call", (self._finish, on_done, result))
+            post(DownloadEnded(self, result))
 
         self.app.library.submit(job)
         return True
 
-    def _finish(self, callback: Callable[[Any], None], value: Any) -> None:
+    def _on_progress(self, event: DownloadProgress) -> None:
+        if event.downloader is self and self._callbacks:
+            self._callbacks[0](event.progress)
+
+    def _on_ended(self, event: DownloadEnded) -> None:
+        if event.downloader is not self:
+            return
         self.cancel_event = None
-        callback(value)
+        _progress, on_done, on_error = self._callbacks
+        if event.error is not None:
+            on_error(event.error)
+        else:
+            on_done(event.result)
 
     def cancel(self) -> None:
         """Stop the download; the part stays for a later resume."""
@@ -96,7 +184,7 @@ class Downloader:
             self.cancel_event.set()
 
 
-def choose_model(app: App, name_or_path: str, *, then: Callable[[str], None]) -> None:
+def choose_model(app: ModelsHost, name_or_path: str, *, then: Callable[[str], None]) -> None:
     """Make ``name_or_path`` the model the window answers with (reloaded in the background)."""
 
     def job() -> None:
@@ -107,13 +195,20 @@ def choose_model(app: App, name_or_path: str, *, then: Callable[[str], None]) ->
             )
         if not found.embedded and found.installed is None:
             registry.register_file(found.path, source="use")
-        path = None if found.embedded else str(found.path)
-        app.library.post("call", (_use, app, path, then))
+        app.library.post(ModelResolved(token, None if found.embedded else str(found.path)))
 
-    app.library.submit(job, on_error="library_error")
+    token = object()
+
+    def resolved(event: ModelResolved) -> None:
+        if event.token is token:
+            drop()
+            _use(app, event.path, then)
+
+    drop = app.bus.subscribe(ModelResolved, resolved)
+    app.library.submit(job, on_error=LibraryFailed)
 
 
-def _use(app: App, path: str | None, then: Callable[[str], None]) -> None:
+def _use(app: ModelsHost, path: str | None, then: Callable[[str], None]) -> None:
     s = app.settings
     recent = s.ui.recent_models
     if path and path not in recent:
@@ -129,6 +224,11 @@ def _use(app: App, path: str | None, then: Callable[[str], None]) -> None:
     then(Path(path).name if path else "the embedded model")
 
 
+def _only_for(view: object, handler: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``handler`` for the events addressed to ``view`` (another panel's are not ours)."""
+    return lambda event: handler(event) if event.view is view else None
+
+
 class FirstRunPanel(tk.Frame):
     """Shown above the chat on the first start: which model should answer?
 
@@ -136,10 +236,14 @@ class FirstRunPanel(tk.Frame):
     window or take the keyboard from the login, and the chat works while it is open.
     """
 
-    def __init__(self, master: tk.Misc, app: App) -> None:
+    def __init__(self, master: tk.Misc, app: ModelsHost) -> None:
         super().__init__(master, padx=10, pady=8, borderwidth=1, relief="solid")
         self.app = app
         self.downloader = Downloader(app)
+        self.subscriptions = Subscriptions(app.bus)
+        mine = lambda handler: _only_for(self, handler)  # noqa: E731
+        self.subscriptions.add(Recommended, mine(self._show_recommendation))
+        self.subscriptions.add(FolderScanned, mine(self._on_scanned))
         self.recommended: str | None = None
         self.found: list[registry.InstalledModel] = []
         tk.Label(
@@ -178,7 +282,7 @@ class FirstRunPanel(tk.Frame):
         self.message = tk.Label(self, text="", anchor="w", justify="left", wraplength=640)
         self.message.pack(fill="x", pady=(4, 0))
         self._fg = self.message.cget("foreground")
-        app.library.submit(self._recommend, on_error="library_error")
+        app.library.submit(self._recommend, on_error=LibraryFailed)
 
     def _recommend(self) -> None:
         """Worker: the strongest catalog model that runs well on this machine."""
@@ -188,13 +292,19 @@ class FirstRunPanel(tk.Frame):
             return  # nothing better runs here: the embedded button says it all
         fit = manager.fit_for_choice(choice, hw, context=self.app.settings.model.context_length)
         label = f"Download {choice.spec} ({size_text(choice.quant.size)})"
-        self.app.library.post("call", (self._show_recommendation, choice.spec, label, fit))
+        self.app.library.post(Recommended(self, choice.spec, label, fit))
 
-    def _show_recommendation(self, spec: str, label: str, fit: Any) -> None:
-        self.recommended = spec
+    def _show_recommendation(self, event: Recommended) -> None:
+        self.recommended = event.spec
         if self.winfo_exists():
-            self.download_button.configure(text=label)
-            self.say(f"{spec}: {fit.sentence}")
+            self.download_button.configure(text=event.label)
+            self.say(f"{event.spec}: {event.fit.sentence}")
+
+    def destroy(self) -> None:
+        """Stop listening on the bus, then go."""
+        self.subscriptions.close()
+        self.downloader.subscriptions.close()
+        super().destroy()
 
     def say(self, text: str, *, error: bool = False) -> None:
         """Show a line under the buttons."""
@@ -221,10 +331,12 @@ class FirstRunPanel(tk.Frame):
         self.say(f"Looking for .gguf files in {folder}…")
 
         def job() -> None:
-            result = registry.register_folder(folder)
-            self.app.library.post("call", (self._scanned, folder, result))
+            self.app.library.post(FolderScanned(self, folder, registry.register_folder(folder)))
 
-        self.app.library.submit(job, on_error="library_error")
+        self.app.library.submit(job, on_error=LibraryFailed)
+
+    def _on_scanned(self, event: FolderScanned) -> None:
+        self._scanned(event.folder, event.result)
 
     def _scanned(self, folder: str, result: registry.ScanResult) -> None:
         s = self.app.settings
@@ -283,13 +395,18 @@ class ModelManager(tk.Toplevel):
 
     COLUMNS = ("quant", "size", "where", "fit", "good")
 
-    def __init__(self, master: tk.Misc, app: App) -> None:
+    def __init__(self, master: tk.Misc, app: ModelsHost) -> None:
         super().__init__(master)
         self.app = app
         self.title("Models — codenook")
         self.transient(master)
         self.geometry("980x460")
         self.downloader = Downloader(app)
+        self.subscriptions = Subscriptions(app.bus)
+        mine = lambda handler: _only_for(self, handler)  # noqa: E731
+        self.subscriptions.add(CatalogRead, mine(lambda e: self._show(e.rows, e.token)))
+        self.subscriptions.add(ModelRemoved, mine(lambda e: self._removed(e.model, e.deleted)))
+        self.subscriptions.add(LibraryNote, mine(self._noted))
         self.rows: dict[str, manager.ModelRow] = {}
         body = ttk.Frame(self, padding=10)
         body.pack(fill="both", expand=True)
@@ -347,9 +464,9 @@ class ModelManager(tk.Toplevel):
             rows = manager.catalog_rows(hardware.detect(), context=context)
             token = hftoken.load_token()
             shown = f"{token.masked} ({token.source})" if token else "none stored"
-            self.app.library.post("call", (self._show, rows, shown))
+            self.app.library.post(CatalogRead(self, rows, shown))
 
-        self.app.library.submit(job, on_error="library_error")
+        self.app.library.submit(job, on_error=LibraryFailed)
 
     def _show(self, rows: list[manager.ModelRow], token: str) -> None:
         if not self.winfo_exists():
@@ -453,9 +570,19 @@ class ModelManager(tk.Toplevel):
 
         def job() -> None:
             model, deleted = manager.remove(name)
-            self.app.library.post("call", (self._removed, model, deleted))
+            self.app.library.post(ModelRemoved(self, model, deleted))
 
-        self.app.library.submit(job, on_error="library_error")
+        self.app.library.submit(job, on_error=LibraryFailed)
+
+    def _noted(self, event: LibraryNote) -> None:
+        self.say(event.text)
+        self.refresh()
+
+    def destroy(self) -> None:
+        """Stop listening on the bus, then go."""
+        self.subscriptions.close()
+        self.downloader.subscriptions.close()
+        super().destroy()
 
     def _removed(self, model: registry.InstalledModel, deleted: bool) -> None:
         s = self.app.settings
@@ -479,10 +606,9 @@ class ModelManager(tk.Toplevel):
             text = f"{folder}: {len(result.added)} added, {len(result.known)} already known"
             if result.skipped:
                 text += f", {len(result.skipped)} skipped ({result.skipped[0][1]})"
-            self.app.library.post("call", (self.say, text))
-            self.app.library.post("call", (self.refresh,))
+            self.app.library.post(LibraryNote(self, text))
 
-        self.app.library.submit(job, on_error="library_error")
+        self.app.library.submit(job, on_error=LibraryFailed)
 
     def save_token(self) -> None:
         """Store the token typed in (keyring or a private file); it is never shown again."""
@@ -491,10 +617,9 @@ class ModelManager(tk.Toplevel):
 
         def job() -> None:
             where = hftoken.save_token(token)
-            self.app.library.post("call", (self.say, f"Token saved ({where})."))
-            self.app.library.post("call", (self.refresh,))
+            self.app.library.post(LibraryNote(self, f"Token saved ({where})."))
 
-        self.app.library.submit(job, on_error="library_error")
+        self.app.library.submit(job, on_error=LibraryFailed)
 
     def remove_token(self) -> None:
         """Forget the stored token."""
@@ -502,7 +627,6 @@ class ModelManager(tk.Toplevel):
         def job() -> None:
             removed = hftoken.delete_token()
             text = f"Token removed from {', '.join(removed)}." if removed else "No token stored."
-            self.app.library.post("call", (self.say, text))
-            self.app.library.post("call", (self.refresh,))
+            self.app.library.post(LibraryNote(self, text))
 
-        self.app.library.submit(job, on_error="library_error")
+        self.app.library.submit(job, on_error=LibraryFailed)

@@ -1,6 +1,7 @@
-"""Worker threads for the window: slow work runs here, results come back on a queue.
+"""Worker threads for the window: slow work runs here, results come back on the bus.
 
-The Tk thread never waits: it submits callables and drains ``events`` with ``after()``.
+The Tk thread never waits: it submits callables, and each job puts typed events on the
+window's :class:`~codenook.gui.bus.Bus`, which the Tk thread drains with ``after()``.
 """
 
 from __future__ import annotations
@@ -9,38 +10,44 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any
+
+from codenook.gui.bus import Bus
+from codenook.gui.events import WorkerFailed
 
 log = logging.getLogger(__name__)
 
-Event = tuple[str, Any]
+#: Turns a job's exception into the event that reports it.
+OnError = Callable[[Exception], object]
 
 
 class Worker:
     """One thread running submitted jobs in order; each job may post events."""
 
-    def __init__(self, name: str, events: queue.Queue[Event]) -> None:
+    def __init__(self, name: str, bus: Bus) -> None:
         self.name = name
-        self.events = events
+        self.bus = bus
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name=f"codenook-{name}", daemon=True)
         self._thread.start()
 
-    def submit(self, job: Callable[[], None], *, on_error: str = "error") -> None:
-        """Run ``job`` on this worker; an exception becomes an ``on_error`` event."""
+    def submit(self, job: Callable[[], None], *, on_error: OnError | None = None) -> None:
+        """Run ``job`` on this worker; an exception becomes ``on_error(exc)`` on the bus.
+
+        Without ``on_error`` it becomes a :class:`~codenook.gui.events.WorkerFailed`.
+        """
 
         def guarded() -> None:
             try:
                 job()
             except Exception as exc:  # shown to the user; the window must keep working
                 log.exception("%s job failed", self.name)
-                self.post(on_error, exc)
+                self.post(on_error(exc) if on_error else WorkerFailed(self.name, exc))
 
         self._jobs.put(guarded)
 
-    def post(self, kind: str, payload: Any = None) -> None:
-        """Hand an event to the Tk thread. Called from this worker."""
-        self.events.put((kind, payload))
+    def post(self, event: object) -> None:
+        """Hand a typed event to the Tk thread. Called from this worker."""
+        self.bus.put(event)
 
     def _loop(self) -> None:
         while True:

@@ -1,0 +1,146 @@
+"""The answering controller against a minimal host, with a scripted model.
+
+Send, stop and regenerate without the whole window; the chat session lives on the
+model worker only; the editor's jobs and the chat's selector share one path.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from codenook import config
+from codenook.auth import Auth
+from codenook.gui.controllers import answering as module
+from codenook.gui.controllers.answering import AnsweringController
+from codenook.gui.events import AnswerDone, ModelReady, StateChanged
+from codenook.store import conversations as store
+from codenook.store.db import open_database
+from tests.gui.controllers.fakehost import FakeHost, recorder
+from tests.scripted import PausingBackend, ScriptedBackend
+
+FAST = config.Settings(generation=config.GenerationSettings(max_tokens=64, temperature=0.0))
+
+
+@pytest.fixture
+def host() -> Iterator[FakeHost]:
+    h = FakeHost(FAST)
+    db = open_database()
+    h.user = Auth(db).create_user("alice", "pumpkin-harbor-31")
+    db.close()
+    yield h
+    h.close()
+
+
+def ready(host: FakeHost, backend: ScriptedBackend) -> AnsweringController:
+    a = AnsweringController(host)
+    a.build(host.root).pack()
+    host.bus.publish(ModelReady(backend))  # as the model worker says once it loaded one
+    return a
+
+
+def answered(host: FakeHost, a: AnsweringController) -> bool:
+    return a.state == "ready" and not host.transcript.streaming and host.idle()
+
+
+def stored(host: FakeHost) -> list[store.MessageRow]:
+    db = open_database()
+    try:
+        return store.messages(db, host.user.id, host.conversation_id)
+    finally:
+        db.close()
+
+
+def test_send_streams_stores_and_keeps_the_session_on_the_model_worker(
+    host: FakeHost, monkeypatch
+) -> None:
+    made: list[str] = []
+
+    class Recorded(module.ChatSession):
+        def __init__(self, *args, **kwargs) -> None:
+            made.append(threading.current_thread().name)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(module, "ChatSession", Recorded)
+    backend = ScriptedBackend(["A list holds\nitems in order.\n", "A tuple\ndoes not change.\n"])
+    a = ready(host, backend)
+    states = recorder(host.bus, StateChanged)
+    a.input.insert("1.0", "What is a list?")
+    a.send()
+    assert a.input.get("1.0", "end-1c") == "" and a.state == "generating"
+    host.pump(lambda: answered(host, a))
+    assert [s.state for s in states] == ["generating", "ready"]
+    assert "items in order." in host.transcript.content()
+    assert [(m.role, m.complete) for m in stored(host)] == [("user", True), ("assistant", True)]
+    first = a.worker.session
+    a.send("And a tuple?")
+    host.pump(lambda: answered(host, a))
+    assert a.worker.session is first  # the same conversation goes on in the same session
+    a.forget_session()  # the Tk thread only moves a counter ...
+    assert a.worker.session is first
+    backend.answers.append("Again.\n")
+    a.send("Once more?")
+    host.pump(lambda: answered(host, a))
+    assert a.worker.session is not first  # ... and the worker starts afresh
+    assert made == ["codenook-model", "codenook-model"]
+    assert len(stored(host)) == 6
+
+
+def test_send_before_the_model_loads_keeps_the_text(host: FakeHost) -> None:
+    a = AnsweringController(host)
+    a.build(host.root).pack()
+    a.input.insert("1.0", "Hello?")
+    a.send()
+    assert "still loading" in host.transcript.content()
+    assert a.input.get("1.0", "end-1c") == "Hello?"
+
+
+def test_stop_mid_answer_keeps_the_partial_answer(host: FakeHost) -> None:
+    backend = PausingBackend(["one\ntwo\nthree\nfour\n"])
+    a = ready(host, backend)
+    a.send("Count.")
+    host.pump(lambda: backend.answering.is_set())
+    a.stop()
+    backend.go.set()
+    host.pump(lambda: answered(host, a))
+    last = stored(host)[-1]
+    assert last.figures["finish_reason"] == "cancelled" and not last.complete
+    assert "(stopped)" in host.transcript.content()
+
+
+def test_regenerate_replaces_the_last_answer(host: FakeHost) -> None:
+    a = ready(host, ScriptedBackend(["First answer.\n", "Second answer.\n"]))
+    done = recorder(host.bus, AnswerDone)
+    a.send("Name a builtin.")
+    host.pump(lambda: answered(host, a))
+    a.regenerate()
+    host.pump(lambda: answered(host, a) and len(done) == 2)
+    assert done[-1].figures["reload"] is True
+    msgs = stored(host)
+    assert [m.role for m in msgs] == ["user", "assistant"]
+    assert msgs[1].content.strip() == "Second answer."
+
+
+def test_an_editor_job_runs_on_the_same_path_and_hands_back_its_result(host: FakeHost) -> None:
+    a = ready(host, ScriptedBackend(["It prints a greeting.\n"]))
+    results: list[tuple[object, list, str]] = []
+    started = a.run_file_job(
+        "ask",
+        "Explain the selection in tool.py",
+        {"question": "Explain:\n\n```python\nprint('hi')\n```", "language": "python"},
+        lambda result, events: results.append((result, events, threading.current_thread().name)),
+    )
+    assert started
+    host.pump(lambda: answered(host, a) and bool(results))
+    [(result, _events, thread)] = results
+    assert result.job == "ask" and result.answer is not None
+    assert thread == threading.main_thread().name  # handed back on the Tk thread
+    assert "Explain the selection in tool.py" in host.transcript.content()
+    assert "It prints a greeting." in host.transcript.content()
+    assert stored(host)[-1].figures["task"] == "ask"
+    # While an answer runs, a second job is refused with a reason.
+    a.state = "generating"
+    assert not a.run_file_job("review", "Review tool.py", {}, lambda *_: None)
+    assert "An answer is running" in host.transcript.content()
