@@ -10,7 +10,7 @@ from codenook.assist.jobs import JobEvent
 from codenook.cli.context import add_context_options, context_options
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
 from codenook.cli.options import end_note
-from codenook.errors import UsageError
+from codenook.cli.textin import decode_input, read_question  # noqa: F401 (also for chat, gen, prompt)
 
 NAME = "ask"
 HELP = "ask one coding question and stream the answer (grounded in pydoc, help, man; kept)"
@@ -33,25 +33,6 @@ def write_piece(text: str) -> None:
     """Print one streamed piece at once (flush per token)."""
     sys.stdout.write(text)
     sys.stdout.flush()
-
-
-def decode_input(data: bytes, *, source: str) -> str:
-    """Bytes a user gave us as text, or a UsageError saying they are not UTF-8."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"{source} is not UTF-8 text (bad byte at position {exc.start}); "
-            "convert it, e.g. with iconv -t UTF-8."
-        ) from exc
-
-
-def read_question(arg: str, *, what: str = "question") -> str:
-    """The question (or another text) from argv, or all of stdin when it is '-'."""
-    text = decode_input(sys.stdin.buffer.read(), source="stdin") if arg == "-" else arg
-    if not text.strip():
-        raise UsageError(f"The {what} is empty.")
-    return text
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 
 from codenook.assist.jobs.ask import prepare
 from codenook.cli.jobkit import add_language_option, add_model_and_generation, job_session
+from codenook.cli.textin import read_question
 
 NAME = "context"
 HELP = "show what your indexed projects would add to a question, with token counts"
@@ -54,8 +55,6 @@ def _ignore(_: object) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the ask request as ``codenook ask`` would, print its project context; send nothing."""
-    from codenook.cli.ask import read_question
-
     question = read_question(args.question)
     with job_session(args) as (session, settings):
         job, _ = prepare(

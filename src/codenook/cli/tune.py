@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codenook import config
 from codenook.errors import UsageError
+
+if TYPE_CHECKING:
+    # Annotations only: the tuning modules pull in PyTorch, which 'tune' loads when it runs.
+    from codenook.tuning.dataset import Dataset
+    from codenook.tuning.train import Progress, RunResult, TrainOptions
 
 NAME = "tune"
 HELP = "learn your code: 'tune data' builds a dataset, 'tune run' trains a LoRA adapter"
@@ -103,19 +109,13 @@ def _data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace) -> int:
-    import signal
-    import threading
-    import time
-
-    from codenook.engine.model_hash import sha256_of
-    from codenook.library.registry import InstalledAdapter, register_adapter
-    from codenook.tuning import train
-    from codenook.tuning.dataset import Dataset
+def _train_options(args: argparse.Namespace) -> TrainOptions:
+    """The training options of ``tune run``'s flags, checked."""
+    from codenook.tuning.train import TrainOptions
 
     if args.steps < 1 or args.seq_len < 16 or args.batch < 1 or args.rank < 1:
         raise UsageError("--steps, --batch and --rank must be at least 1, --seq-len 16.")
-    options = train.TrainOptions(
+    return TrainOptions(
         steps=args.steps,
         seq_len=args.seq_len,
         batch=args.batch,
@@ -125,6 +125,29 @@ def _run(args: argparse.Namespace) -> int:
         threads=args.threads,
         device=args.device,
     )
+
+
+def _show_progress(p: Progress) -> None:
+    """One line per training step: loss, speed and time left."""
+    import time
+
+    left = time.strftime("%M:%S", time.gmtime(p.seconds_left))
+    print(
+        f"step {p.step}/{p.steps}  loss {p.loss:.3f}  {p.tokens_per_second:.0f} tokens/s"
+        f"  {left} left",
+        flush=True,
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from codenook.engine.model_hash import sha256_of
+    from codenook.tuning import train
+    from codenook.tuning.dataset import Dataset
+
+    options = _train_options(args)
     dataset = Dataset.load(_dataset_folder(args))
     gguf = _base_path(args)
     digest = sha256_of(gguf)
@@ -136,18 +159,15 @@ def _run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     # Ctrl-C finishes the step and saves a checkpoint instead of losing the run.
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
-
-    def show(p: train.Progress) -> None:
-        left = time.strftime("%M:%S", time.gmtime(p.seconds_left))
-        print(
-            f"step {p.step}/{p.steps}  loss {p.loss:.3f}  {p.tokens_per_second:.0f} tokens/s"
-            f"  {left} left",
-            flush=True,
-        )
-
     try:
         result = train.train(
-            dataset, base, out, options=options, resume=args.resume, stop=stop, on_progress=show
+            dataset,
+            base,
+            out,
+            options=options,
+            resume=args.resume,
+            stop=stop,
+            on_progress=_show_progress,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -158,39 +178,56 @@ def _run(args: argparse.Namespace) -> int:
             flush=True,
         )
         return 130
-    figures = ""
     if result.ppl_before and result.ppl_after:
         figures = f"held-out perplexity {result.ppl_before:.3f} -> {result.ppl_after:.3f}"
         print(f"Before/after: {figures}", flush=True)
-    gguf_adapter = out / "adapter.gguf"
-    from codenook.engine.catalog import load_catalog
+    if not args.no_export:
+        _export_and_register(
+            args, out=out, base=base, gguf=gguf, digest=digest, result=result, dataset=dataset
+        )
+    return 0
 
+
+def _export_and_register(
+    args: argparse.Namespace,
+    *,
+    out: Path,
+    base: Path,
+    gguf: Path,
+    digest: str,
+    result: RunResult,
+    dataset: Dataset,
+) -> None:
+    """Write the trained adapter as GGUF and record it in the library under ``--name``."""
+    import time
+
+    from codenook.engine.catalog import load_catalog
+    from codenook.library.registry import InstalledAdapter, register_adapter
+    from codenook.tuning.export import export_gguf
+
+    gguf_adapter = out / "adapter.gguf"
     # The name 'models use' takes: the catalog's, else the file's.
     choice = load_catalog().by_file(gguf.name)
     base_name = choice.entry.name if choice else gguf.name
-    if not args.no_export:
-        from codenook.tuning.export import export_gguf
-
-        export_gguf(out / "peft", base, gguf_adapter)
-        register_adapter(
-            InstalledAdapter(
-                name=args.name,
-                path=str(gguf_adapter),
-                peft=str(out / "peft"),
-                base_name=base_name,
-                base_sha256=digest,
-                added=round(time.time(), 3),
-                ppl_before=result.ppl_before,
-                ppl_after=result.ppl_after,
-                summary=" ".join(dataset.summary.lines()[:3]),
-            )
+    export_gguf(out / "peft", base, gguf_adapter)
+    register_adapter(
+        InstalledAdapter(
+            name=args.name,
+            path=str(gguf_adapter),
+            peft=str(out / "peft"),
+            base_name=base_name,
+            base_sha256=digest,
+            added=round(time.time(), 3),
+            ppl_before=result.ppl_before,
+            ppl_after=result.ppl_after,
+            summary=" ".join(dataset.summary.lines()[:3]),
         )
-        print(
-            f"Adapter {args.name!r} saved ({gguf_adapter}); use it with "
-            f"'codenook models use {base_name} --adapter {args.name}' or --adapter {args.name}.",
-            flush=True,
-        )
-    return 0
+    )
+    print(
+        f"Adapter {args.name!r} saved ({gguf_adapter}); use it with "
+        f"'codenook models use {base_name} --adapter {args.name}' or --adapter {args.name}.",
+        flush=True,
+    )
 
 
 def _list(_args: argparse.Namespace) -> int:

@@ -148,6 +148,25 @@ def _seconds_per_token(
     return t
 
 
+def _why_cpu_only(hw: Hardware, *, free: int, device: str) -> str:
+    """Why no layer goes to a GPU, in words for the plan's sentence."""
+    if not hw.gpus:
+        return f"no NVIDIA GPU ({hw.gpu_note})" if hw.gpu_note else "no NVIDIA GPU"
+    if not hw.gpu_offload:
+        return f"this llama.cpp build cannot use the {hw.gpus[0].name} (CPU-only build)"
+    return f"not one layer fits in the {gb(free)} free on the {device}"
+
+
+def _ram_warning(hw: Hardware, *, ram_need: int) -> str:
+    """A clause warning of swapping when a CPU run needs more RAM than is available, else ''."""
+    if ram_need <= hw.ram_available_bytes:
+        return ""
+    return (
+        f"; it needs {gb(ram_need)} of RAM but {gb(hw.ram_available_bytes)} is available, "
+        "so expect swapping: choose a smaller model or quantization"
+    )
+
+
 def plan(m: ModelFigures, hw: Hardware, *, context: int) -> Fit:
     """Choose GPU layers for ``m`` at ``context`` tokens on ``hw`` and say what to expect."""
     kv = kv_cache_bytes(m, context)
@@ -211,19 +230,8 @@ def plan(m: ModelFigures, hw: Hardware, *, context: int) -> Fit:
             f"{gb(need)}, {gb(free)} is free), the rest on the CPU: expect ~{{speed}}",
         )
     t = _seconds_per_token(hw, gpu_bytes=0, gpu_bw=0, cpu_bytes=m.weights_bytes, cpu_params=params)
-    if not hw.gpus:
-        why = f"no NVIDIA GPU ({hw.gpu_note})" if hw.gpu_note else "no NVIDIA GPU"
-    elif not hw.gpu_offload:
-        why = f"this llama.cpp build cannot use the {hw.gpus[0].name} (CPU-only build)"
-    else:
-        why = f"not one layer fits in the {gb(free)} free on the {device}"
-    ram_need = m.weights_bytes + kv + compute
-    ram = ""
-    if ram_need > hw.ram_available_bytes:
-        ram = (
-            f"; it needs {gb(ram_need)} of RAM but {gb(hw.ram_available_bytes)} is available, "
-            "so expect swapping: choose a smaller model or quantization"
-        )
+    why = _why_cpu_only(hw, free=free, device=device)
+    ram = _ram_warning(hw, ram_need=m.weights_bytes + kv + compute)
     return result(
         0,
         0,

@@ -108,30 +108,45 @@ def _join(parts: list[Any], key: str) -> Any:
     return parts[0]
 
 
-def convert(
-    folder: str | Path,
-    *,
-    out: Path | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> Path:
-    """Convert Meta's checkpoint in ``folder`` to a Hugging Face folder (once; cached).
+def _llama_config(
+    params: dict[str, Any], *, vocab_size: int, intermediate_size: int, dtype: str
+) -> Any:
+    """The Hugging Face ``LlamaConfig`` of Meta's ``params.json`` and the weights' shapes."""
+    from transformers import LlamaConfig
 
-    ``on_progress(done, total)`` hears each converted layer. Returns the folder.
-    """
-    import torch
-    from safetensors.torch import save_file
-    from transformers import GenerationConfig, LlamaConfig
+    dim, heads = params["dim"], params["n_heads"]
+    rope_theta = float(params.get("rope_theta", 10000.0))
+    return LlamaConfig(
+        architectures=["LlamaForCausalLM"],
+        vocab_size=vocab_size,
+        hidden_size=dim,
+        intermediate_size=intermediate_size,
+        num_hidden_layers=params["n_layers"],
+        num_attention_heads=heads,
+        num_key_value_heads=params.get("n_kv_heads") or heads,
+        head_dim=dim // heads,
+        rms_norm_eps=float(params.get("norm_eps", 1e-5)),
+        # CodeLlama (rope theta 1e6) was trained on 16k tokens, Llama 2 on 4k.
+        max_position_embeddings=int(
+            params.get("max_seq_len") or (16384 if rope_theta > 10000 else 4096)
+        ),
+        rope_parameters={"rope_type": "default", "rope_theta": rope_theta},
+        tie_word_embeddings=False,
+        bos_token_id=1,
+        eos_token_id=2,
+        dtype=dtype,
+    )
 
-    src = Path(folder).expanduser().resolve()
-    target = out or cache_folder(src)
-    if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
-        return target
-    params = read_params(src)
-    files = shards(src)
-    loaded = _load_shards(files)
-    dim, layers, heads = params["dim"], params["n_layers"], params["n_heads"]
+
+def _hf_state(
+    src: Path,
+    loaded: list[Any],
+    params: dict[str, Any],
+    on_progress: Callable[[int, int], None] | None,
+) -> dict[str, Any]:
+    """Meta's weights under Hugging Face Llama names, rotary halves permuted, shards joined."""
+    layers, heads = params["n_layers"], params["n_heads"]
     kv_heads = params.get("n_kv_heads") or heads
-    head_dim = dim // heads
 
     def weight(key: str) -> Any:
         try:
@@ -159,25 +174,36 @@ def convert(
             state[f"model.layers.{i}.{hf_name}.weight"] = w
         if on_progress is not None:
             on_progress(i + 1, total)
-    rope_theta = float(params.get("rope_theta", 10000.0))
-    cfg = LlamaConfig(
-        architectures=["LlamaForCausalLM"],
+    return state
+
+
+def convert(
+    folder: str | Path,
+    *,
+    out: Path | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Convert Meta's checkpoint in ``folder`` to a Hugging Face folder (once; cached).
+
+    ``on_progress(done, total)`` hears each converted layer. Returns the folder.
+    """
+    import torch
+    from safetensors.torch import save_file
+    from transformers import GenerationConfig
+
+    src = Path(folder).expanduser().resolve()
+    target = out or cache_folder(src)
+    if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
+        return target
+    params = read_params(src)
+    files = shards(src)
+    loaded = _load_shards(files)
+    state = _hf_state(src, loaded, params, on_progress)
+    embed = state["model.embed_tokens.weight"]
+    cfg = _llama_config(
+        params,
         vocab_size=int(embed.shape[0]),
-        hidden_size=dim,
         intermediate_size=int(state["model.layers.0.mlp.gate_proj.weight"].shape[0]),
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=kv_heads,
-        head_dim=head_dim,
-        rms_norm_eps=float(params.get("norm_eps", 1e-5)),
-        # CodeLlama (rope theta 1e6) was trained on 16k tokens, Llama 2 on 4k.
-        max_position_embeddings=int(
-            params.get("max_seq_len") or (16384 if rope_theta > 10000 else 4096)
-        ),
-        rope_parameters={"rope_type": "default", "rope_theta": rope_theta},
-        tie_word_embeddings=False,
-        bos_token_id=1,
-        eos_token_id=2,
         dtype=str(embed.dtype).removeprefix("torch."),
     )
     tmp = target.with_name(target.name + ".partial")

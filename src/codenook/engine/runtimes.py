@@ -177,9 +177,9 @@ def open_model(model: ModelSettings, *, hardware: Hardware | None = None) -> Bac
 
 
 def _open_llama(location: Location, model: ModelSettings, hardware: Hardware | None) -> Backend:
-    from codenook.engine.loader import open_llama
+    from codenook.engine.llama_open import open_llama
 
-    return open_llama(location, model, hardware=hardware)
+    return open_llama(Path(location.path), model, embedded=location.embedded, hardware=hardware)
 
 
 def _open_transformers(

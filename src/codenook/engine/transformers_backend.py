@@ -63,6 +63,80 @@ def cuda_device_name() -> str | None:
         return None
 
 
+def _model_folder(
+    source: Path, layout: str, on_progress: Callable[[int, int], None] | None
+) -> tuple[Path, str | None]:
+    """The folder transformers opens for ``source``, and the GGUF file name within it if any.
+
+    Meta's checkpoint is converted first (once; cached), reporting each layer done.
+    """
+    if layout == "meta":
+        from codenook.engine.meta_checkpoint import convert
+
+        return convert(source, on_progress=on_progress), None
+    if layout == "gguf":
+        return source.parent, source.name
+    return source, None
+
+
+def _choose_dtype(source: Path, layout: str, *, on_cuda: bool, four_bit: bool) -> torch.dtype:
+    """The weights' dtype on the chosen device; on CUDA, refuses a model that cannot fit."""
+    if on_cuda:
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        _check_gpu_fit(_weight_bytes(source, layout), four_bit=four_bit, name=source.name)
+        return dtype
+    # float32 on the CPU (fast kernels; the same numbers as llama.cpp's dequantized
+    # weights) when it fits in RAM twice over, else bfloat16 at half the memory.
+    need = _weight_bytes(source, layout) * 2
+    roomy = need * 2 < psutil.virtual_memory().available
+    return torch.float32 if roomy else torch.bfloat16
+
+
+def _load_model(
+    source: Path,
+    folder: Path,
+    gguf_file: str | None,
+    *,
+    dtype: torch.dtype,
+    four_bit: bool,
+    device: torch.device,
+) -> tuple[Any, Any]:
+    """The tokenizer and the model (in eval mode, on ``device``), or a ModelError in words."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kwargs: dict[str, Any] = {"local_files_only": True}
+    if gguf_file:
+        kwargs["gguf_file"] = gguf_file
+    chatter = io.StringIO()
+    try:
+        # transformers' GGUF reader draws its own progress bar on stderr; kept for the log.
+        with contextlib.redirect_stderr(chatter):
+            tokenizer = AutoTokenizer.from_pretrained(str(folder), **kwargs)
+            load: dict[str, Any] = {**kwargs, "dtype": dtype}
+            if four_bit:
+                load["quantization_config"] = _four_bit_config(dtype)
+                load["device_map"] = {"": 0}
+            model = AutoModelForCausalLM.from_pretrained(str(folder), **load)
+    except ModelError:
+        raise
+    except (OSError, ValueError, RuntimeError, KeyError, ImportError) as exc:
+        log.info("transformers refused %s: %r", source, exc)
+        raise ModelError(
+            f"transformers could not load {source}: {_first_line(exc)}. Check that the "
+            "folder is complete, or run it with --runtime llama.cpp as a GGUF file."
+        ) from exc
+    except torch.cuda.OutOfMemoryError as exc:
+        raise ModelError(_too_big(source.name, "it did not fit while loading")) from exc
+    if not four_bit:
+        try:
+            model.to(device)
+        except torch.cuda.OutOfMemoryError as exc:
+            raise ModelError(_too_big(source.name, "it did not fit while loading")) from exc
+    log.debug("transformers loading %s: %s", source, chatter.getvalue()[-2000:])
+    model.eval()
+    return tokenizer, model
+
+
 class TransformersBackend(Backend):
     """A model run by Hugging Face transformers (PyTorch) in this process."""
 
@@ -86,13 +160,7 @@ class TransformersBackend(Backend):
             chat_format(chat_format_name)  # a wrong name fails before the slow load
         hf_logging.disable_progress_bar()
         source = Path(location)
-        folder, gguf_file = source, None
-        if layout == "meta":
-            from codenook.engine.meta_checkpoint import convert
-
-            folder = convert(source, on_progress=on_progress)
-        elif layout == "gguf":
-            folder, gguf_file = source.parent, source.name
+        folder, gguf_file = _model_folder(source, layout, on_progress)
         self.threads = threads or default_threads()
         torch.set_num_threads(self.threads)
         cuda = cuda_device_name() if gpu else None
@@ -101,48 +169,11 @@ class TransformersBackend(Backend):
                 "model.four_bit needs a CUDA GPU that torch can see; turn it off to run on the CPU."
             )
         self.device = torch.device("cuda" if cuda else "cpu")
-        if cuda:
-            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-            _check_gpu_fit(_weight_bytes(source, layout), four_bit=four_bit, name=source.name)
-        else:
-            # float32 on the CPU (fast kernels; the same numbers as llama.cpp's dequantized
-            # weights) when it fits in RAM twice over, else bfloat16 at half the memory.
-            need = _weight_bytes(source, layout) * 2
-            roomy = need * 2 < psutil.virtual_memory().available
-            dtype = torch.float32 if roomy else torch.bfloat16
+        dtype = _choose_dtype(source, layout, on_cuda=cuda is not None, four_bit=four_bit)
         self.dtype = dtype
-        kwargs: dict[str, Any] = {"local_files_only": True}
-        if gguf_file:
-            kwargs["gguf_file"] = gguf_file
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        chatter = io.StringIO()
-        try:
-            # transformers' GGUF reader draws its own progress bar on stderr; kept for the log.
-            with contextlib.redirect_stderr(chatter):
-                tokenizer = AutoTokenizer.from_pretrained(str(folder), **kwargs)
-                load: dict[str, Any] = {**kwargs, "dtype": dtype}
-                if four_bit:
-                    load["quantization_config"] = _four_bit_config(dtype)
-                    load["device_map"] = {"": 0}
-                model = AutoModelForCausalLM.from_pretrained(str(folder), **load)
-        except ModelError:
-            raise
-        except (OSError, ValueError, RuntimeError, KeyError, ImportError) as exc:
-            log.info("transformers refused %s: %r", source, exc)
-            raise ModelError(
-                f"transformers could not load {source}: {_first_line(exc)}. Check that the "
-                "folder is complete, or run it with --runtime llama.cpp as a GGUF file."
-            ) from exc
-        except torch.cuda.OutOfMemoryError as exc:
-            raise ModelError(_too_big(source.name, "it did not fit while loading")) from exc
-        if not four_bit:
-            try:
-                model.to(self.device)
-            except torch.cuda.OutOfMemoryError as exc:
-                raise ModelError(_too_big(source.name, "it did not fit while loading")) from exc
-        log.debug("transformers loading %s: %s", source, chatter.getvalue()[-2000:])
-        model.eval()
+        tokenizer, model = _load_model(
+            source, folder, gguf_file, dtype=dtype, four_bit=four_bit, device=self.device
+        )
         self._model = model
         # transformers 5.24 renamed the forward pass's past_key_values to cache.
         params = inspect.signature(model.forward).parameters

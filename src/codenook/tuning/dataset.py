@@ -346,6 +346,142 @@ def _heldout_choice(
     return set(ranked[:count])
 
 
+def _repo_files(
+    repo: Path, *, max_file_bytes: int, skipped: Counter[str], summary: Summary
+) -> list[tuple[str, str, str]]:
+    """The repository's Python and Bash files as (name, "code", redacted text); skips counted."""
+    repo = Path(repo).expanduser().absolute()
+    if not repo.is_dir():
+        raise DatasetError(f"{repo} is not a folder: give the repository's folder.")
+    candidates = _git_files(repo)
+    if candidates is None:
+        candidates = _walk_files(repo)
+    files = []
+    for path in candidates:
+        if not path.is_file() or path.is_symlink():
+            continue
+        rel = path.relative_to(repo)
+        try:
+            data = _read_prefix(path, max_file_bytes)
+        except OSError:
+            skipped["unreadable"] += 1
+            continue
+        if not _language(path, data[:256]):
+            skipped["not Python or Bash"] += 1
+            continue
+        why = _why_skip(rel, data, max_bytes=max_file_bytes)
+        if why:
+            skipped[why] += 1
+            continue
+        text, n = redact(data.decode("utf-8"))
+        summary.secrets_redacted += n
+        files.append((f"{repo.name}/{rel.as_posix()}", "code", text))
+    return files
+
+
+def _doc_files(
+    docs: Path, *, max_file_bytes: int, skipped: Counter[str], summary: Summary
+) -> list[tuple[str, str, str]]:
+    """The documentation folder's prose files as (name, "doc", redacted text); skips counted."""
+    docs = Path(docs).expanduser().absolute()
+    if not docs.is_dir():
+        raise DatasetError(f"{docs} is not a folder: give the documentation folder.")
+    files = []
+    for path in sorted(docs.rglob("*")):
+        if not path.is_file() or path.suffix.lower() not in DOC_SUFFIXES:
+            continue
+        data = _read_prefix(path, max_file_bytes)
+        why = _why_skip(path.relative_to(docs), data, max_bytes=max_file_bytes)
+        if why and why != "minified":  # prose has long lines
+            skipped[why] += 1
+            continue
+        text, n = redact(data.decode("utf-8"))
+        summary.secrets_redacted += n
+        files.append((f"docs/{path.relative_to(docs).as_posix()}", "doc", text))
+    return files
+
+
+def _unique_files(
+    files: list[tuple[str, str, str]], summary: Summary
+) -> list[tuple[str, str, str]]:
+    """Files without exact duplicates or empty texts; the first copy counts."""
+    # A vendored copy elsewhere adds nothing.
+    seen: set[str] = set()
+    unique = []
+    for name, kind, text in files:
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if digest in seen or not text.strip():
+            summary.duplicates += digest in seen
+            continue
+        seen.add(digest)
+        unique.append((name, kind, text))
+    return unique
+
+
+def _file_samples(
+    unique: list[tuple[str, str, str]],
+    held: set[str],
+    *,
+    formats: Formats,
+    rng: random.Random,
+    fim_rate: float,
+) -> tuple[list[Sample], list[Sample]]:
+    """Training and held-out samples cut from the files; some code chunks also as FIM."""
+    train: list[Sample] = []
+    heldout: list[Sample] = []
+    for name, kind, text in unique:
+        pieces = chunks(text)
+        if name in held:
+            heldout.extend(Sample("causal", name, p) for p in pieces)
+            continue
+        sample_kind = "causal" if kind == "code" else "doc"
+        train.extend(Sample(sample_kind, name, p) for p in pieces)
+        if kind == "code" and formats.fill is not None:
+            train.extend(
+                fim_sample(name, p, formats.fill, rng) for p in pieces if rng.random() < fim_rate
+            )
+    return train, heldout
+
+
+def _chat_samples(
+    qa_files: Iterable[Path],
+    liked: Iterable[dict[str, Any]],
+    *,
+    formats: Formats,
+    summary: Summary,
+) -> list[Sample]:
+    """Chat samples from the Q&A files and the liked answers, redacted."""
+    records = [(src, m) for path in qa_files for src, m in read_qa(Path(path), summary)]
+    records += [(f"liked:{i}", r["messages"]) for i, r in enumerate(liked, 1)]
+    samples = []
+    for source, messages in records:
+        clean = []
+        for m in messages:
+            content, n = redact(m["content"])
+            summary.secrets_redacted += n
+            clean.append({"role": m["role"], "content": content})
+        if formats.chat is not None:
+            prompt, answer = formats.chat(clean)
+        else:
+            prompt = "".join(f"{m['role']}: {m['content']}\n" for m in clean[:-1])
+            answer = clean[-1]["content"]
+        samples.append(Sample("chat", source, answer, prompt))
+    return samples
+
+
+def _unique_samples(train: list[Sample], summary: Summary) -> list[Sample]:
+    """Samples without repeats (a licence header cut into its own chunk repeats across files)."""
+    kept, seen = [], set()
+    for s in train:
+        key = hashlib.sha256(f"{s.prompt}\0{s.text}".encode()).hexdigest()
+        if key in seen:
+            summary.duplicates += 1
+            continue
+        seen.add(key)
+        kept.append(s)
+    return kept
+
+
 def build_dataset(
     repos: Iterable[Path],
     *,
@@ -366,57 +502,10 @@ def build_dataset(
     rng = random.Random(seed)
     files: list[tuple[str, str, str]] = []  # (name, kind, redacted text)
     for repo in repos:
-        repo = Path(repo).expanduser().absolute()
-        if not repo.is_dir():
-            raise DatasetError(f"{repo} is not a folder: give the repository's folder.")
-        candidates = _git_files(repo)
-        if candidates is None:
-            candidates = _walk_files(repo)
-        for path in candidates:
-            if not path.is_file() or path.is_symlink():
-                continue
-            rel = path.relative_to(repo)
-            try:
-                data = _read_prefix(path, max_file_bytes)
-            except OSError:
-                skipped["unreadable"] += 1
-                continue
-            if not _language(path, data[:256]):
-                skipped["not Python or Bash"] += 1
-                continue
-            why = _why_skip(rel, data, max_bytes=max_file_bytes)
-            if why:
-                skipped[why] += 1
-                continue
-            text, n = redact(data.decode("utf-8"))
-            summary.secrets_redacted += n
-            files.append((f"{repo.name}/{rel.as_posix()}", "code", text))
+        files += _repo_files(repo, max_file_bytes=max_file_bytes, skipped=skipped, summary=summary)
     if docs is not None:
-        docs = Path(docs).expanduser().absolute()
-        if not docs.is_dir():
-            raise DatasetError(f"{docs} is not a folder: give the documentation folder.")
-        for path in sorted(docs.rglob("*")):
-            if not path.is_file() or path.suffix.lower() not in DOC_SUFFIXES:
-                continue
-            data = _read_prefix(path, max_file_bytes)
-            why = _why_skip(path.relative_to(docs), data, max_bytes=max_file_bytes)
-            if why and why != "minified":  # prose has long lines
-                skipped[why] += 1
-                continue
-            text, n = redact(data.decode("utf-8"))
-            summary.secrets_redacted += n
-            files.append((f"docs/{path.relative_to(docs).as_posix()}", "doc", text))
-
-    # Exact duplicates: the first copy counts (a vendored copy elsewhere adds nothing).
-    seen: set[str] = set()
-    unique = []
-    for name, kind, text in files:
-        digest = hashlib.sha256(text.encode()).hexdigest()
-        if digest in seen or not text.strip():
-            summary.duplicates += digest in seen
-            continue
-        seen.add(digest)
-        unique.append((name, kind, text))
+        files += _doc_files(docs, max_file_bytes=max_file_bytes, skipped=skipped, summary=summary)
+    unique = _unique_files(files, summary)
     summary.skipped = dict(skipped)
     code_names = [n for n, k, _ in unique if k == "code"]
     held = _heldout_choice(
@@ -424,45 +513,9 @@ def build_dataset(
     )
     summary.files = len(unique)
     summary.heldout_files = sorted(held)
-
-    train: list[Sample] = []
-    heldout: list[Sample] = []
-    for name, kind, text in unique:
-        pieces = chunks(text)
-        if name in held:
-            heldout.extend(Sample("causal", name, p) for p in pieces)
-            continue
-        sample_kind = "causal" if kind == "code" else "doc"
-        train.extend(Sample(sample_kind, name, p) for p in pieces)
-        if kind == "code" and formats.fill is not None:
-            train.extend(
-                fim_sample(name, p, formats.fill, rng) for p in pieces if rng.random() < fim_rate
-            )
-
-    records = [(src, m) for path in qa_files for src, m in read_qa(Path(path), summary)]
-    records += [(f"liked:{i}", r["messages"]) for i, r in enumerate(liked, 1)]
-    for source, messages in records:
-        clean = []
-        for m in messages:
-            content, n = redact(m["content"])
-            summary.secrets_redacted += n
-            clean.append({"role": m["role"], "content": content})
-        if formats.chat is not None:
-            prompt, answer = formats.chat(clean)
-        else:
-            prompt = "".join(f"{m['role']}: {m['content']}\n" for m in clean[:-1])
-            answer = clean[-1]["content"]
-        train.append(Sample("chat", source, answer, prompt))
-
-    # Samples can repeat across files (a licence header cut into its own chunk).
-    kept, seen = [], set()
-    for s in train:
-        key = hashlib.sha256(f"{s.prompt}\0{s.text}".encode()).hexdigest()
-        if key in seen:
-            summary.duplicates += 1
-            continue
-        seen.add(key)
-        kept.append(s)
+    train, heldout = _file_samples(unique, held, formats=formats, rng=rng, fim_rate=fim_rate)
+    train += _chat_samples(qa_files, liked, formats=formats, summary=summary)
+    kept = _unique_samples(train, summary)
     summary.samples = len(kept)
     summary.heldout_samples = len(heldout)
     summary.by_kind = dict(Counter(s.kind for s in kept))

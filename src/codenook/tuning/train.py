@@ -341,6 +341,226 @@ def load_peft(folder: Path, base: Path, *, threads: int | None = None) -> tuple[
     return PeftModel.from_pretrained(model, str(folder)), tokenizer
 
 
+@dataclass
+class _Tally:
+    """A run's counters so far; they travel in the checkpoint so a resumed run goes on."""
+
+    step: int = 0
+    losses: list[float] = field(default_factory=list)
+    tokens: int = 0
+    seconds: float = 0.0
+
+    def record(self, loss: float, tokens: int, seconds: float) -> None:
+        """Count one finished step."""
+        self.step += 1
+        self.losses.append(loss)
+        self.tokens += tokens
+        self.seconds += seconds
+
+    def progress(self, steps: int) -> Progress:
+        """The figures of the step just counted, for the progress callback."""
+        rate = self.tokens / self.seconds if self.seconds else 0.0
+        left = self.seconds / self.step * (steps - self.step)
+        return Progress(self.step, steps, self.losses[-1], rate, left)
+
+    @property
+    def rate(self) -> float:
+        """Tokens a second over the whole run."""
+        return self.tokens / max(self.seconds, 1e-9)
+
+
+def _load_for_training(base: Path, device: str, options: TrainOptions) -> tuple[Any, Any]:
+    """The tokenizer and model of the base folder, 4-bit on CUDA, float32 elsewhere.
+
+    Sets torch's threads and seeds the random generators first, so a run is repeatable.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    torch.set_num_threads(options.threads or max(1, (os.cpu_count() or 2) // 2))
+    torch.manual_seed(options.seed)
+    random.seed(options.seed)
+    tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+    load: dict[str, Any] = {"local_files_only": True, "dtype": torch.float32}
+    if device == "cuda":
+        from transformers import BitsAndBytesConfig
+
+        load["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16
+        )
+        load["device_map"] = {"": 0}
+    model = AutoModelForCausalLM.from_pretrained(str(base), **load)
+    if device != "cuda":
+        model.to(torch.device(device))
+    return tokenizer, model
+
+
+def _read_checkpoint(checkpoint: Path, options: TrainOptions) -> dict[str, Any]:
+    """The stopped run's state, refused when missing, unreadable or from other options."""
+    if not checkpoint.is_file():
+        raise TuneError(
+            f"No stopped run to resume in {checkpoint.parent}: start it without --resume."
+        )
+    try:
+        state = torch.load(checkpoint, weights_only=False)
+    except (OSError, RuntimeError, EOFError) as exc:
+        raise TuneError(f"The checkpoint {checkpoint} is unreadable; start afresh.") from exc
+    if state["options"] != asdict(options):
+        raise TuneError("--resume needs the same options as the stopped run.")
+    return state
+
+
+def _add_lora(model: Any, options: TrainOptions) -> tuple[Any, list[Any], Any, Any]:
+    """Wrap ``model`` with LoRA; its trainable parameters, optimizer and schedule."""
+    from peft import LoraConfig, get_peft_model
+
+    lora = LoraConfig(
+        r=options.rank,
+        lora_alpha=options.alpha,
+        target_modules=list(TARGET_MODULES),
+        lora_dropout=0.0,
+        task_type="CAUSAL_LM",
+    )
+    torch.manual_seed(options.seed)  # the LoRA initialisation, as on the first run
+    peft_model = get_peft_model(model, lora)
+    params = [p for p in peft_model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=options.lr, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / 10) * max(0.1, 1 - s / options.steps)
+    )
+    return peft_model, params, optimizer, schedule
+
+
+def _restore(state: dict[str, Any], peft_model: Any, optimizer: Any, schedule: Any) -> _Tally:
+    """Put a checkpoint's adapter, optimizer, schedule and random state back; its counters."""
+    from peft import set_peft_model_state_dict
+
+    set_peft_model_state_dict(peft_model, state["adapter"])
+    optimizer.load_state_dict(state["optimizer"])
+    schedule.load_state_dict(state["schedule"])
+    torch.set_rng_state(state["torch_rng"])
+    return _Tally(state["step"], state["losses"], state["tokens"], state["seconds"])
+
+
+def _save_checkpoint(
+    checkpoint: Path,
+    *,
+    options: TrainOptions,
+    peft_model: Any,
+    optimizer: Any,
+    schedule: Any,
+    tally: _Tally,
+    ppl_before: float | None,
+) -> None:
+    """Write everything a resumed run needs, atomically (a stop mid-write keeps the old one)."""
+    from peft.utils import get_peft_model_state_dict
+
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    tmp = checkpoint.with_suffix(".tmp")
+    torch.save(
+        {
+            "options": asdict(options),
+            "adapter": get_peft_model_state_dict(peft_model),
+            "optimizer": optimizer.state_dict(),
+            "schedule": schedule.state_dict(),
+            "step": tally.step,
+            "losses": tally.losses,
+            "tokens": tally.tokens,
+            "seconds": tally.seconds,
+            "ppl_before": ppl_before,
+            "torch_rng": torch.get_rng_state(),
+        },
+        tmp,
+    )
+    tmp.replace(checkpoint)
+
+
+def _train_step(
+    peft_model: Any,
+    rows: list[tuple[list[int], list[int]]],
+    *,
+    pad: int,
+    device: torch.device,
+    params: list[Any],
+    optimizer: Any,
+    schedule: Any,
+) -> tuple[float, int]:
+    """One optimizer step on a padded batch of ``rows``; its loss and the tokens it saw."""
+    width = max(len(ids) for ids, _ in rows)
+    ids = torch.tensor([r[0] + [pad] * (width - len(r[0])) for r in rows], device=device)
+    labels = torch.tensor([r[1] + [-100] * (width - len(r[1])) for r in rows], device=device)
+    mask = torch.tensor([[1] * len(r[0]) + [0] * (width - len(r[0])) for r in rows], device=device)
+    loss = peft_model(input_ids=ids, attention_mask=mask, labels=labels).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    optimizer.step()
+    schedule.step()
+    optimizer.zero_grad(set_to_none=True)
+    return float(loss.detach()), int(mask.sum())
+
+
+def _run_steps(
+    peft_model: Any,
+    batches: list[list[tuple[list[int], list[int]]]],
+    *,
+    pad: int,
+    device: torch.device,
+    params: list[Any],
+    optimizer: Any,
+    schedule: Any,
+    tally: _Tally,
+    options: TrainOptions,
+    stop: threading.Event | None,
+    on_progress: Callable[[Progress], None] | None,
+    save_checkpoint: Callable[[], None],
+) -> bool:
+    """Train from ``tally.step`` to the last step; True when ``stop`` ended the run early."""
+    while tally.step < options.steps:
+        if stop is not None and stop.is_set():
+            return True
+        began = time.perf_counter()
+        loss, tokens = _train_step(
+            peft_model,
+            batches[tally.step],
+            pad=pad,
+            device=device,
+            params=params,
+            optimizer=optimizer,
+            schedule=schedule,
+        )
+        tally.record(loss, tokens, time.perf_counter() - began)
+        if on_progress:
+            on_progress(tally.progress(options.steps))
+        if tally.step % options.save_every == 0 and tally.step < options.steps:
+            save_checkpoint()
+    return False
+
+
+def _write_run_record(
+    out: Path,
+    *,
+    options: TrainOptions,
+    result: RunResult,
+    device: str,
+) -> None:
+    """``run.json``: the options and figures of a finished run, for a person and the window."""
+    (out / "run.json").write_text(
+        json.dumps(
+            {
+                "options": asdict(options),
+                "steps": result.step,
+                "ppl_before": result.ppl_before,
+                "ppl_after": result.ppl_after,
+                "tokens_per_second": result.tokens_per_second,
+                "losses": result.losses,
+                "device": device,
+            },
+            indent=1,
+        )
+    )
+
+
 def train(
     dataset: Dataset,
     base: Path,
@@ -357,159 +577,65 @@ def train(
     ``stop`` (set from another thread, or by Ctrl-C in the CLI) ends the run after the
     current step with a checkpoint; ``resume`` continues from that checkpoint.
     """
-    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
-    from peft.utils import get_peft_model_state_dict
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
     if not dataset.train:
         raise TuneError("The dataset has no training samples: give more files ('tune data').")
     plan = plan_here(base, options)
     if not plan.fits:
         raise TuneError(plan.message)
     log.info("%s", plan.message)
-    hf_logging.disable_progress_bar()
-    torch.set_num_threads(options.threads or max(1, (os.cpu_count() or 2) // 2))
     device = torch.device(plan.device)
-    torch.manual_seed(options.seed)
-    random.seed(options.seed)
-    tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
-    load: dict[str, Any] = {"local_files_only": True, "dtype": torch.float32}
-    if plan.device == "cuda":
-        from transformers import BitsAndBytesConfig
-
-        load["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16
-        )
-        load["device_map"] = {"": 0}
-    model = AutoModelForCausalLM.from_pretrained(str(base), **load)
-    if plan.device != "cuda":
-        model.to(device)
+    tokenizer, model = _load_for_training(base, plan.device, options)
     windows = heldout_ids(tokenizer, dataset.heldout, options.seq_len)
     checkpoint = out / CHECKPOINT
-    state: dict[str, Any] | None = None
-    if resume:
-        if not checkpoint.is_file():
-            raise TuneError(f"No stopped run to resume in {out}: start it without --resume.")
-        try:
-            state = torch.load(checkpoint, weights_only=False)
-        except (OSError, RuntimeError, EOFError) as exc:
-            raise TuneError(f"The checkpoint {checkpoint} is unreadable; start afresh.") from exc
-        if state["options"] != asdict(options):
-            raise TuneError("--resume needs the same options as the stopped run.")
+    state = _read_checkpoint(checkpoint, options) if resume else None
     ppl_before = state["ppl_before"] if state else None
     if measure and windows and ppl_before is None:
         ppl_before = perplexity(model, windows, device)
-    lora = LoraConfig(
-        r=options.rank,
-        lora_alpha=options.alpha,
-        target_modules=list(TARGET_MODULES),
-        lora_dropout=0.0,
-        task_type="CAUSAL_LM",
-    )
-    torch.manual_seed(options.seed)  # the LoRA initialisation, as on the first run
-    peft_model = get_peft_model(model, lora)
-    params = [p for p in peft_model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=options.lr, weight_decay=0.0)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / 10) * max(0.1, 1 - s / options.steps)
-    )
-    step, losses, seen_tokens, spent = 0, [], 0, 0.0
-    if state:
-        set_peft_model_state_dict(peft_model, state["adapter"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        step, losses = state["step"], state["losses"]
-        seen_tokens, spent = state["tokens"], state["seconds"]
-        torch.set_rng_state(state["torch_rng"])
-
+    peft_model, params, optimizer, schedule = _add_lora(model, options)
+    tally = _restore(state, peft_model, optimizer, schedule) if state else _Tally()
     encoded = [encode(tokenizer, s, options.seq_len) for s in dataset.train]
     plan_steps = _order(len(encoded), options.steps, options.batch, options.seed)
 
     def save_checkpoint() -> None:
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = checkpoint.with_suffix(".tmp")
-        torch.save(
-            {
-                "options": asdict(options),
-                "adapter": get_peft_model_state_dict(peft_model),
-                "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict(),
-                "step": step,
-                "losses": losses,
-                "tokens": seen_tokens,
-                "seconds": spent,
-                "ppl_before": ppl_before,
-                "torch_rng": torch.get_rng_state(),
-            },
-            tmp,
+        _save_checkpoint(
+            checkpoint,
+            options=options,
+            peft_model=peft_model,
+            optimizer=optimizer,
+            schedule=schedule,
+            tally=tally,
+            ppl_before=ppl_before,
         )
-        tmp.replace(checkpoint)
 
     peft_model.train()
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    stopped = False
     try:
-        while step < options.steps:
-            if stop is not None and stop.is_set():
-                stopped = True
-                break
-            began = time.perf_counter()
-            rows = [encoded[i] for i in plan_steps[step]]
-            width = max(len(ids) for ids, _ in rows)
-            ids = torch.tensor([r[0] + [pad] * (width - len(r[0])) for r in rows], device=device)
-            labels = torch.tensor(
-                [r[1] + [-100] * (width - len(r[1])) for r in rows], device=device
-            )
-            mask = torch.tensor(
-                [[1] * len(r[0]) + [0] * (width - len(r[0])) for r in rows], device=device
-            )
-            loss = peft_model(input_ids=ids, attention_mask=mask, labels=labels).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            losses.append(float(loss.detach()))
-            seen_tokens += int(mask.sum())
-            spent += time.perf_counter() - began
-            rate = seen_tokens / spent if spent else 0.0
-            if on_progress:
-                on_progress(
-                    Progress(
-                        step, options.steps, losses[-1], rate, spent / step * (options.steps - step)
-                    )
-                )
-            if step % options.save_every == 0 and step < options.steps:
-                save_checkpoint()
+        stopped = _run_steps(
+            peft_model,
+            [[encoded[i] for i in batch] for batch in plan_steps],
+            pad=pad,
+            device=device,
+            params=params,
+            optimizer=optimizer,
+            schedule=schedule,
+            tally=tally,
+            options=options,
+            stop=stop,
+            on_progress=on_progress,
+            save_checkpoint=save_checkpoint,
+        )
     except KeyboardInterrupt:
         stopped = True
     if stopped:
         save_checkpoint()
-        return RunResult(out, step, False, ppl_before, None, seen_tokens / max(spent, 1e-9), losses)
+        return RunResult(out, tally.step, False, ppl_before, None, tally.rate, tally.losses)
     peft_dir = out / "peft"
     peft_model.save_pretrained(str(peft_dir))
     _fix_adapter_config(peft_dir / "adapter_config.json", base)
     ppl_after = perplexity(peft_model, windows, device) if measure and windows else None
     checkpoint.unlink(missing_ok=True)
-    result = RunResult(
-        out, step, True, ppl_before, ppl_after, seen_tokens / max(spent, 1e-9), losses
-    )
-    (out / "run.json").write_text(
-        json.dumps(
-            {
-                "options": asdict(options),
-                "steps": step,
-                "ppl_before": ppl_before,
-                "ppl_after": ppl_after,
-                "tokens_per_second": result.tokens_per_second,
-                "losses": losses,
-                "device": plan.device,
-            },
-            indent=1,
-        )
-    )
+    result = RunResult(out, tally.step, True, ppl_before, ppl_after, tally.rate, tally.losses)
+    _write_run_record(out, options=options, result=result, device=plan.device)
     return result
 
 

@@ -183,6 +183,63 @@ def _redacted(chunks: list[Chunk], report: IndexReport) -> list[Chunk]:
     return out
 
 
+def _index_file(
+    db: sqlite3.Connection,
+    project_id: int,
+    cand: scan.Candidate,
+    old: store.FileRow | None,
+    report: IndexReport,
+    seen: set[str],
+    before_read: Callable[[Path], None] | None,
+) -> bool:
+    """Bring one listed file's index up to date; True when its chunks were written.
+
+    Adds the file's path to ``seen`` when its index is to be kept (stored now, unchanged,
+    or unreadable this time but indexed before: nothing is lost to a bad read).
+    """
+    if old is not None and old.size == cand.size and old.mtime_ns == cand.mtime_ns:
+        seen.add(cand.rel)
+        report.unchanged += 1
+        return False
+    if before_read is not None:
+        before_read(cand.path)
+    got = _read(cand, report)
+    if got is None:
+        if old is not None:
+            seen.add(cand.rel)
+        return False
+    data, text = got
+    kind = cand.kind or script_kind(text.split("\n", 1)[0])
+    if kind is None:
+        report.skipped["not_source"] += 1
+        return False
+    seen.add(cand.rel)
+    sha = hashlib.sha256(data).hexdigest()
+    if old is not None and old.sha256 == sha:
+        store.touch_file(db, old.id, size=cand.size, mtime_ns=cand.mtime_ns)
+        report.unchanged += 1
+        return False
+    notes = ParseNotes()
+    chunks = _redacted(chunks_for(kind, text, cand.rel, notes), report)
+    if notes.syntax_error:
+        report.notes["syntax_error"] += 1
+    if notes.bad_lines:
+        report.notes["bad_qa_lines"] += notes.bad_lines
+    store.replace_file(
+        db,
+        project_id,
+        path=cand.rel,
+        size=cand.size,
+        mtime_ns=cand.mtime_ns,
+        sha256=sha,
+        kind=kind,
+        chunks=chunks,
+    )
+    report.read += 1
+    report.chunks += len(chunks)
+    return True
+
+
 def update(
     db: sqlite3.Connection,
     user: User,
@@ -212,52 +269,12 @@ def update(
     db.execute("BEGIN IMMEDIATE")
     try:
         for cand in scan.candidates(root, scanned):
-            old = known.get(cand.rel)
-            if old is not None and old.size == cand.size and old.mtime_ns == cand.mtime_ns:
-                seen.add(cand.rel)
-                report.unchanged += 1
-                continue
-            if before_read is not None:
-                before_read(cand.path)
-            got = _read(cand, report)
-            if got is None:
-                if old is not None:
-                    seen.add(cand.rel)  # keep what was indexed: nothing is lost to a bad read
-                continue
-            data, text = got
-            kind = cand.kind or script_kind(text.split("\n", 1)[0])
-            if kind is None:
-                report.skipped["not_source"] += 1
-                continue
-            seen.add(cand.rel)
-            sha = hashlib.sha256(data).hexdigest()
-            if old is not None and old.sha256 == sha:
-                store.touch_file(db, old.id, size=cand.size, mtime_ns=cand.mtime_ns)
-                report.unchanged += 1
-                continue
-            notes = ParseNotes()
-            chunks = _redacted(chunks_for(kind, text, cand.rel, notes), report)
-            if notes.syntax_error:
-                report.notes["syntax_error"] += 1
-            if notes.bad_lines:
-                report.notes["bad_qa_lines"] += notes.bad_lines
-            store.replace_file(
-                db,
-                project.id,
-                path=cand.rel,
-                size=cand.size,
-                mtime_ns=cand.mtime_ns,
-                sha256=sha,
-                kind=kind,
-                chunks=chunks,
-            )
-            report.read += 1
-            report.chunks += len(chunks)
-            pending += 1
-            if pending >= BATCH:
-                db.execute("COMMIT")
-                db.execute("BEGIN IMMEDIATE")
-                pending = 0
+            if _index_file(db, project.id, cand, known.get(cand.rel), report, seen, before_read):
+                pending += 1
+                if pending >= BATCH:
+                    db.execute("COMMIT")
+                    db.execute("BEGIN IMMEDIATE")
+                    pending = 0
         report.removed = store.delete_files(db, project.id, set(known) - seen)
         report.files = len(seen)
         for why, n in scanned.skipped.items():
