@@ -13,7 +13,7 @@ from codenook.assist.jobs.complete import BlockCutter
 from codenook.assist.jobs.debug import parse_bash_error, parse_python_error
 from codenook.assist.jobs.document import clean_doc
 from codenook.assist.jobs.review import strip_line_numbers
-from codenook.assist.prompts import system_prompt
+from codenook.assist.prompts import FILL_HOLE, system_prompt
 from codenook.assist.session import DEFAULT_SYSTEM_PROMPT, ChatSession
 from codenook.assist.tools.cursor import CursorError
 from codenook.assist.tools.docstrings import apply_edits, plan_docstrings
@@ -136,12 +136,16 @@ ADD = "def add(a, b):\n\n\nprint(add(1, 2))\n"
 
 def test_complete_without_fim_stops_at_the_end_of_the_block(db, user) -> None:
     rambling = "    return a + b\n\ndef other():\n    pass\n"
-    backend = ScriptedBackend(fills=[rambling])
+    backend = ScriptedBackend([rambling])
     s, seen = session(db, user, backend), Seen()
     r = jobs.complete(s, source=ADD, line=2, column=1, on_text=seen.text, on_event=seen.event)
     assert seen.streamed == "    return a + b\n"
     assert r.code == "    return a + b"  # line 2's own newline ends the insertion
-    assert backend.fill_calls == [("def add(a, b):\n", "\n\nprint(add(1, 2))\n")]
+    # Without FIM the job asks in its own chat request: its system prompt, the gap marked.
+    assert backend.fill_calls == []
+    system, request = backend.calls[0]
+    assert system.content == system_prompt("complete", "python")
+    assert f"def add(a, b):\n{FILL_HOLE}\n\nprint(add(1, 2))\n" in request.content
     assert backend.served == [3]  # generation stopped at the line that ends the block
     q, a = stored(db, user, s)
     assert q.content.startswith("Complete the code at line 2, column 1.")

@@ -56,16 +56,12 @@ def add_model_and_generation(parser: argparse.ArgumentParser) -> None:
     add_backend_options(parser)
 
 
-#: The command that runs each job (the routing settings use the job's name).
-JOB_OF_COMMAND = {
-    "ask": "ask",
-    "gen": "generate",
-    "complete": "complete",
-    "review": "review",
-    "debug": "debug",
-    "doc": "document",
-    "chat": "ask",
-}
+def job_of_command(command: str | None) -> str:
+    """The job a command runs (the routing settings use the job's name); chat asks."""
+    from codenook.assist.jobs import registry
+
+    job = registry.by_command(command or "chat")
+    return job.name if job is not None else "ask"
 
 
 def note(text: str) -> None:
@@ -77,7 +73,7 @@ def open_job_backend(
     args: argparse.Namespace, settings: Settings, choice: BackendChoice | None
 ) -> Backend:
     """The backend this command's job is routed to (``--backend`` first), said when remote."""
-    job = JOB_OF_COMMAND.get(getattr(args, "command", None) or "chat", "ask")
+    job = job_of_command(getattr(args, "command", None))
     # open_backend is looked up at the call, so tests can stand a scripted model in for it.
     pool = BackendPool(on_note=note, local=lambda s: open_backend(s.model))
     backend = pool.get(settings, job, choice)

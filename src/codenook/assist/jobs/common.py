@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from codenook.assist import interactions
+from codenook.assist.jobs.registry import JobError
 from codenook.assist.project import grounding
 from codenook.assist.prompts import code_budget, system_prompt
 from codenook.assist.session import Answer, ChatSession
@@ -23,13 +24,8 @@ from codenook.assist.tools.lint import Finding, Validation
 from codenook.assist.tools.sandbox import RunResult
 from codenook.config import PromptSettings
 from codenook.engine.backend import TokenStream
-from codenook.errors import CodenookError
 from codenook.safefile import Snapshot, snapshot
 from codenook.store import conversations as store
-
-
-class JobError(CodenookError):
-    """A job was asked for something it cannot do (an unknown job, a file in the way)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,7 @@ def _ignore(_: object) -> None:
 
 
 @dataclass
-class Job:
+class JobRun:
     """One job's run: the session it talks in, its callbacks, and the result it fills."""
 
     name: str

@@ -8,16 +8,17 @@ from pathlib import Path, PurePath
 
 from codenook.assist.jobs.common import (
     ErrorReport,
-    Job,
     JobResult,
+    JobRun,
     OnEvent,
     OnText,
     load_source,
 )
 from codenook.assist.jobs.common import resolve_language as _language
+from codenook.assist.jobs.registry import RUN, Job, register
 from codenook.assist.jobs.review import strip_line_numbers
 from codenook.assist.project import grounding
-from codenook.assist.prompts import debug_request
+from codenook.assist.prompts import debug_request, job_words
 from codenook.assist.session import ChatSession
 from codenook.assist.tools import sandbox
 from codenook.assist.tools.diffs import DiffError, apply_diff, extract_diff
@@ -119,7 +120,7 @@ def debug(
     """
     text, name = load_source(path, None, what="debug")
     lang, note = _language(text, path=path, override=language)
-    job = Job("debug", session, lang, on_text, on_event, prompts)
+    job = JobRun("debug", session, lang, on_text, on_event, prompts)
     if note:
         job.note(note)
     r = job.result
@@ -200,3 +201,24 @@ def debug(
     job.event("verify", f"{verdict} ({run.summary()})", run)
     r.notes.append(verdict)
     return r
+
+
+#: The job's system prompt, for Python, Bash and either ({name} etc.: prompts.job_words).
+DEBUG_WORDS = (
+    "You are codenook, debugging {name}. From the code and the error, explain the "
+    "cause in a few sentences, then give the smallest fix as a unified diff against the "
+    "file in a ```diff block."
+)
+
+JOB = register(
+    Job(
+        name="debug",
+        label="Debug",
+        run=debug,
+        **job_words(DEBUG_WORDS),
+        reads=RUN,
+        command="debug",
+        help="run a file in the sandbox (or read a pasted traceback), explain the error, "
+        "propose a fix",
+    )
+)

@@ -12,12 +12,14 @@ import re
 import warnings
 from pathlib import Path
 
-from codenook.assist.jobs.common import Job, JobResult, OnEvent, OnText, load_source_to_write
+from codenook.assist.jobs.common import JobResult, JobRun, OnEvent, OnText, load_source_to_write
 from codenook.assist.jobs.common import resolve_language as _language
+from codenook.assist.jobs.registry import CODE, Job, register
 from codenook.assist.prompts import (
     bash_function_request,
     bash_usage_request,
     docstring_request,
+    job_words,
     readme_request,
 )
 from codenook.assist.session import ChatSession
@@ -198,7 +200,7 @@ def document(
         raise DocstringError(f"Unknown docstring style {style!r}; use google, numpy or sphinx.")
     text, name, read = load_source_to_write(path, source, read, what="document", write=write)
     lang, note = _language(text, path=path, override=language)
-    job = Job("document", session, lang, on_text, on_event, prompts)
+    job = JobRun("document", session, lang, on_text, on_event, prompts)
     if note:
         job.note(note)
     r = job.result
@@ -234,3 +236,22 @@ def document(
         r.written, r.applied = Path(path), True
         job.event("written", f"Wrote {path} (backup: {r.backup}).", path)
     return r
+
+
+#: The job's system prompt, for Python, Bash and either ({name} etc.: prompts.job_words).
+DOCUMENT_WORDS = (
+    "You are codenook, documenting {name} code. Reply with only the "
+    "documentation text that was asked for: no code, no quotes, no fences."
+)
+
+JOB = register(
+    Job(
+        name="document",
+        label="Document",
+        run=document,
+        **job_words(DOCUMENT_WORDS),
+        reads=CODE,
+        command="doc",
+        help="document a file: docstrings or Bash comments inserted without touching the code",
+    )
+)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codenook.assist.jobs.common import Job, JobError, JobResult, OnEvent, OnText
+from codenook.assist.jobs.common import JobError, JobResult, JobRun, OnEvent, OnText
+from codenook.assist.jobs.registry import TEXT, Job, register
 from codenook.assist.project import grounding
 from codenook.assist.prompts import (
     MAX_FINDINGS,
     fix_request,
     generate_request,
+    job_words,
     no_code_request,
 )
 from codenook.assist.session import ChatSession
@@ -80,7 +82,7 @@ def generate(
             raise JobError(str(exc)) from None
         if there is not None and not force:
             raise JobError(f"{out} exists; add --force to overwrite it (a backup is kept).")
-    job = Job("generate", session, lang, on_text, on_event, prompts)
+    job = JobRun("generate", session, lang, on_text, on_event, prompts)
     r = job.result
 
     request = generate_request(description, language=lang)
@@ -139,3 +141,24 @@ def generate(
                 )
             job.event("written", f"Wrote {out}{saved}; the code {state} the checks.", out)
     return r
+
+
+#: The job's system prompt, for Python, Bash and either ({name} etc.: prompts.job_words).
+GENERATE_WORDS = (
+    "You are codenook, writing {name} code to order. Reply with one complete, "
+    "runnable program in a single fenced ```{lang} block, then at most two sentences. "
+    "{common}"
+)
+
+JOB = register(
+    Job(
+        name="generate",
+        label="Generate",
+        run=generate,
+        **job_words(GENERATE_WORDS),
+        reads=TEXT,
+        command="gen",
+        help="generate Python or Bash code, check it (ast/ruff, bash -n/ShellCheck), retry once",
+        needs_language=True,
+    )
+)
