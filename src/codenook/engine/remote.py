@@ -504,7 +504,12 @@ class RemoteBackend(Backend):
         return self._stream("/completions", body, _text_piece, self.count_tokens(prompt))
 
     def fill(self, prefix: str, suffix: str, *, options: GenerationOptions) -> TokenStream:
-        """Stream the code between ``prefix`` and ``suffix``, as the backend's fill mode says."""
+        """Stream the code between ``prefix`` and ``suffix`` through the server's own FIM.
+
+        That is the completions endpoint's ``suffix`` field, or a FIM format as a raw
+        prompt; with ``fill = "chat"`` there is none (``info.can_fill`` is false) and the
+        complete job asks in its own chat request.
+        """
         prompt_tokens = self.count_tokens(prefix) + self.count_tokens(suffix)
 
         def middle_only(pieces: Iterator[tuple[str, int]]) -> Iterator[tuple[str, int]]:
@@ -513,28 +518,16 @@ class RemoteBackend(Backend):
         if self.fill_mode == FILL_SUFFIX:
             body = {**self._body(options), "prompt": prefix, "suffix": suffix}
             return self._stream("/completions", body, _text_piece, prompt_tokens, wrap=middle_only)
-        if self.fill_mode != FILL_CHAT:
-            from codenook.engine.formats import fill_format
+        if self.fill_mode == FILL_CHAT:
+            raise GenerationError(
+                f"{self.url} has no fill-in-the-middle here (fill = chat); codenook completes "
+                "code with it through a chat request instead."
+            )
+        from codenook.engine.formats import fill_format
 
-            fmt = fill_format(self.fill_mode)
-            body = {**self._body(options, fmt.stop), "prompt": fmt.text(prefix, suffix)}
-            return self._stream("/completions", body, _text_piece, prompt_tokens, wrap=middle_only)
-        from codenook.engine.prompts import FILL_HOLE, FILL_REQUEST, FILL_SYSTEM, drop_echo
-
-        request = FILL_REQUEST.format(hole=FILL_HOLE) + f"```\n{prefix}{FILL_HOLE}{suffix}\n```"
-        line = next((s.strip() for s in suffix.splitlines() if s.strip()), "")
-        body = self._body(options, [line] if len(line) >= 8 else [])
-        body["messages"] = [
-            {"role": "system", "content": FILL_SYSTEM},
-            {"role": "user", "content": request},
-        ]
-        return self._stream(
-            "/chat/completions",
-            body,
-            _chat_piece,
-            prompt_tokens,
-            wrap=lambda pieces: drop_echo(unfence(pieces), prefix),
-        )
+        fmt = fill_format(self.fill_mode)
+        body = {**self._body(options, fmt.stop), "prompt": fmt.text(prefix, suffix)}
+        return self._stream("/completions", body, _text_piece, prompt_tokens, wrap=middle_only)
 
     def _require_open(self) -> None:
         if self._closed:
@@ -792,41 +785,3 @@ def _chat_piece(chunk: dict[str, Any]) -> tuple[str, str | None]:
 def _text_piece(chunk: dict[str, Any]) -> tuple[str, str | None]:
     choice = chunk["choices"][0] if chunk["choices"] else {}
     return choice.get("text") or "", choice.get("finish_reason")
-
-
-def unfence(pieces: Iterator[tuple[str, int]]) -> Iterator[tuple[str, int]]:
-    """Pass on only the code of an answer that comes as a fenced block.
-
-    A chat endpoint cannot be handed an opened fence as the local prompt is, so the
-    model writes one: its opening line is dropped and the closing fence ends the answer.
-    """
-    held, count, opened = "", 0, None
-    try:
-        for text, tokens in pieces:
-            held, count = held + text, count + tokens
-            if opened is None:
-                stripped = held.lstrip()
-                if not stripped or ("```".startswith(stripped[:3]) and "\n" not in held):
-                    continue  # may still become an opening fence
-                opened = stripped.startswith("```")
-                if opened:
-                    held = held.split("\n", 1)[1] if "\n" in held else ""
-            if opened:
-                cut = held.find("```")
-                if cut >= 0:
-                    if held[:cut] or count:
-                        yield held[:cut], count
-                    return
-                keep = len(held) - len(held.rstrip("`"))
-                emit, held = held[: len(held) - keep], held[len(held) - keep :]
-            else:
-                emit, held = held, ""
-            if emit:
-                yield emit, count
-                count = 0
-        if held or count:
-            yield held, count
-    finally:
-        close = getattr(pieces, "close", None)
-        if close is not None:
-            close()

@@ -146,9 +146,15 @@ def start_fill(
     """
     if backend.info.can_fill:
         return backend.fill(prefix, suffix, options=options)
-    messages = [Message("system", system), Message("user", fill_request(prefix, suffix))]
     stop = (*options.stop, *fill_stop(suffix))
+    messages = fill_messages(prefix, suffix, system=system)
     return backend.stream_chat(messages, options=dataclasses.replace(options, stop=stop))
+
+
+def fill_messages(prefix: str, suffix: str, *, system: str) -> list[Message]:
+    """The chat request for the gap between ``prefix`` and ``suffix`` (no FIM): ``system``
+    (the job's system prompt), then the file with the gap marked."""
+    return [Message("system", system), Message("user", fill_request(prefix, suffix))]
 
 
 def indent_at(text: str, line: int, column: int) -> str:

@@ -142,17 +142,20 @@ def system_prompt(name: str, language: str | None, prompts: Any = None) -> str:
 
 
 def _job_keys(table: Any) -> list[str]:
-    """The job names a ``[prompts]`` or ``[routing]`` table has a value for."""
-    if isinstance(table, Mapping):
-        return [str(k) for k in table]
-    for attribute in ("jobs", "by_job", "values"):
+    """The job names a ``[prompts]`` or ``[routing]`` table has a value for.
+
+    Per-job values are text (a prompt, a backend's name); a flag such as ``failover``
+    is a setting of the table itself, not a job.
+    """
+    if is_dataclass(table) and not isinstance(table, type):
+        table = {f.name: getattr(table, f.name) for f in fields(table)}
+    for attribute in ("jobs", "by_job"):
         inner = getattr(table, attribute, None)
         if isinstance(inner, Mapping):
-            return [str(k) for k in inner]
-    if is_dataclass(table) and not isinstance(table, type):
-        # Per-job fields are text (a prompt, a backend's name); failover is a flag.
-        return [f.name for f in fields(table) if isinstance(getattr(table, f.name), str)]
-    return []
+            table = inner
+    if not isinstance(table, Mapping):
+        return []
+    return [str(k) for k, v in table.items() if isinstance(v, str)]
 
 
 def check_settings(settings: Any) -> list[str]:
