@@ -46,7 +46,7 @@ def prepare(
     prompts: PromptSettings | None = None,
     context: bool = True,
     project: str | None = None,
-) -> tuple[Job, str]:
+) -> tuple[JobRun, str]:
     """The ask job and its request, grounded, as it would be sent (``codenook context show``)."""
     if not question.strip():
         raise UsageError("The question is empty.")

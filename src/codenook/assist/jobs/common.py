@@ -322,7 +322,7 @@ def resolve_language(
         _, py, sh = content_signs(text)
         if override or py == sh:
             raise
-        lang = "python" if py > sh else "bash"
+        lang = Language.PYTHON if py > sh else Language.BASH
     by_ext = from_extension(p)
     if override is None and by_ext is not None and by_ext != lang:
         other = "Python" if by_ext == "python" else "Bash"

@@ -86,7 +86,7 @@ def clean_doc(answer: str, *, bash: bool = False) -> str:
     return text[:DOC_CHARS].rstrip()
 
 
-def _ask_one(job: Job, request: str, label: str, *, bash: bool = False) -> str:
+def _ask_one(job: JobRun, request: str, label: str, *, bash: bool = False) -> str:
     """One short, history-free request; the conversation keeps it all the same."""
     session = job.session
     options = dataclasses.replace(
@@ -107,7 +107,9 @@ def _bounded(source: str, limit: int) -> str:
     return source if len(source) <= limit else source[:limit].rstrip() + "\n# [...]\n"
 
 
-def _document_python(job: Job, text: str, *, name: str, style: str, all_: bool, limit: int) -> str:
+def _document_python(
+    job: JobRun, text: str, *, name: str, style: str, all_: bool, limit: int
+) -> str:
     r = job.result
     try:
         targets = missing_docstrings(text, all_=all_)
@@ -143,7 +145,7 @@ def _has_comment_above(lines: list[str], name: str) -> bool:
     return False
 
 
-def _document_bash(job: Job, text: str, *, name: str, limit: int) -> str:
+def _document_bash(job: JobRun, text: str, *, name: str, limit: int) -> str:
     r = job.result
     lines = text.replace("\r\n", "\n").split("\n")
     head = lines[1:6] if text.startswith("#!") else lines[:5]

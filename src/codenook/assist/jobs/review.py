@@ -55,7 +55,7 @@ def strip_line_numbers(diff: str) -> str:
 
 
 def apply_proposed(
-    job: Job,
+    job: JobRun,
     text: str,
     diff: str,
     *,
