@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-from codenook.assist.jobs import JobEvent
+from codenook.assist.jobs import JobEvent, registry
 from codenook.assist.session import ChatSession, options_from
 from codenook.assist.tools.language import LanguageError, normalise_language
 from codenook.cli.account import open_auth, require_user
@@ -58,8 +58,6 @@ def add_model_and_generation(parser: argparse.ArgumentParser) -> None:
 
 def job_of_command(command: str | None) -> str:
     """The job a command runs (the routing settings use the job's name); chat asks."""
-    from codenook.assist.jobs import registry
-
     job = registry.by_command(command or "chat")
     return job.name if job is not None else "ask"
 
@@ -90,6 +88,8 @@ def job_session(args: argparse.Namespace) -> Iterator[tuple[ChatSession, Setting
     auth = open_auth()
     user = require_user(auth)
     settings = settings_from(args)
+    for warning in registry.check_settings(settings):
+        note(warning)  # a [prompts] or [routing] key that names no job does nothing
     with open_job_backend(args, settings, choice) as backend:
         session = ChatSession(auth.db, user, backend, options_from(settings.generation))
         yield session, settings

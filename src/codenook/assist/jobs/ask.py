@@ -6,7 +6,6 @@ import re
 
 from codenook.assist.jobs.common import JobResult, JobRun, OnEvent, OnText
 from codenook.assist.jobs.registry import TEXT, Job, register
-from codenook.assist.project import grounding
 from codenook.assist.prompts import ask_request, job_words
 from codenook.assist.session import ChatSession
 from codenook.assist.tools import docs
@@ -67,6 +66,8 @@ def prepare(
     r.sources = [e.source for e in excerpts]
     request = ask_request(question, excerpts)
     if job.grounded(context):
+        from codenook.assist.project import grounding  # numpy: loaded when a job grounds
+
         s = session
         request = job.ground(
             request,

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codenook.assist import interactions
 from codenook.assist.jobs.registry import JobError
-from codenook.assist.project import grounding
 from codenook.assist.prompts import code_budget, system_prompt
 from codenook.assist.session import Answer, ChatSession
 from codenook.assist.tools.files import SourceFileError, read_source, read_source_snapshot
@@ -26,6 +25,9 @@ from codenook.config import PromptSettings
 from codenook.engine.backend import TokenStream
 from codenook.safefile import Snapshot, snapshot
 from codenook.store import conversations as store
+
+if TYPE_CHECKING:
+    from codenook.assist.project import grounding
 
 
 @dataclass(frozen=True)
@@ -246,11 +248,17 @@ class JobRun:
     def grounded(self, enabled: bool) -> bool:
         """Whether this job adds project context: asked for, and the user has projects."""
         s = self.session
+        from codenook.assist.project import grounding  # numpy: loaded when a job grounds
+
         return enabled and grounding.has_projects(s.db, s.user)
 
     def context_reserve(self, enabled: bool) -> int:
         """Tokens a job holds back from its code for project context (0 when not grounded)."""
-        return grounding.share(self.session) if self.grounded(enabled) else 0
+        if not self.grounded(enabled):
+            return 0
+        from codenook.assist.project import grounding
+
+        return grounding.share(self.session)
 
     def ground(
         self, request: str, select: Callable[[grounding.CountTokens, int], grounding.Context]
@@ -261,6 +269,8 @@ class JobRun:
         this request and the answer's room, counted before anything is added; what did
         not fit is said in a note.
         """
+        from codenook.assist.project import grounding
+
         s = self.session
         budget = grounding.room(s, self._preface + request)
         ctx = self.context = select(s.backend.count_tokens, budget)

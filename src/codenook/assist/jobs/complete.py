@@ -9,7 +9,6 @@ from pathlib import Path
 from codenook.assist.jobs.common import JobResult, JobRun, OnEvent, OnText, load_source_to_write
 from codenook.assist.jobs.common import resolve_language as _language
 from codenook.assist.jobs.registry import CURSOR, Job, register
-from codenook.assist.project import grounding
 from codenook.assist.prompts import complete_record, fill_request, fill_stop, job_words
 from codenook.assist.session import ChatSession
 from codenook.assist.tools.cursor import (
@@ -168,6 +167,8 @@ def _with_project_context(
     job: JobRun, ctx: CursorContext, *, path: str | Path | None, project: str | None, held: int
 ) -> CursorContext:
     """``ctx`` with the heads of the definitions named near the cursor, as comments, first."""
+    from codenook.assist.project import grounding  # numpy: loaded when a job grounds
+
     s = job.session
     where = str(path) if path is not None else None
     found = grounding.for_completion(

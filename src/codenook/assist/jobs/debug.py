@@ -17,7 +17,6 @@ from codenook.assist.jobs.common import (
 from codenook.assist.jobs.common import resolve_language as _language
 from codenook.assist.jobs.registry import RUN, Job, register
 from codenook.assist.jobs.review import strip_line_numbers
-from codenook.assist.project import grounding
 from codenook.assist.prompts import debug_request, job_words
 from codenook.assist.session import Answer, ChatSession
 from codenook.assist.tools import sandbox
@@ -142,6 +141,8 @@ def _ask(
         language=lang, budget_chars=job.budget(reserve_tokens=reserve),
     )  # fmt: skip
     if job.grounded(context):
+        from codenook.assist.project import grounding  # numpy: loaded when a job grounds
+
         request = job.ground(
             request,
             lambda count, room: grounding.for_code(

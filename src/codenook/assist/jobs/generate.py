@@ -6,7 +6,6 @@ from pathlib import Path
 
 from codenook.assist.jobs.common import JobError, JobResult, JobRun, OnEvent, OnText
 from codenook.assist.jobs.registry import TEXT, Job, register
-from codenook.assist.project import grounding
 from codenook.assist.prompts import (
     MAX_FINDINGS,
     fix_request,
@@ -68,6 +67,8 @@ def _first_answer(
     lang = job.language or "python"
     request = generate_request(description, language=lang)
     if job.grounded(context):
+        from codenook.assist.project import grounding  # numpy: loaded when a job grounds
+
         s = job.session
         request = job.ground(
             request,

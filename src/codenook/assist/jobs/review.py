@@ -8,7 +8,6 @@ from pathlib import Path
 from codenook.assist.jobs.common import JobResult, JobRun, OnEvent, OnText, load_source_to_write
 from codenook.assist.jobs.common import resolve_language as _language
 from codenook.assist.jobs.registry import CODE, Job, register
-from codenook.assist.project import grounding
 from codenook.assist.prompts import job_words, review_request
 from codenook.assist.session import ChatSession
 from codenook.assist.tools.diffs import DiffError, apply_diff, extract_diff, parse_hunks
@@ -130,6 +129,8 @@ def review(
     budget = job.budget(reserve_tokens=400 + held)
     request = review_request(name, text, r.findings, language=lang, budget_chars=budget)
     if held:
+        from codenook.assist.project import grounding  # numpy: loaded when a job grounds
+
         s, where = session, str(path) if path is not None else None
         request = job.ground(
             request,
