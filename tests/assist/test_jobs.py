@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
@@ -13,14 +14,17 @@ from codenook.assist.jobs.complete import BlockCutter
 from codenook.assist.jobs.debug import parse_bash_error, parse_python_error
 from codenook.assist.jobs.document import clean_doc
 from codenook.assist.jobs.review import strip_line_numbers
-from codenook.assist.prompts import system_prompt
+from codenook.assist.prompts import FILL_HOLE, system_prompt
 from codenook.assist.session import DEFAULT_SYSTEM_PROMPT, ChatSession
 from codenook.assist.tools.cursor import CursorError
 from codenook.assist.tools.docstrings import apply_edits, plan_docstrings
 from codenook.assist.tools.files import SourceFileError
 from codenook.config import PromptSettings
 from codenook.engine.backend import GenerationOptions
+from codenook.engine.remote import RemoteBackend
 from codenook.store import conversations as store
+from tests.engine import fakeservers
+from tests.engine.fakeservers import FakeServer
 from tests.scripted import ScriptedBackend
 
 OPTS = GenerationOptions(max_tokens=48, temperature=0.0, seed=1)
@@ -136,12 +140,16 @@ ADD = "def add(a, b):\n\n\nprint(add(1, 2))\n"
 
 def test_complete_without_fim_stops_at_the_end_of_the_block(db, user) -> None:
     rambling = "    return a + b\n\ndef other():\n    pass\n"
-    backend = ScriptedBackend(fills=[rambling])
+    backend = ScriptedBackend([rambling])
     s, seen = session(db, user, backend), Seen()
     r = jobs.complete(s, source=ADD, line=2, column=1, on_text=seen.text, on_event=seen.event)
     assert seen.streamed == "    return a + b\n"
     assert r.code == "    return a + b"  # line 2's own newline ends the insertion
-    assert backend.fill_calls == [("def add(a, b):\n", "\n\nprint(add(1, 2))\n")]
+    # Without FIM the job asks in its own chat request: its system prompt, the gap marked.
+    assert backend.fill_calls == []
+    system, request = backend.calls[0]
+    assert system.content == system_prompt("complete", "python")
+    assert f"def add(a, b):\n{FILL_HOLE}\n\nprint(add(1, 2))\n" in request.content
     assert backend.served == [3]  # generation stopped at the line that ends the block
     q, a = stored(db, user, s)
     assert q.content.startswith("Complete the code at line 2, column 1.")
@@ -587,3 +595,93 @@ def test_block_cutter_drops_an_echo_of_the_lines_before_the_cursor() -> None:
     short = BlockCutter(language="python", indent="", on_text=out.append, prefix="x = ")
     short.feed("x")
     assert short.finish() == "x"  # a start that only looked like an echo is kept
+
+
+PREFIX = "def add(a, b):\n    return "
+
+
+@pytest.mark.parametrize(
+    ("streamed", "expected"),
+    [
+        (["def add(a, b):\n", "    return ", "a + b"], "a + b"),  # the whole prefix echoed
+        (["    return a", " + b"], "a + b"),  # its last line echoed
+        (["return a + b"], "a + b"),  # its last line, unindented
+        (["a + b"], "a + b"),  # no echo
+        (["def add"], "def add"),  # ended inside a possible echo: that was the answer
+        ([], ""),
+    ],
+)
+def test_block_cutter_drops_an_echo_of_the_prefix(streamed: list[str], expected: str) -> None:
+    """What the engine's drop_echo did for the instruction fill, the job's cutter does now."""
+    cut = BlockCutter(language="python", indent="    ", on_text=lambda _: None, prefix=PREFIX)
+    for piece in streamed:
+        cut.feed(piece)
+    assert cut.finish() == expected
+
+
+def test_block_cutter_drops_the_opening_fence_and_stops_at_the_closing_one() -> None:
+    """A chat endpoint cannot be handed an opened fence: the model writes one itself."""
+    out: list[str] = []
+    cut = BlockCutter(language="python", indent="", on_text=out.append)
+    for piece in ["``", "`py", "thon\n", "x = 1\n", "``", "`\nmore"]:
+        cut.feed(piece)
+    assert cut.done
+    assert cut.finish() == "x = 1\n" == "".join(out)
+    plain = BlockCutter(language="python", indent="", on_text=out.append)
+    for piece in ["x = ", "1"]:
+        plain.feed(piece)
+    assert plain.finish() == "x = 1"
+
+
+def test_an_edited_complete_prompt_reaches_a_model_without_fim(
+    db, user, embedded_backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """[prompts].complete is what a model without fill-in-the-middle is told (it was not)."""
+    assert not embedded_backend.info.can_fill
+    seen = {}
+
+    def capture(tokens, options, result, cache_key, stop_ids):
+        seen["tokens"] = tokens
+        return iter(())
+
+    monkeypatch.setattr(embedded_backend, "_generate", capture)
+    words = "You complete zebra-striped code, answering in code only."
+    r = jobs.complete(
+        session(db, user, embedded_backend),
+        source="def add(a, b):\n    return \n",
+        line=2,
+        column=12,
+        on_text=print,
+        prompts=PromptSettings(complete=words),
+    )
+    prompt = embedded_backend.vocab._llm.detokenize(seen["tokens"]).decode()
+    assert words in prompt
+    assert f"def add(a, b):\n    return {FILL_HOLE}\n" in prompt
+    assert r.code == ""
+
+
+def test_complete_on_the_real_model_without_fim_streams_only_the_middle(
+    db, user, embedded_backend
+) -> None:
+    """The embedded model has no FIM: the chat answer is cut to the code in the gap."""
+    s, seen = session(db, user, embedded_backend), Seen()
+    source = PREFIX + "\n\n\nprint(add(1, 2))\n"
+    r = jobs.complete(s, source=source, line=2, column=12, on_text=seen.text)
+    assert r.code is not None
+    assert "```" not in r.code
+    assert not r.code.startswith("def add")
+    assert "print(add(1, 2))" not in r.code
+
+
+def test_complete_through_a_remote_chat_drops_the_fence_and_the_echo(db, user) -> None:
+    """A server without FIM gets the job's chat request; its fenced, echoing answer is cut."""
+    pieces = ["```python\n", "def add(a, b):\n", "    return a + b\n", "```\n", "Done."]
+    server = FakeServer(fakeservers.openai(pieces))
+    with server, RemoteBackend(server.url, probe=False, model="m") as backend:
+        r = jobs.complete(
+            session(db, user, backend), source="def add(a, b):\n\n", line=2, column=1, on_text=print
+        )
+    assert r.code == "    return a + b"
+    sent = json.loads(server.requests[-1][2])
+    assert sent["messages"][0] == {"role": "system", "content": system_prompt("complete", "python")}
+    assert FILL_HOLE in sent["messages"][1]["content"]

@@ -40,7 +40,7 @@ def test_apply_writes_the_insertion_in(
 ) -> None:
     f = tmp_path / "sq.py"
     f.write_text(SQUARE)
-    backend = ScriptedBackend(fills=["x * x\n    print('no')\nprint('never')\n"])
+    backend = ScriptedBackend(["```python\nx * x\n    print('no')\nprint('never')\n```\n"])
     code, out, err = run_scripted(
         monkeypatch, capsys, backend, "complete", str(f), "--line", "2", "--column", "12",
         "--apply",

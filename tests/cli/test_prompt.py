@@ -106,8 +106,11 @@ def test_fim_on_a_model_without_fim_tokens_shows_the_instruction_prompt(tmp_path
     )
     assert proc.returncode == 0, proc.stderr.decode()
     assert "no fill-in-the-middle tokens" in proc.stderr.decode()
-    assert proc.stdout.decode().endswith("<|im_start|>assistant\n```\n")
-    assert "x = <FILL_HERE>" in proc.stdout.decode()
+    # The complete job's own request: its system prompt, then the file with the gap marked.
+    out = proc.stdout.decode()
+    assert out.endswith("<|im_start|>assistant\n")
+    assert "<|im_start|>system\nYou are a Python and Bash code completion engine." in out
+    assert "x = <FILL_HERE>" in out
 
 
 def test_fim_on_a_vocabulary_with_fim_tokens_uses_them(tmp_path: Path) -> None:

@@ -1,8 +1,7 @@
-"""A model's prompts: fill-in-the-middle through FIM tokens or an instruction, echo removal."""
+"""A model's prompts: fill-in-the-middle through FIM tokens only (the words are assist's)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -10,78 +9,26 @@ import pytest
 from codenook.engine.backend import GenerationOptions
 from codenook.engine.embedded import embedded_model_path
 from codenook.engine.llama import LlamaBackend, _with_stop
-from codenook.engine.prompts import FILL_HOLE, PromptModel, drop_echo
+from codenook.engine.prompts import PromptModel
+from codenook.errors import ModelError
 
 PREFIX = "def add(a, b):\n    return "
 SUFFIX = "\n\nprint(add(1, 2))\n"
 
 
-def pieces(*texts: str) -> Iterator[tuple[str, int]]:
-    for text in texts:
-        yield text, 1
-
-
-@pytest.mark.parametrize(
-    ("streamed", "expected"),
-    [
-        (["def add(a, b):\n", "    return ", "a + b"], "a + b"),  # the whole prefix echoed
-        (["    return a", " + b"], "a + b"),  # its last line echoed
-        (["return a + b"], "a + b"),  # its last line, unindented
-        (["a + b"], "a + b"),  # no echo
-        (["def", " other():"], "def other():"),  # looked like an echo, was not
-        (["def add"], "def add"),  # ended inside a possible echo: that was the answer
-        ([], ""),
-    ],
-)
-def test_drop_echo(streamed: list[str], expected: str) -> None:
-    out = list(drop_echo(pieces(*streamed), PREFIX))
-    assert "".join(t for t, _ in out) == expected
-    # Every generated token is still counted.
-    assert sum(n for _, n in out) == len(streamed)
-
-
-def test_drop_echo_closes_the_generator_it_wraps() -> None:
-    closed = []
-
-    def gen() -> Iterator[tuple[str, int]]:
-        try:
-            yield "a", 1
-            yield "b", 1
-        finally:
-            closed.append(True)
-
-    wrapped = drop_echo(gen(), "xyz")
-    next(wrapped)
-    wrapped.close()
-    assert closed == [True]
-
-
-def test_instruction_fill_prompt_for_a_model_without_fim_tokens() -> None:
+def test_a_model_without_fim_tokens_has_no_fill_prompt() -> None:
+    """The engine renders FIM only; the complete job words the request for other models."""
     with PromptModel.open(embedded_model_path()) as model:
-        prompt = model.fill_prompt(PREFIX, SUFFIX)
-        assert prompt.text.endswith("<|im_start|>assistant\n```\n")
-        assert f"{PREFIX}{FILL_HOLE}{SUFFIX}" in prompt.text
-        # The user's code is content: its markers are never parsed.
-        content = "".join(s.text for s in prompt if not s.control)
-        assert PREFIX in content and SUFFIX in content
-        stop = model.fill_stop(SUFFIX)
-        assert "```" in stop and "print(add(1, 2))" in stop
-        assert "x" not in model.fill_stop("\n x\n")  # too short to stop on
+        assert model.formats.fill_format is None
+        with pytest.raises(ModelError, match="no fill-in-the-middle tokens"):
+            model.fill_prompt(PREFIX, SUFFIX)
+        assert model.fill_stop() == ()
 
 
-def test_fill_streams_only_the_middle_from_the_embedded_model(
-    embedded_backend: LlamaBackend,
-) -> None:
-    stream = embedded_backend.fill(
-        PREFIX, SUFFIX, options=GenerationOptions(max_tokens=40, temperature=0.0, seed=1)
-    )
-    middle = stream.read()
-    assert stream.result.finish_reason in {"stop", "length"}
-    assert middle.strip()
-    assert "```" not in middle
-    assert not middle.startswith(PREFIX)
-    assert "print(add(1, 2))" not in middle
-    assert stream.result.text == middle
+def test_fill_on_a_model_without_fim_is_refused(embedded_backend: LlamaBackend) -> None:
+    assert not embedded_backend.info.can_fill
+    with pytest.raises(ModelError, match="no fill-in-the-middle"):
+        embedded_backend.fill(PREFIX, SUFFIX, options=GenerationOptions(max_tokens=8))
 
 
 def test_fill_uses_the_fim_format_and_its_stops_where_the_model_has_one(

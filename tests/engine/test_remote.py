@@ -12,7 +12,8 @@ import httpx2
 import pytest
 
 from codenook.engine.backend import GenerationOptions, Message
-from codenook.engine.remote import RemoteBackend, RemoteError, api_base, display_url, unfence
+from codenook.engine.remote import RemoteBackend, RemoteError, api_base, display_url
+from codenook.errors import GenerationError
 from tests.engine import fakeservers
 from tests.engine.fakeservers import FakeServer
 
@@ -189,13 +190,6 @@ def test_the_api_key_goes_in_the_header_only() -> None:
     assert key not in repr(backend.info)
 
 
-def test_unfence_drops_the_opening_fence_and_stops_at_the_closing_one() -> None:
-    pieces = iter([("``", 1), ("`py", 1), ("thon\n", 1), ("x = 1\n", 1), ("``", 1), ("`\nmore", 1)])
-    assert "".join(t for t, _ in unfence(pieces)) == "x = 1\n"
-    plain = iter([("x = ", 1), ("1", 1)])
-    assert "".join(t for t, _ in unfence(plain)) == "x = 1"
-
-
 def _text_chunks(pieces: list[str]) -> fakeservers.Respond:
     """A completions endpoint: streams ``pieces`` as text chunks."""
 
@@ -233,15 +227,15 @@ def test_fill_with_a_fim_format_sends_the_raw_prompt() -> None:
     assert "suffix" not in sent
 
 
-def test_fill_through_chat_drops_the_fence_and_the_echo() -> None:
-    pieces = ["```python\n", "def add(a, b):\n", "    return a + b\n", "```\n", "Done."]
-    with FakeServer(fakeservers.openai(pieces)) as server:
+def test_fill_through_chat_is_the_complete_jobs_not_the_engines() -> None:
+    """fill = "chat": no native FIM; the complete job asks in its own chat request."""
+    with FakeServer(fakeservers.openai(["x"])) as server:
         backend = RemoteBackend(server.url, probe=False, model="m")
         with backend:
             assert not backend.info.can_fill
-            text = backend.fill("def add(a, b):\n", "\n", options=OPTIONS).read()
-    assert text == "    return a + b\n"
-    assert json.loads(server.requests[-1][2])["messages"][0]["role"] == "system"
+            with pytest.raises(GenerationError, match="no fill-in-the-middle"):
+                backend.fill("def add(a, b):\n", "\n", options=OPTIONS)
+    assert server.requests == []
 
 
 # -- what a server sends is bounded by the client, whatever the server does -------------

@@ -13,6 +13,8 @@ import llama_cpp
 import pytest
 import torch
 
+from codenook.assist.jobs.complete import fill_messages
+from codenook.assist.prompts import system_prompt
 from codenook.engine.backend import Backend, GenerationOptions, Message
 from codenook.engine.llama import LlamaBackend
 from codenook.engine.remote import RemoteBackend
@@ -158,12 +160,10 @@ def test_both_runtimes_feed_the_same_token_ids(
         assert (
             transformers_backend.tokenize_prompt(transformers_backend.chat_prompt(messages)) == ids
         )
-    # Fill-in-the-middle (through an instruction here), plain text and counting alike.
-    fill_llama = embedded_backend.tokenize_prompt(embedded_backend.fill_prompt("def f(", "):\n"))
-    assert (
-        transformers_backend.tokenize_prompt(transformers_backend.fill_prompt("def f(", "):\n"))
-        == fill_llama
-    )
+    # The complete job's request to a model without FIM, plain text and counting alike.
+    fill = fill_messages("def f(", "):\n", system=system_prompt("complete", "python"))
+    llama_ids = embedded_backend.tokenize_prompt(embedded_backend.chat_prompt(fill))
+    assert transformers_backend.tokenize_prompt(transformers_backend.chat_prompt(fill)) == llama_ids
     for text in ("plain text  with  spaces\n\tand tabs", "<|im_start|> pasted", "é漢字🙂"):
         assert transformers_backend.count_tokens(text) == embedded_backend.count_tokens(text)
 

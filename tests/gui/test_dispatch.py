@@ -100,3 +100,25 @@ def test_split_code_and_with_file() -> None:
     text = dispatch.with_file("Explain", "t.py", "s = '```'\n", "python")
     assert text == "Explain\n\nt.py:\n````python\ns = '```'\n````\n"
     assert dispatch.end_of("a\nbc") == {"line": 2, "column": 3}
+
+
+def test_the_selector_lists_the_registry_and_plans_a_registered_job() -> None:
+    """The job list is the registry's, read at the call: a toy job registered now is in it."""
+    from codenook.assist.jobs import registry
+    from tests.assist.jobs.toy import TOY
+
+    assert dispatch.job_labels() == ("Ask", "Generate", "Complete", "Review", "Debug", "Document")
+    registry.register(TOY)
+    try:
+        assert dispatch.job_labels()[-1] == "Shout" and dispatch.JOBS[-1] == "Shout"
+        r = plan("Shout", "Auto", "hello")
+        assert (r.name, r.options, r.shown) == (
+            "shout",
+            {"words": "hello", "language": None},
+            "hello",
+        )
+        with pytest.raises(UsageError, match="Type the text for Shout first"):
+            plan("Shout", "Auto", " ")
+    finally:
+        registry.unregister(TOY.name)
+    assert "Shout" not in dispatch.job_labels()

@@ -1,8 +1,9 @@
 """The jobs' words to the model: a system prompt per job and language, and the requests.
 
-Each system prompt can be replaced in the settings (``[prompts]`` in settings.toml, one
-per job); an empty setting means the built-in prompt below. Requests are pure functions
-of text in, text out, so tests and the review benchmark can build them without a model.
+Each job declares its system prompt words (assist/jobs/registry.py); the settings can
+replace them (``[prompts]`` in settings.toml, one per job; empty means the built-in
+words). Requests are pure functions of text in, text out, so tests and the review
+benchmark can build them without a model.
 Every request starts with a line that reads well as the conversation's title.
 """
 
@@ -16,7 +17,6 @@ from codenook.assist.tools.docs import DocExcerpt
 from codenook.assist.tools.lint import Finding
 from codenook.config import PromptSettings
 
-JOBS: tuple[str, ...] = ("ask", "generate", "complete", "review", "debug", "document")
 NAMES = {"python": "Python", "bash": "Bash"}
 #: What one token of source code holds, at the least, in the tokenizers codenook meets.
 CHARS_PER_TOKEN = 3
@@ -29,39 +29,41 @@ _COMMON = {
     "bash": "Write Bash that passes ShellCheck: quote expansions, use [[ ]] and $(...), "
     "check errors (set -euo pipefail where it fits).",
 }
-_JOB_PROMPTS = {
-    # The chat's own prompt: a question asked in the window and with `codenook ask` alike.
-    # The grounding instruction travels with the excerpts, in the request.
-    "ask": "{default}",
-    "generate": "You are codenook, writing {name} code to order. Reply with one complete, "
-    "runnable program in a single fenced ```{lang} block, then at most two sentences. "
-    "{common}",
-    "complete": "You are a {name} code completion engine. Reply with only the code that "
-    "belongs at the cursor, never with an explanation.",
-    "review": "You are codenook, a careful {name} code reviewer. Explain the linter findings "
-    "you are given, add the problems a linter cannot see (logic, naming, error handling, "
-    "performance, security), and propose one change as a unified diff against the file in "
-    "a ```diff block. {common}",
-    "debug": "You are codenook, debugging {name}. From the code and the error, explain the "
-    "cause in a few sentences, then give the smallest fix as a unified diff against the "
-    "file in a ```diff block.",
-    "document": "You are codenook, documenting {name} code. Reply with only the "
-    "documentation text that was asked for: no code, no quotes, no fences.",
-}
+
+
+def job_words(template: str) -> dict[str, str]:
+    """A job's system prompt for Python, Bash and either, from one template.
+
+    ``{name}`` is the language's name, ``{lang}`` its fence tag, ``{common}`` its coding
+    rules and ``{default}`` the chat's own system prompt.
+    """
+    out = {}
+    for key, lang, name in (
+        ("python", "python", "Python"),
+        ("bash", "bash", "Bash"),
+        ("either", "python", "Python and Bash"),
+    ):
+        out[key] = template.format(
+            default=DEFAULT_SYSTEM_PROMPT, name=name, lang=lang, common=_COMMON[lang]
+        )
+    return out
 
 
 def system_prompt(job: str, language: str | None, prompts: PromptSettings | None = None) -> str:
-    """The system prompt for ``job``: the user's setting, else the built-in one."""
-    if job not in JOBS:
-        raise ValueError(f"unknown job {job!r}")
-    custom = getattr(prompts, job, "") if prompts is not None else ""
-    if custom.strip():
-        return custom
-    lang = language if language in NAMES else "python"
-    name = NAMES[lang] if language in NAMES else "Python and Bash"
-    return _JOB_PROMPTS[job].format(
-        default=DEFAULT_SYSTEM_PROMPT, name=name, lang=lang, common=_COMMON[lang]
-    )
+    """The system prompt for ``job``: the user's setting, else the job's built-in words."""
+    # Imported here: the jobs package imports this module while it registers its jobs.
+    from codenook.assist.jobs import registry
+
+    return registry.system_prompt(job, language, prompts)
+
+
+def __getattr__(name: str) -> object:
+    # JOBS is read from the registry when asked for, so a job registered later is in it.
+    if name == "JOBS":
+        from codenook.assist.jobs import registry
+
+        return registry.names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def fence(code: str, language: str = "") -> str:
@@ -149,6 +151,26 @@ def no_code_request(*, language: str) -> str:
 
 
 CURSOR = "<CURSOR>"
+#: Where the gap is, in the request to a model without fill-in-the-middle.
+FILL_HOLE = "<FILL_HERE>"
+#: A suffix line at least this long ends a fill where the model writes it again (shorter
+#: ones, a lone ``)`` or ``else:``, occur by chance).
+FILL_STOP_MIN = 8
+
+
+def fill_request(prefix: str, suffix: str) -> str:
+    """Ask a model without fill-in-the-middle for the code between ``prefix`` and ``suffix``."""
+    return (
+        f"Write the code that belongs at {FILL_HOLE} in the file below. Reply with only that "
+        "code, in one fenced code block, without repeating the code around it.\n\n"
+        + fence(prefix + FILL_HOLE + suffix)
+    )
+
+
+def fill_stop(suffix: str) -> tuple[str, ...]:
+    """The suffix's first line, when long enough: a model writing on past the gap stops there."""
+    line = next((s.strip() for s in suffix.splitlines() if s.strip()), "")
+    return (line,) if len(line) >= FILL_STOP_MIN else ()
 
 
 def complete_record(name: str, line: int, column: int, prefix: str, suffix: str) -> str:

@@ -12,8 +12,10 @@ from codenook.cli.jobkit import Printer, add_language_option, add_model_and_gene
 from codenook.cli.options import end_note
 from codenook.cli.textin import decode_input, read_question  # noqa: F401 (also for chat, gen, prompt)
 
-NAME = "ask"
-HELP = "ask one coding question and stream the answer (grounded in pydoc, help, man; kept)"
+#: The job this command runs: its name and help are declared there.
+JOB = jobs.get("ask")
+NAME = JOB.command or JOB.name
+HELP = JOB.help
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     question = read_question(args.question)
     printer = Printer()
     with job_session(args) as (session, settings):
-        result = jobs.ask(
+        result = jobs.run_job(
+            JOB.name,
             session,
             question,
             language=args.lang,

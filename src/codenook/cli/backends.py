@@ -39,10 +39,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     remove = sub.add_parser("remove", help="forget a backend and its key")
     remove.add_argument("name")
     route = sub.add_parser("route", help="send a job (or all) to a backend, or back to local")
-    route.add_argument("job", choices=[*config.JOB_NAMES, "all"])
+    route.add_argument("job", choices=[*_routable(), "all"])
     route.add_argument("target", help="a backend's name, or local")
     failover = sub.add_parser("failover", help="answer locally when a remote backend is down")
     failover.add_argument("state", choices=["on", "off"])
+
+
+def _routable() -> tuple[str, ...]:
+    """The jobs a route may send elsewhere, read from the job registry at the call."""
+    from codenook.assist.jobs import registry
+
+    return registry.routable()
 
 
 def _list() -> None:
@@ -54,7 +61,7 @@ def _list() -> None:
         model = b.model or "the server's first model"
         print(f"{name}: {display_url(b.url)} ({model}; {key}; read timeout {b.read_timeout:g} s)")
     r = settings.routing
-    routes = ", ".join(f"{job} -> {getattr(r, job)}" for job in config.JOB_NAMES)
+    routes = ", ".join(f"{job} -> {r.for_job(job)}" for job in _routable())
     print(f"routes: {routes}")
     print(f"failover to local: {'on' if r.failover else 'off'}")
 
@@ -99,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Removed backend {args.name}; its jobs run locally again.")
         return 0
     if args.action == "route":
-        routing.set_route(args.job, args.target)
+        routing.set_route(args.job, args.target, jobs=_routable())
         print(f"{args.job} -> {args.target}")
         return 0
     if args.action == "failover":

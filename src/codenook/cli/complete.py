@@ -10,8 +10,10 @@ from codenook.assist.jobs.common import load_source_to_write
 from codenook.cli.context import add_context_options, context_options
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
 
-NAME = "complete"
-HELP = "complete the code at a line and column of a file (prints only the inserted text)"
+#: The job this command runs: its name and help are declared there.
+JOB = jobs.get("complete")
+NAME = JOB.command or JOB.name
+HELP = JOB.help
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     text, _, read = load_source_to_write(args.file, None, None, what="complete")
     printer = Printer(events=sys.stderr)
     with job_session(args) as (session, settings):
-        jobs.complete(
+        jobs.run_job(
+            JOB.name,
             session,
             path=args.file,
             source=text,

@@ -11,8 +11,10 @@ from codenook.cli.context import add_context_options, context_options
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
 from codenook.errors import UsageError
 
-NAME = "debug"
-HELP = "run a file in the sandbox (or read a pasted traceback), explain the error, propose a fix"
+#: The job this command runs: its name and help are declared there.
+JOB = jobs.get("debug")
+NAME = JOB.command or JOB.name
+HELP = JOB.help
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         printer.event(event)
 
     with job_session(args) as (session, settings):
-        result = jobs.debug(
+        result = jobs.run_job(
+            JOB.name,
             session,
             path=args.file,
             args=args.args,

@@ -10,8 +10,10 @@ from codenook.assist.jobs.common import load_source_to_write
 from codenook.assist.tools.docstrings import STYLES
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
 
-NAME = "doc"
-HELP = "document a file: docstrings or Bash comments inserted without touching the code"
+#: The job this command runs: its name and help are declared there.
+JOB = jobs.get("document")
+NAME = JOB.command or JOB.name
+HELP = JOB.help
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     stream = sys.stdout if to_stdout else sys.stderr
     printer = Printer(answer=stream, events=stream)
     with job_session(args) as (session, settings):
-        result = jobs.document(
+        result = jobs.run_job(
+            JOB.name,
             session,
             path=args.file,
             source=text,

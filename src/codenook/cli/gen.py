@@ -12,8 +12,10 @@ from codenook.cli.jobkit import Printer, add_language_option, add_model_and_gene
 from codenook.errors import UsageError
 from codenook.safefile import check_target
 
-NAME = "gen"
-HELP = "generate Python or Bash code, check it (ast/ruff, bash -n/ShellCheck), retry once"
+#: The job this command runs: its name and help are declared there.
+JOB = jobs.get("generate")
+NAME = JOB.command or JOB.name
+HELP = JOB.help
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{out} exists; add --force to overwrite it (a backup is kept).")
     printer = Printer()
     with job_session(args) as (session, settings):
-        result = jobs.generate(
+        result = jobs.run_job(
+            JOB.name,
             session,
             description,
             language=args.lang,

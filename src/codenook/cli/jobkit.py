@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-from codenook.assist.jobs import JobEvent
+from codenook.assist.jobs import JobEvent, registry
 from codenook.assist.session import ChatSession, options_from
 from codenook.assist.tools.language import LanguageError, normalise_language
 from codenook.cli.account import open_auth, require_user
@@ -56,16 +56,10 @@ def add_model_and_generation(parser: argparse.ArgumentParser) -> None:
     add_backend_options(parser)
 
 
-#: The command that runs each job (the routing settings use the job's name).
-JOB_OF_COMMAND = {
-    "ask": "ask",
-    "gen": "generate",
-    "complete": "complete",
-    "review": "review",
-    "debug": "debug",
-    "doc": "document",
-    "chat": "ask",
-}
+def job_of_command(command: str | None) -> str:
+    """The job a command runs (the routing settings use the job's name); chat asks."""
+    job = registry.by_command(command or "chat")
+    return job.name if job is not None else "ask"
 
 
 def note(text: str) -> None:
@@ -77,7 +71,7 @@ def open_job_backend(
     args: argparse.Namespace, settings: Settings, choice: BackendChoice | None
 ) -> Backend:
     """The backend this command's job is routed to (``--backend`` first), said when remote."""
-    job = JOB_OF_COMMAND.get(getattr(args, "command", None) or "chat", "ask")
+    job = job_of_command(getattr(args, "command", None))
     # open_backend is looked up at the call, so tests can stand a scripted model in for it.
     pool = BackendPool(on_note=note, local=lambda s: open_backend(s.model))
     backend = pool.get(settings, job, choice)
@@ -94,6 +88,8 @@ def job_session(args: argparse.Namespace) -> Iterator[tuple[ChatSession, Setting
     auth = open_auth()
     user = require_user(auth)
     settings = settings_from(args)
+    for warning in registry.check_settings(settings):
+        note(warning)  # a [prompts] or [routing] key that names no job does nothing
     with open_job_backend(args, settings, choice) as backend:
         session = ChatSession(auth.db, user, backend, options_from(settings.generation))
         yield session, settings

@@ -63,6 +63,10 @@ _ENVIRONMENT_ERRNOS = frozenset(
 
 def load_command(name: str) -> Any:
     """The module (or class) implementing command ``name``."""
+    if name not in COMMANDS:
+        from codenook.cli.jobcommand import job_command  # a job declared in the registry
+
+        return job_command(name)
     module, _, attr = COMMANDS[name].partition(":")
     loaded = importlib.import_module(module)
     return getattr(loaded, attr) if attr else loaded
@@ -71,7 +75,16 @@ def load_command(name: str) -> Any:
 def _command_in(argv: Sequence[str]) -> str | None:
     """The command named in ``argv``, if it is a known one."""
     first = next((a for a in argv if not a.startswith("-")), None)
-    return first if first in COMMANDS else None
+    return first if first in COMMANDS or first in _job_commands(first) else None
+
+
+def _job_commands(first: str | None) -> list[str]:
+    """Commands of registered jobs without a module here (the registry is read only then)."""
+    if first in COMMANDS:
+        return []
+    from codenook.cli.jobcommand import commands
+
+    return [name for name in commands() if name not in COMMANDS]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,7 +108,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"codenook {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in [only] if only else COMMANDS:
+    for name in [only] if only else [*COMMANDS, *_job_commands(None)]:
         command = load_command(name)
         p = sub.add_parser(command.NAME, help=command.HELP, description=command.HELP)
         command.add_arguments(p)

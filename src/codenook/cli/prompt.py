@@ -177,13 +177,15 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(fmt, FillFormat):
             prompt = fmt.render(prefix, suffix)
         elif args.fim:
-            if not model.formats.fill_format:
+            if model.formats.fill_format:
+                prompt = model.fill_prompt(prefix, suffix)
+            else:
                 print(
                     "codenook: note: this model has no fill-in-the-middle tokens; "
-                    "showing the instruction prompt it completes through instead.",
+                    "showing the complete job's chat request it completes through instead.",
                     file=sys.stderr,
                 )
-            prompt = model.fill_prompt(prefix, suffix)
+                prompt = model.chat_prompt(_fill_messages(prefix, suffix))
         else:
             prompt = model.chat_prompt(messages)
         if args.tokens:
@@ -191,3 +193,12 @@ def run(args: argparse.Namespace) -> int:
         else:
             _write(prompt.text)
     return 0
+
+
+def _fill_messages(prefix: str, suffix: str) -> list[Message]:
+    """The complete job's chat request for a model without FIM ([prompts].complete applies)."""
+    from codenook.assist.jobs.complete import fill_messages
+    from codenook.assist.prompts import system_prompt
+
+    system = system_prompt("complete", None, config.load_settings().prompts)
+    return fill_messages(prefix, suffix, system=system)

@@ -10,8 +10,10 @@ from codenook.assist.jobs.common import load_source_to_write
 from codenook.cli.context import add_context_options, context_options
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
 
-NAME = "review"
-HELP = "review a file: ruff or ShellCheck findings first, then the model's review and a diff"
+#: The job this command runs: its name and help are declared there.
+JOB = jobs.get("review")
+NAME = JOB.command or JOB.name
+HELP = JOB.help
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
         printer.event(event)
 
     with job_session(args) as (session, settings):
-        result = jobs.review(
+        result = jobs.run_job(
+            JOB.name,
             session,
             path=args.file,
             source=text,

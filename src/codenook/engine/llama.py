@@ -25,7 +25,7 @@ from codenook.engine.backend import (
 from codenook.engine.fillcut import trim_suffix_repeat
 from codenook.engine.formats import Prompt, chat_format
 from codenook.engine.gguf_file import check_model_file, diagnose_load_failure
-from codenook.engine.prompts import PromptModel, drop_echo
+from codenook.engine.prompts import PromptModel
 from codenook.errors import GenerationError, ModelError
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,8 @@ class LlamaBackend(Backend):
         return self.prompts.chat_prompt(messages).text
 
     def fill_prompt(self, prefix: str, suffix: str) -> Prompt:
-        """The prompt that asks for the code between ``prefix`` and ``suffix``."""
+        """The FIM prompt for the code between ``prefix`` and ``suffix`` (a ModelError
+        for a model without fill-in-the-middle)."""
         return self.prompts.fill_prompt(prefix, suffix)
 
     def _require_open(self) -> None:
@@ -194,19 +195,21 @@ class LlamaBackend(Backend):
         return self.stream_tokens(tokens, options=options, cache_key=cache_key)
 
     def fill(self, prefix: str, suffix: str, *, options: GenerationOptions) -> TokenStream:
-        """Stream the code between ``prefix`` and ``suffix`` (only the middle)."""
+        """Stream the code between ``prefix`` and ``suffix`` through the model's FIM format.
+
+        Only for a model with one (``info.can_fill``); the complete job asks the others
+        in its own chat request.
+        """
         tokens = self.tokenize_prompt(self.fill_prompt(prefix, suffix))
-        options = _with_stop(options, self.prompts.fill_stop(suffix))
-        if self.formats.fill_format:
-            # Decoded text never shows a control token, so the FIM markers stop by id.
-            return self._stream(
-                tokens,
-                options,
-                None,
-                lambda pieces: trim_suffix_repeat(pieces, suffix),
-                stop_ids=self.vocab.control_tokens(),
-            )
-        return self._stream(tokens, options, None, lambda pieces: drop_echo(pieces, prefix))
+        options = _with_stop(options, self.prompts.fill_stop())
+        # Decoded text never shows a control token, so the FIM markers stop by id.
+        return self._stream(
+            tokens,
+            options,
+            None,
+            lambda pieces: trim_suffix_repeat(pieces, suffix),
+            stop_ids=self.vocab.control_tokens(),
+        )
 
     def stream_completion(self, prompt: str, *, options: GenerationOptions) -> TokenStream:
         """Stream a continuation of ``prompt``."""

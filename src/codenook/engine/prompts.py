@@ -1,5 +1,8 @@
 """The prompt side of a GGUF model: which formats it wants, and its prompts as tokens.
 
+It renders prompts only: the words of a job (what to ask a model that has no
+fill-in-the-middle, for one) are the job's own, in ``codenook.assist``.
+
 ``LlamaBackend`` uses one for the model it runs; ``PromptModel.open`` loads only the
 vocabulary (fast, no weights) to show a prompt without running the model.
 """
@@ -9,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,6 @@ from codenook.engine.formats import (
     Prompt,
     chat_format,
     choose_formats,
-    ctl,
     fill_format,
     template_prompt,
 )
@@ -30,17 +32,6 @@ from codenook.engine.vocab import Vocab
 from codenook.errors import ModelError
 
 log = logging.getLogger(__name__)
-
-# Fill-in-the-middle for models without FIM tokens: ask for the gap in plain words.
-FILL_SYSTEM = (
-    "You are a code completion engine. You reply with only the code that fills the gap, "
-    "never with an explanation."
-)
-FILL_HOLE = "<FILL_HERE>"
-FILL_REQUEST = (
-    "Write the code that belongs at {hole} in the file below. Reply with only that code, "
-    "in one fenced code block, without repeating the code around it.\n\n"
-)
 
 
 class PromptModel:
@@ -127,58 +118,26 @@ class PromptModel:
     # -- fill in the middle ----------------------------------------------------------
 
     def fill_prompt(self, prefix: str, suffix: str) -> Prompt:
-        """The prompt that asks for the code between ``prefix`` and ``suffix``.
+        """The FIM prompt for the code between ``prefix`` and ``suffix``.
 
-        Models with FIM tokens get their FIM format; others an instruction in their chat
-        format, with the answer's code fence already opened so the reply is only code.
+        Only a model with fill-in-the-middle tokens has one: for the others the complete
+        job writes its own chat request (assist/jobs/complete.py).
         """
-        if self.formats.fill_format:
-            return fill_format(self.formats.fill_format).render(prefix, suffix)
-        request = FILL_REQUEST.format(hole=FILL_HOLE) + f"```\n{prefix}{FILL_HOLE}{suffix}\n```"
-        prompt = self.chat_prompt([Message("system", FILL_SYSTEM), Message("user", request)])
-        return prompt + Prompt.of([ctl("```\n")])
+        if not self.formats.fill_format:
+            raise ModelError(
+                "This model has no fill-in-the-middle tokens; codenook completes code with it "
+                "through a chat request instead."
+            )
+        return fill_format(self.formats.fill_format).render(prefix, suffix)
 
-    def fill_stop(self, suffix: str = "") -> tuple[str, ...]:
-        """Where a fill ends: the FIM format's stop strings, or the closing code fence.
-
-        Through an instruction the model may also write on past the gap into the suffix;
-        its first line (when long enough not to occur by chance) ends the fill too.
-        """
-        if self.formats.fill_format:
-            return fill_format(self.formats.fill_format).stop
-        line = next((s.strip() for s in suffix.splitlines() if s.strip()), "")
-        return ("```", *self.chat_stop(), *([line] if len(line) >= 8 else []))
+    def fill_stop(self) -> tuple[str, ...]:
+        """Where a FIM answer ends: its format's stop strings."""
+        if not self.formats.fill_format:
+            return ()
+        return fill_format(self.formats.fill_format).stop
 
     # -- tokens ----------------------------------------------------------------------
 
     def tokenize(self, prompt: Prompt | str) -> list[int]:
         """Token ids: special tokens only in the format's own text, BOS exactly once."""
         return self.vocab.encode(prompt)
-
-
-def drop_echo(pieces: Iterator[tuple[str, int]], prefix: str) -> Iterator[tuple[str, int]]:
-    """Pass streamed (text, tokens) pieces on without an echo of ``prefix`` at the start.
-
-    Small models asked for the gap often repeat the code before it first: the whole
-    prefix, or its last line. Text is held back only while it could still be such an echo.
-    """
-    last = prefix.rsplit("\n", 1)[-1]
-    echoes = sorted({e for e in (prefix, last, last.lstrip()) if e.strip()}, key=len, reverse=True)
-    held, count = "", 0
-    try:
-        for text, tokens in pieces:
-            if not echoes:
-                yield text, tokens
-                continue
-            held, count = held + text, count + tokens
-            if any(e.startswith(held) and len(e) > len(held) for e in echoes):
-                continue
-            echo = next((e for e in echoes if held.startswith(e)), "")
-            yield held[len(echo) :], count
-            echoes = []
-        if echoes and (held or count):
-            yield held, count  # ended inside what looked like an echo: it was the answer
-    finally:
-        close = getattr(pieces, "close", None)
-        if close is not None:
-            close()

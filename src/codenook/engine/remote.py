@@ -37,9 +37,10 @@ from codenook.redact import register_secret
 
 log = logging.getLogger(__name__)
 
-#: How fill-in-the-middle reaches a server: an instruction through the chat endpoint, or
-#: the completions endpoint's ``suffix`` field (Ollama, llama-cpp-python); any other
-#: value names one of codenook's FIM formats, sent as a raw prompt to the completions endpoint.
+#: How fill-in-the-middle reaches a server: none ("chat": the complete job asks through the
+#: chat endpoint in its own words), the completions endpoint's ``suffix`` field (Ollama,
+#: llama-cpp-python), or one of codenook's FIM formats named, sent as a raw prompt to the
+#: completions endpoint.
 FILL_CHAT = "chat"
 FILL_SUFFIX = "suffix"
 #: Characters per token assumed where the server cannot count (code runs at 3 to 4).
@@ -251,39 +252,52 @@ class RemoteBackend(Backend):
         self.latency: float | None = None
         self.server_models: list[str] = []
         if probe:
-            try:
-                started = time.perf_counter()
-                self.server_models = self.models()
-                self.latency = time.perf_counter() - started
-            except BaseException:
-                self._client.close()
-                raise
-            if model and model not in self.server_models and self.server_models:
-                self._client.close()
-                listed = ", ".join(self.server_models[:8])
-                raise RemoteError(
-                    f"{self.url} has no model {model!r} (it serves: {listed}); fix the name "
-                    "(--remote-model, or backends.NAME.model in the settings).",
-                    url=self.url,
-                )
-            if not model:
-                if not self.server_models:
-                    self._client.close()
-                    raise RemoteError(
-                        f"{self.url} lists no models; load one on the server, or name it with "
-                        "--remote-model.",
-                        url=self.url,
-                    )
-                model = self.server_models[0]
+            model = self._probe(model)
         self.model = model
         self.fill_mode = fill
+        self.info = self._model_info(model, fill, context_length)
+
+    def _probe(self, model: str) -> str:
+        """List the server's models and time it; the model to use (the first, unnamed).
+
+        The client is closed when the server cannot be used, so a refused backend holds
+        no connection.
+        """
+        try:
+            started = time.perf_counter()
+            self.server_models = self.models()
+            self.latency = time.perf_counter() - started
+        except BaseException:
+            self._client.close()
+            raise
+        if model and model not in self.server_models and self.server_models:
+            self._client.close()
+            listed = ", ".join(self.server_models[:8])
+            raise RemoteError(
+                f"{self.url} has no model {model!r} (it serves: {listed}); fix the name "
+                "(--remote-model, or backends.NAME.model in the settings).",
+                url=self.url,
+            )
+        if not model:
+            if not self.server_models:
+                self._client.close()
+                raise RemoteError(
+                    f"{self.url} lists no models; load one on the server, or name it with "
+                    "--remote-model.",
+                    url=self.url,
+                )
+            model = self.server_models[0]
+        return model
+
+    def _model_info(self, model: str, fill: str, context_length: int) -> ModelInfo:
+        """What this backend is: its model, context and how it fills in the middle."""
         fill_format = None if fill in (FILL_CHAT, FILL_SUFFIX) else fill
         if fill_format is not None:
             from codenook.engine.formats import fill_format as check_fill
 
             check_fill(fill_format)  # a wrong name fails here, not at the first completion
         where = f"remote {self.url} (model {model or 'default'})"
-        self.info = ModelInfo(
+        return ModelInfo(
             path=f"{self.url}/{model}",
             name=model or self.url,
             architecture="remote",
@@ -294,11 +308,12 @@ class RemoteBackend(Backend):
             layer_count=None,
             threads=0,
             gpu_offload_supported=False,
+            # Native fill-in-the-middle only: with "chat" the complete job asks in a chat.
             can_fill=fill != FILL_CHAT,
             fill_format=fill_format,
             chat_format_note=f"the server at {self.url} renders the chat prompt",
             fill_format_note={
-                FILL_CHAT: "an instruction through the chat endpoint",
+                FILL_CHAT: "none: the complete job's request through the chat endpoint",
                 FILL_SUFFIX: "the completions endpoint's suffix field",
             }.get(fill, f"{fill} as a raw prompt to the completions endpoint"),
             runtime="remote",
@@ -504,7 +519,12 @@ class RemoteBackend(Backend):
         return self._stream("/completions", body, _text_piece, self.count_tokens(prompt))
 
     def fill(self, prefix: str, suffix: str, *, options: GenerationOptions) -> TokenStream:
-        """Stream the code between ``prefix`` and ``suffix``, as the backend's fill mode says."""
+        """Stream the code between ``prefix`` and ``suffix`` through the server's own FIM.
+
+        That is the completions endpoint's ``suffix`` field, or a FIM format as a raw
+        prompt; with ``fill = "chat"`` there is none (``info.can_fill`` is false) and the
+        complete job asks in its own chat request.
+        """
         prompt_tokens = self.count_tokens(prefix) + self.count_tokens(suffix)
 
         def middle_only(pieces: Iterator[tuple[str, int]]) -> Iterator[tuple[str, int]]:
@@ -513,28 +533,16 @@ class RemoteBackend(Backend):
         if self.fill_mode == FILL_SUFFIX:
             body = {**self._body(options), "prompt": prefix, "suffix": suffix}
             return self._stream("/completions", body, _text_piece, prompt_tokens, wrap=middle_only)
-        if self.fill_mode != FILL_CHAT:
-            from codenook.engine.formats import fill_format
+        if self.fill_mode == FILL_CHAT:
+            raise GenerationError(
+                f"{self.url} has no fill-in-the-middle here (fill = chat); codenook completes "
+                "code with it through a chat request instead."
+            )
+        from codenook.engine.formats import fill_format
 
-            fmt = fill_format(self.fill_mode)
-            body = {**self._body(options, fmt.stop), "prompt": fmt.text(prefix, suffix)}
-            return self._stream("/completions", body, _text_piece, prompt_tokens, wrap=middle_only)
-        from codenook.engine.prompts import FILL_HOLE, FILL_REQUEST, FILL_SYSTEM, drop_echo
-
-        request = FILL_REQUEST.format(hole=FILL_HOLE) + f"```\n{prefix}{FILL_HOLE}{suffix}\n```"
-        line = next((s.strip() for s in suffix.splitlines() if s.strip()), "")
-        body = self._body(options, [line] if len(line) >= 8 else [])
-        body["messages"] = [
-            {"role": "system", "content": FILL_SYSTEM},
-            {"role": "user", "content": request},
-        ]
-        return self._stream(
-            "/chat/completions",
-            body,
-            _chat_piece,
-            prompt_tokens,
-            wrap=lambda pieces: drop_echo(unfence(pieces), prefix),
-        )
+        fmt = fill_format(self.fill_mode)
+        body = {**self._body(options, fmt.stop), "prompt": fmt.text(prefix, suffix)}
+        return self._stream("/completions", body, _text_piece, prompt_tokens, wrap=middle_only)
 
     def _require_open(self) -> None:
         if self._closed:
@@ -651,6 +659,48 @@ class RemoteBackend(Backend):
             data += chunk
         return data.decode("utf-8", "replace")
 
+    def _whole_body(
+        self,
+        response: httpx2.Response,
+        extract: Extract,
+        result: StreamResult,
+        max_tokens: int,
+        watch: _Watch,
+    ) -> Iterator[tuple[str, int]]:
+        """The answer of a server that ignores "stream": one JSON body (or garbage)."""
+        raw = self._read_limited(response, watch)
+        try:
+            chunk = json.loads(raw)
+            text, finish = extract(chunk)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise self.not_json(raw) from exc
+        result.finish_reason = "length" if finish == "length" else "stop"
+        max_chars = max_tokens * MAX_TOKEN_CHARS
+        if len(text) > max_chars:
+            text, result.finish_reason = text[:max_chars], "length"
+        if text:
+            yield text, min(max_tokens, self.count_tokens(text))
+
+    def _event(self, data: str, extract: Extract) -> tuple[str, str | None]:
+        """One SSE event's text and finish reason; an error event is a RemoteError."""
+        try:
+            chunk = json.loads(data)
+        except ValueError as exc:
+            raise self.not_json(data) from exc
+        if isinstance(chunk, dict) and chunk.get("error"):
+            said = _server_message(data)
+            if "context" in said.lower():
+                raise self.status_error(400, data)
+            raise RemoteError(
+                f"{self.url} stopped the answer with an error ({said}); the partial "
+                "answer is kept.",
+                url=self.url,
+            )
+        try:
+            return extract(chunk)
+        except (TypeError, KeyError, IndexError) as exc:
+            raise self.not_json(data) from exc
+
     def _pieces(
         self,
         response: httpx2.Response,
@@ -671,18 +721,7 @@ class RemoteBackend(Backend):
         max_chars = max_tokens * MAX_TOKEN_CHARS
         try:
             if "text/event-stream" not in ctype:
-                # A server that ignores "stream": one JSON body (or garbage).
-                raw = self._read_limited(response, watch)
-                try:
-                    chunk = json.loads(raw)
-                    text, finish = extract(chunk)
-                except (ValueError, TypeError, KeyError, IndexError) as exc:
-                    raise self.not_json(raw) from exc
-                result.finish_reason = "length" if finish == "length" else "stop"
-                if len(text) > max_chars:
-                    text, result.finish_reason = text[:max_chars], "length"
-                if text:
-                    yield text, min(max_tokens, self.count_tokens(text))
+                yield from self._whole_body(response, extract, result, max_tokens, watch)
                 return
             for line in self._lines(response, watch):
                 if not line.startswith("data:"):
@@ -691,23 +730,7 @@ class RemoteBackend(Backend):
                 if data == "[DONE]":
                     finished = True
                     break
-                try:
-                    chunk = json.loads(data)
-                except ValueError as exc:
-                    raise self.not_json(data) from exc
-                if isinstance(chunk, dict) and chunk.get("error"):
-                    said = _server_message(data)
-                    if "context" in said.lower():
-                        raise self.status_error(400, data)
-                    raise RemoteError(
-                        f"{self.url} stopped the answer with an error ({said}); the partial "
-                        "answer is kept.",
-                        url=self.url,
-                    )
-                try:
-                    text, finish = extract(chunk)
-                except (TypeError, KeyError, IndexError) as exc:
-                    raise self.not_json(data) from exc
+                text, finish = self._event(data, extract)
                 if finish:
                     finished = True
                     result.finish_reason = finish_reason(finish)
@@ -792,41 +815,3 @@ def _chat_piece(chunk: dict[str, Any]) -> tuple[str, str | None]:
 def _text_piece(chunk: dict[str, Any]) -> tuple[str, str | None]:
     choice = chunk["choices"][0] if chunk["choices"] else {}
     return choice.get("text") or "", choice.get("finish_reason")
-
-
-def unfence(pieces: Iterator[tuple[str, int]]) -> Iterator[tuple[str, int]]:
-    """Pass on only the code of an answer that comes as a fenced block.
-
-    A chat endpoint cannot be handed an opened fence as the local prompt is, so the
-    model writes one: its opening line is dropped and the closing fence ends the answer.
-    """
-    held, count, opened = "", 0, None
-    try:
-        for text, tokens in pieces:
-            held, count = held + text, count + tokens
-            if opened is None:
-                stripped = held.lstrip()
-                if not stripped or ("```".startswith(stripped[:3]) and "\n" not in held):
-                    continue  # may still become an opening fence
-                opened = stripped.startswith("```")
-                if opened:
-                    held = held.split("\n", 1)[1] if "\n" in held else ""
-            if opened:
-                cut = held.find("```")
-                if cut >= 0:
-                    if held[:cut] or count:
-                        yield held[:cut], count
-                    return
-                keep = len(held) - len(held.rstrip("`"))
-                emit, held = held[: len(held) - keep], held[len(held) - keep :]
-            else:
-                emit, held = held, ""
-            if emit:
-                yield emit, count
-                count = 0
-        if held or count:
-            yield held, count
-    finally:
-        close = getattr(pieces, "close", None)
-        if close is not None:
-            close()

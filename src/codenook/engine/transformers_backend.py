@@ -44,7 +44,7 @@ from codenook.engine.fillcut import trim_suffix_repeat
 from codenook.engine.formats import Prompt, chat_format
 from codenook.engine.hf_vocab import HfVocab
 from codenook.engine.llama import SAMPLER, _split_stop, _with_stop, default_threads
-from codenook.engine.prompts import PromptModel, drop_echo
+from codenook.engine.prompts import PromptModel
 from codenook.errors import GenerationError, ModelError
 
 log = logging.getLogger(__name__)
@@ -225,7 +225,8 @@ class TransformersBackend(Backend):
         return self.prompts.chat_prompt(messages).text
 
     def fill_prompt(self, prefix: str, suffix: str) -> Prompt:
-        """The prompt that asks for the code between ``prefix`` and ``suffix``."""
+        """The FIM prompt for the code between ``prefix`` and ``suffix`` (a ModelError
+        for a model without fill-in-the-middle)."""
         return self.prompts.fill_prompt(prefix, suffix)
 
     def _require_open(self) -> None:
@@ -261,16 +262,18 @@ class TransformersBackend(Backend):
         return self.stream_tokens(tokens, options=options, cache_key=cache_key)
 
     def fill(self, prefix: str, suffix: str, *, options: GenerationOptions) -> TokenStream:
-        """Stream the code between ``prefix`` and ``suffix`` (only the middle)."""
+        """Stream the code between ``prefix`` and ``suffix`` through the model's FIM format.
+
+        Only for a model with one (``info.can_fill``); the complete job asks the others
+        in its own chat request.
+        """
         tokens = self.tokenize_prompt(self.fill_prompt(prefix, suffix))
-        options = _with_stop(options, self.prompts.fill_stop(suffix))
-        if self.formats.fill_format:
-            # As in llama.cpp's runtime: an instruct model writing on past the gap is cut
-            # where it repeats the suffix (engine/fillcut.py).
-            return self._stream(
-                tokens, options, None, lambda pieces: trim_suffix_repeat(pieces, suffix)
-            )
-        return self._stream(tokens, options, None, lambda pieces: drop_echo(pieces, prefix))
+        options = _with_stop(options, self.prompts.fill_stop())
+        # As in llama.cpp's runtime: an instruct model writing on past the gap is cut
+        # where it repeats the suffix (engine/fillcut.py).
+        return self._stream(
+            tokens, options, None, lambda pieces: trim_suffix_repeat(pieces, suffix)
+        )
 
     def stream_completion(self, prompt: str, *, options: GenerationOptions) -> TokenStream:
         """Stream a continuation of ``prompt``."""

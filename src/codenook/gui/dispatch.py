@@ -14,7 +14,6 @@ from typing import Any
 from codenook.assist.tools.language import LanguageError, detect_language
 from codenook.errors import UsageError
 
-JOBS = ("Ask", "Generate", "Complete", "Review", "Debug", "Document")
 LANGUAGES = ("Auto", "Python", "Bash")
 
 # One fenced block in the input box: ```lang\n...\n```.
@@ -60,54 +59,91 @@ def split_code(text: str) -> tuple[str, str]:
     return words, m.group(3)
 
 
+def job_labels() -> tuple[str, ...]:
+    """The job selector's choices: every registered job's label, read at the call.
+
+    The registry is imported here, not with this module: the jobs and their tools cost
+    ~0.2 s the window's first appearance need not wait for (a ``postcommand`` can fill
+    the selector when it opens).
+    """
+    from codenook.assist.jobs import registry
+
+    return tuple(job.label for job in registry.all_jobs())
+
+
+def __getattr__(name: str) -> Any:
+    # JOBS, as before: now the registry's labels, read when asked for.
+    if name == "JOBS":
+        return job_labels()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def plan(job: str, language: str, text: str, attached: str | None = None) -> JobRequest:
     """Decide what the selected job runs on; a :class:`UsageError` says what is missing."""
+    from codenook.assist.jobs import registry
+
     lang = language_option(language)
-    name = job.strip().lower()
-    file = Path(attached).name if attached else None
-    shown_file = f"\n\n(attached: {file})" if file else ""
-    if name == "ask":
-        if not text.strip():
+    found = registry.by_label(job)
+    if found is None:
+        raise UsageError(f"Unknown job {job!r}; choose one of {', '.join(job_labels())}.")
+    if found.reads == registry.TEXT:
+        return _text_job(found, lang, text, attached)
+    if found.reads == registry.RUN:
+        return _run_job(found, lang, text, attached)
+    return _code_job(found, lang, text, attached, cursor=found.reads == registry.CURSOR)
+
+
+def _text_job(job: Any, lang: str | None, text: str, attached: str | None) -> JobRequest:
+    """A job on the words typed (Ask, Generate): they go in as its text argument."""
+    keyword = job.text_keyword()
+    if not text.strip():
+        if keyword == "question":
             raise UsageError("Type a question first.")
-        options = {"question": text, "language": lang}
-        return JobRequest("ask", options, text + shown_file, attach=attached)
-    if name == "generate":
-        description = text.strip()
-        if not description:
-            raise UsageError("Describe the code to generate first.")
-        chosen = lang or ("bash" if _BASH_WORDS.search(description) else "python")
-        options = {"description": text, "language": chosen}
-        return JobRequest("generate", options, text + shown_file, attach=attached)
-    if name in ("complete", "review", "document"):
-        source: dict[str, Any]
-        if attached:
-            source, shown = {"path": attached}, f"{job} {file}"
-            if text.strip():
-                shown += f"\n\n{text}"
-        else:
-            _, code = split_code(text)
-            if not code.strip():
-                raise UsageError(f"{job} needs code: paste it in the box or attach a file.")
-            source, shown = {"source": code}, text
-        options: dict[str, Any] = {**source, "language": lang}
-        if name == "complete" and "source" in source:
-            # The cursor is at the end of the code: complete what was written so far.
-            # (An attached file is read by the worker, which then calls end_of.)
-            options.update(end_of(source["source"]))
-        return JobRequest(name, options, shown)
-    if name == "debug":
-        words, code = split_code(text)
-        error = text if _TRACEBACK.search(text) else None
-        if attached:
-            shown = f"Debug {file}" + (f"\n\n{text}" if text.strip() else "")
-            options = {"path": attached, "language": lang, "error_text": error}
-            return JobRequest("debug", options, shown)
-        if error is not None and not words and code == text:
-            raise UsageError("Debug needs the file the error came from: attach it.")
+        if keyword == "description":
+            raise UsageError(f"Describe the code to {job.label.lower()} first.")
+        raise UsageError(f"Type the text for {job.label} first.")
+    if job.needs_language and lang is None:
+        lang = "bash" if _BASH_WORDS.search(text.strip()) else "python"
+    file = Path(attached).name if attached else None
+    shown = text + (f"\n\n(attached: {file})" if file else "")
+    return JobRequest(job.name, {keyword: text, "language": lang}, shown, attach=attached)
+
+
+def _code_job(
+    job: Any, lang: str | None, text: str, attached: str | None, *, cursor: bool
+) -> JobRequest:
+    """A job on code (Complete, Review, Document): the attached file, or pasted code."""
+    source: dict[str, Any]
+    if attached:
+        source, shown = {"path": attached}, f"{job.label} {Path(attached).name}"
+        if text.strip():
+            shown += f"\n\n{text}"
+    else:
+        _, code = split_code(text)
         if not code.strip():
-            raise UsageError("Debug needs code to run: paste it in the box or attach a file.")
-        return JobRequest("debug", {"language": lang}, text, scratch=code)
-    raise UsageError(f"Unknown job {job!r}; choose one of {', '.join(JOBS)}.")
+            raise UsageError(f"{job.label} needs code: paste it in the box or attach a file.")
+        source, shown = {"source": code}, text
+    options: dict[str, Any] = {**source, "language": lang}
+    if cursor and "source" in source:
+        # The cursor is at the end of the code: complete what was written so far.
+        # (An attached file is read by the worker, which then calls end_of.)
+        options.update(end_of(source["source"]))
+    return JobRequest(job.name, options, shown)
+
+
+def _run_job(job: Any, lang: str | None, text: str, attached: str | None) -> JobRequest:
+    """A job that runs code (Debug): the attached file, or pasted code in a scratch file."""
+    words, code = split_code(text)
+    error = text if _TRACEBACK.search(text) else None
+    if attached:
+        shown = f"{job.label} {Path(attached).name}" + (f"\n\n{text}" if text.strip() else "")
+        options = {"path": attached, "language": lang, "error_text": error}
+        return JobRequest(job.name, options, shown)
+    if error is not None and not words and code == text:
+        raise UsageError(f"{job.label} needs the file the error came from: attach it.")
+    if not code.strip():
+        raise UsageError(f"{job.label} needs code to run: paste it in the box or attach a file.")
+    return JobRequest(job.name, {"language": lang}, text, scratch=code)
 
 
 def with_file(text: str, name: str, code: str, language: str | None) -> str:

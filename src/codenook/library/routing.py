@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 from codenook import config
@@ -307,7 +307,7 @@ def remove_backend(name: str) -> None:
     settings = config.load_settings()
     if name not in settings.backends:
         raise ConfigError(f"No backend named {name!r}; 'codenook backends list' shows them.")
-    routes = {job: LOCAL for job in config.JOB_NAMES if getattr(settings.routing, job) == name}
+    routes = {job: LOCAL for job, target in routes_of(settings).items() if target == name}
     backends = {k: v for k, v in settings.backends.items() if k != name}
     config.save_settings(
         replace(settings, backends=backends, routing=replace(settings.routing, **routes))
@@ -315,15 +315,27 @@ def remove_backend(name: str) -> None:
     backendkeys.delete_key(name)
 
 
-def set_route(job: str, target: str) -> None:
-    """Send ``job`` (or every job, for "all") to ``target``: "local" or a backend's name."""
+def routes_of(settings: Settings) -> dict[str, str]:
+    """Each job the ``[routing]`` settings name, and where it goes."""
+    r = settings.routing
+    # Per-job entries are text (a backend's name or "local"); failover is a flag.
+    return {f.name: getattr(r, f.name) for f in fields(r) if isinstance(getattr(r, f.name), str)}
+
+
+def set_route(job: str, target: str, *, jobs: Sequence[str] | None = None) -> None:
+    """Send ``job`` (or every job, for "all") to ``target``: "local" or a backend's name.
+
+    ``jobs`` are the jobs that may be routed (the face reads them from the job registry);
+    None: the jobs the routing settings name.
+    """
     settings = config.load_settings()
-    jobs = config.JOB_NAMES if job == "all" else (job,)
-    if job != "all" and job not in config.JOB_NAMES:
-        raise ConfigError(f"No job {job!r}; the jobs are {', '.join(config.JOB_NAMES)} (or all).")
+    known = tuple(jobs) if jobs is not None else tuple(routes_of(settings))
+    chosen = known if job == "all" else (job,)
+    if job != "all" and job not in known:
+        raise ConfigError(f"No job {job!r}; the jobs are {', '.join(known)} (or all).")
     if target != LOCAL and target not in settings.backends:
         raise ConfigError(f"No backend named {target!r}; add it with 'codenook backends add'.")
-    routing = replace(settings.routing, **dict.fromkeys(jobs, target))
+    routing = replace(settings.routing, **dict.fromkeys(chosen, target))
     config.save_settings(replace(settings, routing=routing))
 
 

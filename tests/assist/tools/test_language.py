@@ -77,3 +77,23 @@ def test_undecidable() -> None:
         detect_language("hello world\n")
     with pytest.raises(LanguageError, match="empty"):
         detect_language("   \n", path="notes.txt")
+
+
+def test_one_language_type_and_one_alias_table_for_every_caller() -> None:
+    from codenook.assist.tools import code_blocks, language, sandbox
+
+    assert sandbox.Language is language.Language
+    assert code_blocks.LANGUAGE_ALIASES is language.ALIASES
+    assert language.Language.PYTHON == "python" and f"{language.Language.BASH}" == "bash"
+    assert code_blocks.canonical_language("PY3") == "python"
+
+
+def test_the_sandbox_rule_puts_the_name_first_and_never_guesses() -> None:
+    """A file runs with what its name says; the jobs believe its shebang first."""
+    text = "#!/bin/bash\necho hi\n"
+    assert detect_language(text, path="odd.py") == "bash"
+    assert detect_language(text, path="odd.py", name_first=True, by_content=False) == "python"
+    assert detect_language("#!/bin/zsh\n", path="t", name_first=True, by_content=False) == "bash"
+    with pytest.raises(LanguageError):
+        detect_language("def f():\n    pass\n", path="tool", name_first=True, by_content=False)
+    assert detect_language("def f():\n    pass\n", path="tool") == "python"

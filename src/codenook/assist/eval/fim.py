@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 from codenook.assist.eval.tasks import EvalError, Generated, Task, Verdict
+from codenook.assist.jobs.complete import BlockCutter, start_fill
+from codenook.assist.prompts import system_prompt
 from codenook.assist.tools.sandbox import Limits
 from codenook.engine.backend import Backend, GenerationOptions
 
@@ -149,28 +151,48 @@ class FimSuite:
         """The model's middle, through the fill path the editor uses."""
         started = time.perf_counter()
         lines = 1 if task.data["kind"] == "line" else 4
-        stream = backend.fill(
-            task.data["prefix"],
-            task.data["suffix"],
+        prefix, suffix, language = task.data["prefix"], task.data["suffix"], task.data["language"]
+        stream = start_fill(
+            backend,
+            prefix,
+            suffix,
             options=GenerationOptions(
                 max_tokens=min(options.max_tokens, 48 * lines),
                 temperature=options.temperature,
                 top_p=options.top_p,
                 seed=options.seed,
             ),
+            system=system_prompt("complete", language),
         )
+        # Without FIM the answer comes through the complete job's chat request: cut as the
+        # editor's completion cuts it (fence, echo, end of the block).
+        cutter = None
+        if not backend.info.can_fill:
+            indent = prefix.rsplit("\n", 1)[-1]
+            cutter = BlockCutter(
+                language=language, indent=indent, on_text=lambda _: None, prefix=prefix
+            )
         try:
             # A held-out line ends at its newline: what comes after is the suffix's business.
-            text = ""
+            text = raw = ""
             for piece in stream:
-                text += piece
+                raw += piece
+                if cutter is not None:
+                    cutter.feed(piece)
+                    text = cutter.sent
+                else:
+                    text = raw
+                if cutter is not None and cutter.done:
+                    break
                 if lines == 1 and text.strip() and "\n" in text.lstrip("\n"):
                     break
         finally:
             stream.close()
+        if cutter is not None:
+            text = cutter.finish()
         middle = text.lstrip("\n").split("\n", 1)[0] if lines == 1 else text
         return Generated(
-            middle, time.perf_counter() - started, stream.result.completion_tokens, text
+            middle, time.perf_counter() - started, stream.result.completion_tokens, raw
         )
 
     def reference(self, task: Task) -> str:

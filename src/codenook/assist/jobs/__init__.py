@@ -1,41 +1,40 @@
-"""The six jobs: generate, complete, review, debug, document and ask, grounded in real tools.
+"""The jobs: ask, generate, complete, review, debug and document, grounded in real tools.
 
-Each job is a function that takes a :class:`~codenook.assist.session.ChatSession` (so the
-exchange lands in the conversation history with its task and language), keyword-only
-options, an ``on_text`` callback that receives the answer as it streams and an optional
-``on_event`` callback that receives what the tools find as they find it. Each returns a
-:class:`JobResult`. The window calls :func:`run_job` from a worker thread.
+Each job is declared once, in its own module, with :func:`registry.register`; importing
+this package registers the built-in ones. A job function takes a
+:class:`~codenook.assist.session.ChatSession` (so the exchange lands in the conversation
+history with its task and language), its input, keyword-only options, an ``on_text``
+callback that receives the answer as it streams and an optional ``on_event`` callback
+that receives what the tools find as they find it. Each returns a :class:`JobResult`.
+Both faces run a job through :func:`run_job`: the command line, and the window from a
+worker thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+# The built-in jobs, in the order the window and the help list them: importing each
+# registers it.
+# isort: off
 from codenook.assist.jobs.ask import ask, question_language, sources_line
+from codenook.assist.jobs.generate import generate
+from codenook.assist.jobs.complete import complete
+from codenook.assist.jobs.review import review
+from codenook.assist.jobs.debug import debug, parse_error
+from codenook.assist.jobs.document import document
 from codenook.assist.jobs.common import (
     ErrorReport,
-    JobError,
     JobEvent,
     JobResult,
     OnEvent,
     OnText,
 )
-from codenook.assist.jobs.complete import complete
-from codenook.assist.jobs.debug import debug, parse_error
-from codenook.assist.jobs.document import document
-from codenook.assist.jobs.generate import generate
-from codenook.assist.jobs.review import review
+from codenook.assist.jobs.registry import Job, JobError, all_jobs, get, names, register
 from codenook.assist.session import ChatSession
+from codenook.config import PromptSettings
 
-JOBS: dict[str, Callable[..., JobResult]] = {
-    "ask": ask,
-    "generate": generate,
-    "complete": complete,
-    "review": review,
-    "debug": debug,
-    "document": document,
-}
+# isort: on
 
 
 def run_job(
@@ -44,33 +43,44 @@ def run_job(
     *args: Any,
     on_text: OnText,
     on_event: OnEvent | None = None,
+    prompts: PromptSettings | None = None,
     **options: Any,
 ) -> JobResult:
-    """Run the job called ``name`` in ``session``; ``options`` are that job's keywords.
+    """Run the job called ``name`` in ``session``: the one path both faces take.
 
+    ``args`` are the job's input (a ``text`` job's words), ``options`` that job's keywords
+    (``path=``, ``language=`` ...); ``prompts`` are the user's ``[prompts]`` settings.
     Runs in the caller's thread (a worker thread in the window); ``backend.cancel()``
     from another thread stops the answer, as it does for a chat.
     """
-    job = JOBS.get(name)
-    if job is None:
-        known = ", ".join(JOBS)
-        raise JobError(f"Unknown job {name!r}; codenook's jobs are {known}.")
-    return job(session, *args, on_text=on_text, on_event=on_event, **options)
+    job = get(name)
+    return job.run(session, *args, on_text=on_text, on_event=on_event, prompts=prompts, **options)
+
+
+def __getattr__(attribute: str) -> Any:
+    # Read from the registry when asked for, so a job registered later is in it.
+    if attribute == "JOBS":
+        return {job.name: job.run for job in all_jobs()}
+    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
 
 
 __all__ = [
-    "JOBS",
     "ErrorReport",
+    "Job",
     "JobError",
     "JobEvent",
     "JobResult",
+    "all_jobs",
     "ask",
     "complete",
     "debug",
     "document",
     "generate",
+    "get",
+    "names",
     "parse_error",
     "question_language",
+    "register",
     "review",
     "run_job",
     "sources_line",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from codenook.assist.jobs.common import Job, JobResult, OnEvent, OnText
-from codenook.assist.project import grounding
-from codenook.assist.prompts import ask_request
+from codenook.assist.jobs.common import JobResult, JobRun, OnEvent, OnText
+from codenook.assist.jobs.registry import TEXT, Job, register
+from codenook.assist.prompts import ask_request, job_words
 from codenook.assist.session import ChatSession
 from codenook.assist.tools import docs
 from codenook.assist.tools.language import normalise_language
@@ -45,12 +45,12 @@ def prepare(
     prompts: PromptSettings | None = None,
     context: bool = True,
     project: str | None = None,
-) -> tuple[Job, str]:
+) -> tuple[JobRun, str]:
     """The ask job and its request, grounded, as it would be sent (``codenook context show``)."""
     if not question.strip():
         raise UsageError("The question is empty.")
     lang = normalise_language(language) if language else question_language(question)
-    job = Job("ask", session, lang, on_text, on_event, prompts)
+    job = JobRun("ask", session, lang, on_text, on_event, prompts)
     r = job.result
     excerpts: list[docs.DocExcerpt] = []
     if lookup and lang is not None:
@@ -66,6 +66,8 @@ def prepare(
     r.sources = [e.source for e in excerpts]
     request = ask_request(question, excerpts)
     if job.grounded(context):
+        from codenook.assist.project import grounding  # numpy: loaded when a job grounds
+
         s = session
         request = job.ground(
             request,
@@ -112,3 +114,21 @@ def ask(
     if line:
         job.event("sources", line, r.sources)
     return r
+
+
+# The chat's own prompt: a question asked in the window and with `codenook ask` alike.
+# The grounding instruction travels with the excerpts, in the request.
+#: The job's system prompt, for Python, Bash and either ({name} etc.: prompts.job_words).
+ASK_WORDS = "{default}"
+
+JOB = register(
+    Job(
+        name="ask",
+        label="Ask",
+        run=ask,
+        **job_words(ASK_WORDS),
+        reads=TEXT,
+        command="ask",
+        help="ask one coding question and stream the answer (grounded in pydoc, help, man; kept)",
+    )
+)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codenook.assist import interactions
-from codenook.assist.project import grounding
+from codenook.assist.jobs.registry import JobError
 from codenook.assist.prompts import code_budget, system_prompt
 from codenook.assist.session import Answer, ChatSession
 from codenook.assist.tools.files import SourceFileError, read_source, read_source_snapshot
@@ -23,13 +23,11 @@ from codenook.assist.tools.lint import Finding, Validation
 from codenook.assist.tools.sandbox import RunResult
 from codenook.config import PromptSettings
 from codenook.engine.backend import TokenStream
-from codenook.errors import CodenookError
 from codenook.safefile import Snapshot, snapshot
 from codenook.store import conversations as store
 
-
-class JobError(CodenookError):
-    """A job was asked for something it cannot do (an unknown job, a file in the way)."""
+if TYPE_CHECKING:
+    from codenook.assist.project import grounding
 
 
 @dataclass(frozen=True)
@@ -143,7 +141,7 @@ def _ignore(_: object) -> None:
 
 
 @dataclass
-class Job:
+class JobRun:
     """One job's run: the session it talks in, its callbacks, and the result it fills."""
 
     name: str
@@ -250,11 +248,17 @@ class Job:
     def grounded(self, enabled: bool) -> bool:
         """Whether this job adds project context: asked for, and the user has projects."""
         s = self.session
+        from codenook.assist.project import grounding  # numpy: loaded when a job grounds
+
         return enabled and grounding.has_projects(s.db, s.user)
 
     def context_reserve(self, enabled: bool) -> int:
         """Tokens a job holds back from its code for project context (0 when not grounded)."""
-        return grounding.share(self.session) if self.grounded(enabled) else 0
+        if not self.grounded(enabled):
+            return 0
+        from codenook.assist.project import grounding
+
+        return grounding.share(self.session)
 
     def ground(
         self, request: str, select: Callable[[grounding.CountTokens, int], grounding.Context]
@@ -265,6 +269,8 @@ class Job:
         this request and the answer's room, counted before anything is added; what did
         not fit is said in a note.
         """
+        from codenook.assist.project import grounding
+
         s = self.session
         budget = grounding.room(s, self._preface + request)
         ctx = self.context = select(s.backend.count_tokens, budget)
@@ -326,7 +332,7 @@ def resolve_language(
         _, py, sh = content_signs(text)
         if override or py == sh:
             raise
-        lang = "python" if py > sh else "bash"
+        lang = Language.PYTHON if py > sh else Language.BASH
     by_ext = from_extension(p)
     if override is None and by_ext is not None and by_ext != lang:
         other = "Python" if by_ext == "python" else "Bash"

@@ -12,12 +12,14 @@ import re
 import warnings
 from pathlib import Path
 
-from codenook.assist.jobs.common import Job, JobResult, OnEvent, OnText, load_source_to_write
+from codenook.assist.jobs.common import JobResult, JobRun, OnEvent, OnText, load_source_to_write
 from codenook.assist.jobs.common import resolve_language as _language
+from codenook.assist.jobs.registry import CODE, Job, register
 from codenook.assist.prompts import (
     bash_function_request,
     bash_usage_request,
     docstring_request,
+    job_words,
     readme_request,
 )
 from codenook.assist.session import ChatSession
@@ -84,7 +86,7 @@ def clean_doc(answer: str, *, bash: bool = False) -> str:
     return text[:DOC_CHARS].rstrip()
 
 
-def _ask_one(job: Job, request: str, label: str, *, bash: bool = False) -> str:
+def _ask_one(job: JobRun, request: str, label: str, *, bash: bool = False) -> str:
     """One short, history-free request; the conversation keeps it all the same."""
     session = job.session
     options = dataclasses.replace(
@@ -105,7 +107,9 @@ def _bounded(source: str, limit: int) -> str:
     return source if len(source) <= limit else source[:limit].rstrip() + "\n# [...]\n"
 
 
-def _document_python(job: Job, text: str, *, name: str, style: str, all_: bool, limit: int) -> str:
+def _document_python(
+    job: JobRun, text: str, *, name: str, style: str, all_: bool, limit: int
+) -> str:
     r = job.result
     try:
         targets = missing_docstrings(text, all_=all_)
@@ -141,7 +145,7 @@ def _has_comment_above(lines: list[str], name: str) -> bool:
     return False
 
 
-def _document_bash(job: Job, text: str, *, name: str, limit: int) -> str:
+def _document_bash(job: JobRun, text: str, *, name: str, limit: int) -> str:
     r = job.result
     lines = text.replace("\r\n", "\n").split("\n")
     head = lines[1:6] if text.startswith("#!") else lines[:5]
@@ -198,7 +202,7 @@ def document(
         raise DocstringError(f"Unknown docstring style {style!r}; use google, numpy or sphinx.")
     text, name, read = load_source_to_write(path, source, read, what="document", write=write)
     lang, note = _language(text, path=path, override=language)
-    job = Job("document", session, lang, on_text, on_event, prompts)
+    job = JobRun("document", session, lang, on_text, on_event, prompts)
     if note:
         job.note(note)
     r = job.result
@@ -234,3 +238,22 @@ def document(
         r.written, r.applied = Path(path), True
         job.event("written", f"Wrote {path} (backup: {r.backup}).", path)
     return r
+
+
+#: The job's system prompt, for Python, Bash and either ({name} etc.: prompts.job_words).
+DOCUMENT_WORDS = (
+    "You are codenook, documenting {name} code. Reply with only the "
+    "documentation text that was asked for: no code, no quotes, no fences."
+)
+
+JOB = register(
+    Job(
+        name="document",
+        label="Document",
+        run=document,
+        **job_words(DOCUMENT_WORDS),
+        reads=CODE,
+        command="doc",
+        help="document a file: docstrings or Bash comments inserted without touching the code",
+    )
+)

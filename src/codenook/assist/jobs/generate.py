@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codenook.assist.jobs.common import Job, JobError, JobResult, OnEvent, OnText
-from codenook.assist.project import grounding
+from codenook.assist.jobs.common import JobError, JobResult, JobRun, OnEvent, OnText
+from codenook.assist.jobs.registry import TEXT, Job, register
 from codenook.assist.prompts import (
     MAX_FINDINGS,
     fix_request,
     generate_request,
+    job_words,
     no_code_request,
 )
 from codenook.assist.session import ChatSession
@@ -21,7 +22,7 @@ from codenook.errors import UsageError
 from codenook.safefile import FileWriteError, check_target, write_file
 
 
-def _check(job: Job, text: str, language: str) -> tuple[str | None, Validation]:
+def _check(job: JobRun, text: str, language: str) -> tuple[str | None, Validation]:
     block = first_block(text, language)
     if block is None:
         missing = Finding(1, 1, "no-code", "The answer has no fenced code block.", "codenook")
@@ -31,7 +32,7 @@ def _check(job: Job, text: str, language: str) -> tuple[str | None, Validation]:
     return block.code, validate(block.code, language)
 
 
-def _report(job: Job, validation: Validation, attempt: int) -> None:
+def _report(job: JobRun, validation: Validation, attempt: int) -> None:
     if validation.passed:
         job.event("validation", f"Attempt {attempt}: the code passes the checks.", validation)
         return
@@ -41,6 +42,95 @@ def _report(job: Job, validation: Validation, attempt: int) -> None:
         f"Attempt {attempt}: the code fails the checks ({len(validation.findings)}):\n{lines}",
         validation,
     )
+
+
+def _check_output(output: str | Path | None, *, force: bool) -> Path | None:
+    """The file to write the code to, refused before the model runs, not after the wait."""
+    out = Path(output) if output is not None else None
+    if out is None:
+        return None
+    if out.is_dir():
+        raise JobError(f"{out} is a directory; give a file name to write the code to.")
+    try:
+        there = check_target(out, force=force)
+    except FileWriteError as exc:
+        raise JobError(str(exc)) from None
+    if there is not None and not force:
+        raise JobError(f"{out} exists; add --force to overwrite it (a backup is kept).")
+    return out
+
+
+def _first_answer(
+    job: JobRun, description: str, *, context: bool, project: str | None
+) -> tuple[str | None, Validation]:
+    """Ask for the code (with the project's conventions when grounded) and check it."""
+    lang = job.language or "python"
+    request = generate_request(description, language=lang)
+    if job.grounded(context):
+        from codenook.assist.project import grounding  # numpy: loaded when a job grounds
+
+        s = job.session
+        request = job.ground(
+            request,
+            lambda count, room: grounding.for_generation(
+                s.db, s.user, description, count_tokens=count, budget=room, project=project
+            ),
+        )
+    answer = job.send(request)
+    job.say_sources()
+    code, validation = _check(job, answer.text, lang)
+    job.result.attempts, job.result.findings = 1, list(validation.findings)
+    _report(job, validation, 1)
+    job.log_tools(
+        answer, validation_passed=validation.passed, lint_findings=len(validation.findings)
+    )
+    return code, validation
+
+
+def _retry(job: JobRun, code: str | None, validation: Validation) -> tuple[str | None, Validation]:
+    """Ask once more with the checks' diagnostics; a second answer without code keeps the
+    first code (something beats nothing)."""
+    lang = job.language or "python"
+    job.event("retry", "Asking the model to correct it.", validation.findings)
+    job.on_text("\n\n")
+    if code is None:
+        request = no_code_request(language=lang)
+    else:
+        request = fix_request(code, validation.findings, language=lang)
+    answer = job.send(request)
+    again, validation_again = _check(job, answer.text, lang)
+    job.result.attempts = 2
+    _report(job, validation_again, 2)
+    job.log_tools(
+        answer,
+        validation_passed=validation_again.passed,
+        lint_findings=len(validation_again.findings),
+    )
+    if again is not None:
+        return again, validation_again
+    return code, validation
+
+
+def _write(
+    job: JobRun, out: Path, code: str | None, validation: Validation, *, force: bool
+) -> None:
+    """Write the final code to ``out``, saying whether it passes its checks."""
+    r = job.result
+    if code is None:
+        job.note(f"No code to write; {out} was not created.")
+        return
+    # Without --force the file must still be absent now: one that appeared during
+    # the answer is kept, and the code saved beside it.
+    written = write_file(out, code, force=force, exclusive=not force, backup=force, propose=True)
+    r.backup, r.written = written.backup, out
+    state = "passes" if validation.passed else "does NOT pass"
+    saved = f" (the old file is kept as {r.backup})" if r.backup else ""
+    if written.replaced_link is not None:
+        saved = (
+            f" (it was a symbolic link to {written.replaced_link}; the link was "
+            "replaced, what it pointed to is untouched)"
+        )
+    job.event("written", f"Wrote {out}{saved}; the code {state} the checks.", out)
 
 
 def generate(
@@ -69,73 +159,33 @@ def generate(
     if not description.strip():
         raise UsageError("The description is empty; say what the code should do.")
     lang = normalise_language(language)
-    out = Path(output) if output is not None else None
-    if out is not None:
-        # Refused before the model runs, not after the user waited for it.
-        if out.is_dir():
-            raise JobError(f"{out} is a directory; give a file name to write the code to.")
-        try:
-            there = check_target(out, force=force)
-        except FileWriteError as exc:
-            raise JobError(str(exc)) from None
-        if there is not None and not force:
-            raise JobError(f"{out} exists; add --force to overwrite it (a backup is kept).")
-    job = Job("generate", session, lang, on_text, on_event, prompts)
-    r = job.result
-
-    request = generate_request(description, language=lang)
-    if job.grounded(context):
-        s = session
-        request = job.ground(
-            request,
-            lambda count, room: grounding.for_generation(
-                s.db, s.user, description, count_tokens=count, budget=room, project=project
-            ),
-        )
-    answer = job.send(request)
-    job.say_sources()
-    code, validation = _check(job, answer.text, lang)
-    r.attempts, r.findings = 1, list(validation.findings)
-    _report(job, validation, 1)
-    job.log_tools(
-        answer, validation_passed=validation.passed, lint_findings=len(validation.findings)
-    )
+    out = _check_output(output, force=force)
+    job = JobRun("generate", session, lang, on_text, on_event, prompts)
+    code, validation = _first_answer(job, description, context=context, project=project)
     if not validation.passed and retry and not job.stop_note("it was not asked again"):
-        job.event("retry", "Asking the model to correct it.", validation.findings)
-        on_text("\n\n")
-        if code is None:
-            request = no_code_request(language=lang)
-        else:
-            request = fix_request(code, validation.findings, language=lang)
-        answer = job.send(request)
-        again, validation_again = _check(job, answer.text, lang)
-        r.attempts = 2
-        _report(job, validation_again, 2)
-        job.log_tools(
-            answer,
-            validation_passed=validation_again.passed,
-            lint_findings=len(validation_again.findings),
-        )
-        # A second answer without code keeps the first code: something beats nothing.
-        if again is not None:
-            code, validation = again, validation_again
-    r.code, r.validation = code, validation
+        code, validation = _retry(job, code, validation)
+    job.result.code, job.result.validation = code, validation
     if out is not None and not job.stop_note(f"{out} was not written"):
-        if code is None:
-            job.note(f"No code to write; {out} was not created.")
-        else:
-            # Without --force the file must still be absent now: one that appeared during
-            # the answer is kept, and the code saved beside it.
-            written = write_file(
-                out, code, force=force, exclusive=not force, backup=force, propose=True
-            )
-            r.backup, r.written = written.backup, out
-            state = "passes" if validation.passed else "does NOT pass"
-            saved = f" (the old file is kept as {r.backup})" if r.backup else ""
-            if written.replaced_link is not None:
-                saved = (
-                    f" (it was a symbolic link to {written.replaced_link}; the link was "
-                    "replaced, what it pointed to is untouched)"
-                )
-            job.event("written", f"Wrote {out}{saved}; the code {state} the checks.", out)
-    return r
+        _write(job, out, code, validation, force=force)
+    return job.result
+
+
+#: The job's system prompt, for Python, Bash and either ({name} etc.: prompts.job_words).
+GENERATE_WORDS = (
+    "You are codenook, writing {name} code to order. Reply with one complete, "
+    "runnable program in a single fenced ```{lang} block, then at most two sentences. "
+    "{common}"
+)
+
+JOB = register(
+    Job(
+        name="generate",
+        label="Generate",
+        run=generate,
+        **job_words(GENERATE_WORDS),
+        reads=TEXT,
+        command="gen",
+        help="generate Python or Bash code, check it (ast/ruff, bash -n/ShellCheck), retry once",
+        needs_language=True,
+    )
+)

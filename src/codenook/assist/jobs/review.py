@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from codenook.assist.jobs.common import Job, JobResult, OnEvent, OnText, load_source_to_write
+from codenook.assist.jobs.common import JobResult, JobRun, OnEvent, OnText, load_source_to_write
 from codenook.assist.jobs.common import resolve_language as _language
-from codenook.assist.project import grounding
-from codenook.assist.prompts import review_request
+from codenook.assist.jobs.registry import CODE, Job, register
+from codenook.assist.prompts import job_words, review_request
 from codenook.assist.session import ChatSession
 from codenook.assist.tools.diffs import DiffError, apply_diff, extract_diff, parse_hunks
 from codenook.assist.tools.files import write_source
@@ -54,7 +54,7 @@ def strip_line_numbers(diff: str) -> str:
 
 
 def apply_proposed(
-    job: Job,
+    job: JobRun,
     text: str,
     diff: str,
     *,
@@ -116,7 +116,7 @@ def review(
     """
     text, name, read = load_source_to_write(path, source, read, what="review", write=apply)
     lang, note = _language(text, path=path, override=language)
-    job = Job("review", session, lang, on_text, on_event, prompts)
+    job = JobRun("review", session, lang, on_text, on_event, prompts)
     if note:
         job.note(note)
     r = job.result
@@ -129,6 +129,8 @@ def review(
     budget = job.budget(reserve_tokens=400 + held)
     request = review_request(name, text, r.findings, language=lang, budget_chars=budget)
     if held:
+        from codenook.assist.project import grounding  # numpy: loaded when a job grounds
+
         s, where = session, str(path) if path is not None else None
         request = job.ground(
             request,
@@ -168,3 +170,24 @@ def review(
         r.findings_after,
     )
     return r
+
+
+#: The job's system prompt, for Python, Bash and either ({name} etc.: prompts.job_words).
+REVIEW_WORDS = (
+    "You are codenook, a careful {name} code reviewer. Explain the linter findings "
+    "you are given, add the problems a linter cannot see (logic, naming, error handling, "
+    "performance, security), and propose one change as a unified diff against the file in "
+    "a ```diff block. {common}"
+)
+
+JOB = register(
+    Job(
+        name="review",
+        label="Review",
+        run=review,
+        **job_words(REVIEW_WORDS),
+        reads=CODE,
+        command="review",
+        help="review a file: ruff or ShellCheck findings first, then the model's review and a diff",
+    )
+)

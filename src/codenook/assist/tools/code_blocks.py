@@ -13,17 +13,10 @@ from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
 
-#: Fence labels that mean one of codenook's languages. ``zsh``, ``console`` and
-#: ``shell-session`` are left out on purpose: they are not Bash or hold prompts.
-LANGUAGE_ALIASES: dict[str, str] = {
-    "python": "python",
-    "py": "python",
-    "python3": "python",
-    "py3": "python",
-    "bash": "bash",
-    "sh": "bash",
-    "shell": "bash",
-}
+from codenook.assist.tools.language import ALIASES
+
+#: Fence labels that mean one of codenook's languages: the one alias table.
+LANGUAGE_ALIASES = ALIASES
 
 _md = MarkdownIt("commonmark")
 

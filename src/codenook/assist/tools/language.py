@@ -12,6 +12,10 @@ The rule, in order:
    Bash; a ``.sh`` file that parses as Python, has Python-only constructs and no Bash
    ones is Python. A Python file with a syntax error stays Python.
 4. Without either, the content decides by the same signs, or :class:`LanguageError`.
+
+The sandbox runs a file by its name first (``name_first=True``) and never guesses from
+content (``by_content=False``): a ``.py`` file is run with Python whatever its first line
+says. This is the one :class:`Language` type and the one alias table of codenook.
 """
 
 from __future__ import annotations
@@ -19,28 +23,37 @@ from __future__ import annotations
 import ast
 import re
 import warnings
+from enum import StrEnum
 from pathlib import PurePath
-from typing import Literal
 
 from codenook.errors import CodenookError
 
-Language = Literal["python", "bash"]
-LANGUAGES: tuple[Language, ...] = ("python", "bash")
 
+class Language(StrEnum):
+    """Python or Bash: the languages codenook writes, checks and runs (equal to their names)."""
+
+    PYTHON = "python"
+    BASH = "bash"
+
+
+LANGUAGES: tuple[Language, ...] = (Language.PYTHON, Language.BASH)
+
+#: Names and fence labels that mean one of codenook's languages. ``zsh``, ``console``
+#: and ``shell-session`` are left out on purpose: they are not Bash or hold prompts.
 ALIASES: dict[str, Language] = {
-    "python": "python",
-    "py": "python",
-    "python3": "python",
-    "py3": "python",
-    "bash": "bash",
-    "sh": "bash",
-    "shell": "bash",
+    "python": Language.PYTHON,
+    "py": Language.PYTHON,
+    "python3": Language.PYTHON,
+    "py3": Language.PYTHON,
+    "bash": Language.BASH,
+    "sh": Language.BASH,
+    "shell": Language.BASH,
 }
 EXTENSIONS: dict[str, Language] = {
-    ".py": "python",
-    ".pyw": "python",
-    ".sh": "bash",
-    ".bash": "bash",
+    ".py": Language.PYTHON,
+    ".pyw": Language.PYTHON,
+    ".sh": Language.BASH,
+    ".bash": Language.BASH,
 }
 
 _SHEBANG = re.compile(r"#!\s*(?:\S*/)?(?:env\s+(?:-\S+\s+)*)?(\S+)")
@@ -95,10 +108,11 @@ def from_shebang(text: str) -> Language | None:
     if m is None:
         return None
     prog = m.group(1)
-    if re.fullmatch(r"python[\d.]*", prog) or prog in ("pypy", "pypy3"):
-        return "python"
+    # python3, python3.12, python3-dbg; pypy3.
+    if re.fullmatch(r"(?:python|pypy)[\w.-]*", prog):
+        return Language.PYTHON
     if prog in _SHELLS:
-        return "bash"
+        return Language.BASH
     return None
 
 
@@ -126,25 +140,47 @@ def content_signs(text: str) -> tuple[bool, int, int]:
     return _parses_as_python(text), py, sh
 
 
-def detect_language(text: str, *, path: str | None = None, override: str | None = None) -> Language:
-    """Tell Python from Bash: override, then shebang, then extension, then content."""
+def detect_language(
+    text: str,
+    *,
+    path: str | None = None,
+    override: str | None = None,
+    name_first: bool = False,
+    by_content: bool = True,
+) -> Language:
+    """Tell Python from Bash: override, then shebang, then extension, then content.
+
+    ``name_first``: the extension before the shebang; ``by_content=False``: never from
+    the code's signs (how the sandbox picks the interpreter for a file).
+    """
     if override:
         return normalise_language(override)
+    by_ext = from_extension(path)
+    if name_first and by_ext:
+        return by_ext
     by_shebang = from_shebang(text)
     if by_shebang:
         return by_shebang
-    by_ext = from_extension(path)
+    if not by_content:
+        if by_ext:
+            return by_ext
+        raise LanguageError(f"Cannot tell whether {path or 'this'} is Python or Bash.")
+    return _by_content(text, path, by_ext)
+
+
+def _by_content(text: str, path: str | None, by_ext: Language | None) -> Language:
+    """The extension unless the content clearly disagrees; without one, the content."""
     parses, py, sh = content_signs(text)
     clearly_bash = not parses and sh >= 2 and sh > py
     clearly_python = parses and py >= 2 and sh == 0
-    if by_ext == "python":
-        return "bash" if clearly_bash else "python"
-    if by_ext == "bash":
-        return "python" if clearly_python else "bash"
+    if by_ext == Language.PYTHON:
+        return Language.BASH if clearly_bash else Language.PYTHON
+    if by_ext == Language.BASH:
+        return Language.PYTHON if clearly_python else Language.BASH
     if parses and py > sh:
-        return "python"
+        return Language.PYTHON
     if sh > py or (sh and not parses):
-        return "bash"
+        return Language.BASH
     where = f"{path}: " if path else ""
     if not text.strip():
         raise LanguageError(f"{where}the text is empty, so its language cannot be told.")

@@ -41,6 +41,8 @@ from typing import Any
 import psutil
 
 from codenook import config
+from codenook.assist.tools.language import Language, LanguageError
+from codenook.assist.tools.language import detect_language as language_of
 from codenook.assist.tools.sandbox_limits import (
     GUARD_WORDS,
     Guard,
@@ -125,13 +127,6 @@ try:
 except ProcessLookupError:
     pass
 """
-
-
-class Language(StrEnum):
-    """The languages the sandbox runs."""
-
-    PYTHON = "python"
-    BASH = "bash"
 
 
 class Isolation(StrEnum):
@@ -454,24 +449,14 @@ def read_bounded(stream: Any, *, what: str, max_bytes: int = MAX_INPUT_BYTES) ->
 
 def detect_language(name: str, data: bytes) -> Language:
     """Python or Bash, from the file name's extension, else from its shebang line."""
-    suffix = Path(name).suffix.lower()
-    if suffix in {".py", ".pyw"}:
-        return Language.PYTHON
-    if suffix in {".sh", ".bash"}:
-        return Language.BASH
-    first = data.split(b"\n", 1)[0]
-    if first.startswith(b"#!"):
-        words = first[2:].decode("utf-8", "replace").split()
-        # "#!/usr/bin/env python3" names the interpreter in its second word.
-        names = [Path(w).name for w in words[:2]]
-        if any(n.startswith("python") for n in names):
-            return Language.PYTHON
-        if any(n in {"bash", "sh"} for n in names):
-            return Language.BASH
-    raise SandboxError(
-        f"Cannot tell whether {name} is Python or Bash: name it .py or .sh, "
-        "start it with a #! line, or give the language (--lang)."
-    )
+    text = data[:4096].decode("utf-8", "replace")
+    try:
+        return language_of(text, path=name, name_first=True, by_content=False)
+    except LanguageError:
+        raise SandboxError(
+            f"Cannot tell whether {name} is Python or Bash: name it .py or .sh, "
+            "start it with a #! line, or give the language (--lang)."
+        ) from None
 
 
 def _choose(isolation: Isolation | str | None, *, allow_unisolated: bool) -> Isolation:
@@ -776,21 +761,10 @@ class _Capture:
         return text
 
 
-def _execute(
-    argv: list[str],
-    *,
-    work: Path,
-    stdin: Any,
-    limits: Limits,
-    isolation: Isolation,
-    uid: int,
-    cancel: threading.Event | None,
-    guard: RunGuard,
-) -> RunResult:
-    out, err = _Capture("stdout", limits.output_bytes), _Capture("stderr", limits.output_bytes)
-    stopped: tuple[Ended, str] | None = None
-    start = time.monotonic()
-    deadline = start + limits.timeout
+def _spawn(
+    argv: list[str], *, work: Path, stdin: Any, isolation: Isolation, uid: int, guard: RunGuard
+) -> subprocess.Popen[bytes]:
+    """Start the program under ``guard``, its output on pipes."""
     # A new session: the whole process group can be killed at once, and the
     # program cannot reach codenook's terminal.
     proc = subprocess.Popen(
@@ -803,7 +777,6 @@ def _execute(
         start_new_session=True,
         close_fds=True,
     )
-    assert proc.stdout is not None and proc.stderr is not None
     guard.started(
         proc.pid,
         private_tmp=isolation is Isolation.BWRAP,
@@ -811,52 +784,104 @@ def _execute(
         strays_of_uid=uid if uid >= 0 and isolation is Isolation.NONE else None,
         session=isolation is Isolation.NONE,
     )
-    try:
-        streams = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
-        with selectors.DefaultSelector() as sel:
-            for fd in streams:
-                os.set_blocking(fd, False)
-                sel.register(fd, selectors.EVENT_READ)
-            exit_grace: float | None = None
-            while sel.get_map() and stopped is None:
-                now = time.monotonic()
-                if now >= deadline:
-                    stopped = (Ended.TIMEOUT, f"stopped at the {limits.timeout:g} s time limit")
-                    break
-                if cancel is not None and cancel.is_set():
-                    stopped = (Ended.KILLED, "cancelled")
-                    break
-                stopped = _breach(guard)
-                if stopped is not None:
-                    break
-                if exit_grace is None and proc.poll() is not None:
-                    # Something the program left behind may hold the pipes open.
-                    exit_grace = now + _EXIT_GRACE_S
-                if exit_grace is not None and now >= exit_grace:
-                    break
-                wait = min(deadline, exit_grace or deadline) - now
-                for key, _ in sel.select(min(wait, 0.05)):
-                    chunk = os.read(key.fd, _READ_CHUNK)
-                    if not chunk:
-                        sel.unregister(key.fd)
-                    elif not streams[key.fd].add(chunk):
-                        stopped = (
-                            Ended.OUTPUT,
-                            f"stopped: {streams[key.fd].name} passed the "
-                            f"{size_words(limits.output_bytes)} output limit",
-                        )
-                        break
-        while stopped is None and proc.poll() is None:
-            # Pipes closed, the program still running: wait for it in slices so
-            # that the deadline and cancelling still count.
+    return proc
+
+
+def _limit_reached(
+    deadline: float, limits: Limits, cancel: threading.Event | None, guard: RunGuard
+) -> tuple[Ended, str] | None:
+    """Why the run must stop now (the time limit, a cancel, the memory guard), if it must."""
+    if time.monotonic() >= deadline:
+        return (Ended.TIMEOUT, f"stopped at the {limits.timeout:g} s time limit")
+    if cancel is not None and cancel.is_set():
+        return (Ended.KILLED, "cancelled")
+    return _breach(guard)
+
+
+def _pump(
+    proc: subprocess.Popen[bytes],
+    out: _Capture,
+    err: _Capture,
+    *,
+    deadline: float,
+    limits: Limits,
+    cancel: threading.Event | None,
+    guard: RunGuard,
+) -> tuple[Ended, str] | None:
+    """Read the program's output until its pipes close, or why the run was stopped."""
+    assert proc.stdout is not None and proc.stderr is not None
+    streams = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+    stopped: tuple[Ended, str] | None = None
+    with selectors.DefaultSelector() as sel:
+        for fd in streams:
+            os.set_blocking(fd, False)
+            sel.register(fd, selectors.EVENT_READ)
+        exit_grace: float | None = None
+        while sel.get_map() and stopped is None:
             now = time.monotonic()
-            if now >= deadline:
-                stopped = (Ended.TIMEOUT, f"stopped at the {limits.timeout:g} s time limit")
-            elif cancel is not None and cancel.is_set():
-                stopped = (Ended.KILLED, "cancelled")
-            elif (stopped := _breach(guard)) is None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=min(deadline - now, 0.05))
+            stopped = _limit_reached(deadline, limits, cancel, guard)
+            if stopped is not None:
+                break
+            if exit_grace is None and proc.poll() is not None:
+                # Something the program left behind may hold the pipes open.
+                exit_grace = now + _EXIT_GRACE_S
+            if exit_grace is not None and now >= exit_grace:
+                break
+            wait = min(deadline, exit_grace or deadline) - now
+            for key, _ in sel.select(min(wait, 0.05)):
+                chunk = os.read(key.fd, _READ_CHUNK)
+                if not chunk:
+                    sel.unregister(key.fd)
+                elif not streams[key.fd].add(chunk):
+                    stopped = (
+                        Ended.OUTPUT,
+                        f"stopped: {streams[key.fd].name} passed the "
+                        f"{size_words(limits.output_bytes)} output limit",
+                    )
+                    break
+    return stopped
+
+
+def _wait_for_exit(
+    proc: subprocess.Popen[bytes],
+    *,
+    deadline: float,
+    limits: Limits,
+    cancel: threading.Event | None,
+    guard: RunGuard,
+) -> tuple[Ended, str] | None:
+    """Pipes closed, the program still running: wait for it in slices so that the
+    deadline and cancelling still count."""
+    stopped: tuple[Ended, str] | None = None
+    while stopped is None and proc.poll() is None:
+        now = time.monotonic()
+        stopped = _limit_reached(deadline, limits, cancel, guard)
+        if stopped is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(min(deadline - now, 0.05), 0))
+    return stopped
+
+
+def _execute(
+    argv: list[str],
+    *,
+    work: Path,
+    stdin: Any,
+    limits: Limits,
+    isolation: Isolation,
+    uid: int,
+    cancel: threading.Event | None,
+    guard: RunGuard,
+) -> RunResult:
+    out, err = _Capture("stdout", limits.output_bytes), _Capture("stderr", limits.output_bytes)
+    start = time.monotonic()
+    deadline = start + limits.timeout
+    proc = _spawn(argv, work=work, stdin=stdin, isolation=isolation, uid=uid, guard=guard)
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        stopped = _pump(
+            proc, out, err, deadline=deadline, limits=limits, cancel=cancel, guard=guard
+        ) or _wait_for_exit(proc, deadline=deadline, limits=limits, cancel=cancel, guard=guard)
         if stopped is None:
             # The kernel may have stopped a process at the cap just as the run ended.
             stopped = _breach(guard, force=True)
