@@ -370,8 +370,6 @@ class LoggingSettings:
     )
 
 
-#: The jobs known today; the job registry (assist/jobs) takes this over.
-JOB_NAMES = ("ask", "generate", "complete", "review", "debug", "document")
 #: The routing value that means: the model in this process.
 LOCAL = "local"
 #: What a key in [prompts] and [routing] looks like: a job's name.

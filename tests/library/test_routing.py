@@ -170,3 +170,22 @@ def test_a_password_written_into_the_settings_by_hand_is_moved_out() -> None:
     assert backendkeys.load_credentials("xeon") == ("carol", "s3cr3t-77")
     routing.remove_backend("xeon")
     assert backendkeys.load_credentials("xeon") is None
+
+
+def test_a_job_registered_later_is_routed_and_sent_back_home(codenook_home: Path) -> None:
+    """Routes are a table by job: a new job needs no settings edit, and removal clears it."""
+    from codenook.assist.jobs import registry
+    from tests.assist.jobs.toy import TOY
+
+    routing.add_backend("xeon", "http://10.0.0.5:8642")
+    registry.register(replace(TOY, routable=True))
+    try:
+        routing.set_route("shout", "xeon")
+        assert config.load_settings().routing.for_job("shout") == "xeon"
+        assert "shout" in config.paths().settings_file.read_text()
+    finally:
+        registry.unregister(TOY.name)
+    with pytest.raises(ConfigError, match="No job 'shout'"):
+        routing.set_route("shout", "xeon")
+    routing.remove_backend("xeon")
+    assert config.load_settings().routing.for_job("shout") == config.LOCAL

@@ -26,7 +26,9 @@ def prepare_options(request: JobRequest, limits: sandbox.Limits) -> dict[str, An
     """The job's keywords with the files read and the scratch file written. Worker thread."""
     options = dict(request.options)
     if request.attach is not None:
-        key = "question" if request.name == "ask" else "description"
+        from codenook.assist.jobs import registry
+
+        key = registry.get(request.name).text_keyword()
         code = read_source(request.attach)
         lang = options.get("language")
         options[key] = dispatch.with_file(options[key], Path(request.attach).name, code, lang)

@@ -25,8 +25,10 @@ HELP_COLOUR = "#6b7280"
 
 
 def _job_names() -> tuple[str, ...]:
-    """The jobs whose system prompt the dialog edits (the job registry takes this over)."""
-    return config.JOB_NAMES
+    """The jobs whose system prompt the dialog edits: every registered job, read now."""
+    from codenook.assist.jobs import registry
+
+    return registry.names()
 
 
 def shown(section: str) -> list[config.Declared]:

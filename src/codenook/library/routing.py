@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from codenook import config
@@ -317,19 +317,18 @@ def remove_backend(name: str) -> None:
 
 def routes_of(settings: Settings) -> dict[str, str]:
     """Each job the ``[routing]`` settings name, and where it goes."""
-    r = settings.routing
-    # Per-job entries are text (a backend's name or "local"); failover is a flag.
-    return {f.name: getattr(r, f.name) for f in fields(r) if isinstance(getattr(r, f.name), str)}
+    return settings.routing.as_dict()
 
 
 def set_route(job: str, target: str, *, jobs: Sequence[str] | None = None) -> None:
     """Send ``job`` (or every job, for "all") to ``target``: "local" or a backend's name.
 
-    ``jobs`` are the jobs that may be routed (the face reads them from the job registry);
-    None: the jobs the routing settings name.
+    ``jobs`` are the jobs that may be routed; None: the job registry's routable jobs.
     """
+    from codenook.assist.jobs import registry
+
     settings = config.load_settings()
-    known = tuple(jobs) if jobs is not None else tuple(routes_of(settings))
+    known = tuple(jobs) if jobs is not None else registry.routable()
     chosen = known if job == "all" else (job,)
     if job != "all" and job not in known:
         raise ConfigError(f"No job {job!r}; the jobs are {', '.join(known)} (or all).")

@@ -144,3 +144,26 @@ def test_an_editor_job_runs_on_the_same_path_and_hands_back_its_result(host: Fak
     a.state = "generating"
     assert not a.run_file_job("review", "Review tool.py", {}, lambda *_: None)
     assert "An answer is running" in host.transcript.content()
+
+
+def test_a_job_registered_alone_runs_from_the_selector(host: FakeHost) -> None:
+    """The toy job (tests/assist/jobs/toy.py) is offered and run with no GUI file naming it."""
+    from codenook.assist.jobs import registry
+    from tests.assist.jobs.toy import TOY, WORDS
+
+    backend = ScriptedBackend(["HELLO THERE\n"])
+    a = ready(host, backend)
+    registry.register(TOY)
+    try:
+        assert "Shout" not in a.job.cget("values")
+        a.job.tk.eval(a.job.cget("postcommand"))  # what Tk runs as the list opens
+        assert a.job.cget("values")[-1] == "Shout"
+        a.job.set("Shout")
+        a.send("hello there")
+        host.pump(lambda: answered(host, a))
+    finally:
+        registry.unregister(TOY.name)
+    assert backend.calls[-1][0].content == WORDS  # its declared words are the system prompt
+    assert backend.calls[-1][-1].content == "Shout: hello there"
+    assert "HELLO THERE" in host.transcript.content()
+    assert [m.role for m in stored(host)] == ["user", "assistant"]

@@ -25,7 +25,7 @@ from codenook.engine.backend import Backend, GenerationOptions
 from codenook.errors import UsageError
 from codenook.gui import dispatch
 from codenook.gui.commands import Command
-from codenook.gui.dispatch import JOBS, LANGUAGES, JobRequest
+from codenook.gui.dispatch import LANGUAGES, JobRequest
 from codenook.gui.dnd import enable_file_drop
 from codenook.gui.events import (
     AnswerDone,
@@ -106,7 +106,10 @@ class AnsweringController:
         bottom = tk.Frame(master, padx=6, pady=6)
         row = tk.Frame(bottom)
         row.pack(fill="x")
-        self.job = ttk.Combobox(row, values=JOBS, state="readonly", width=10)
+        # The registry's labels are read when the list opens: importing the jobs at start
+        # would delay the window's first appearance (~0.2 s), and a job registered later shows.
+        self.job = ttk.Combobox(row, values=("Ask",), state="readonly", width=10)
+        self.job.configure(postcommand=lambda: self.job.configure(values=dispatch.job_labels()))
         self.job.set("Ask")
         self.job.pack(side="left")
         Tooltip(self.job, "What codenook should do")
