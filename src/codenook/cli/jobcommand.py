@@ -13,8 +13,8 @@ from typing import Any
 
 from codenook.assist import jobs
 from codenook.assist.jobs import registry
-from codenook.cli.ask import read_question
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
+from codenook.cli.textin import read_question
 
 
 def commands() -> dict[str, registry.Job]:
