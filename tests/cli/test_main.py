@@ -321,7 +321,7 @@ def test_a_setting_of_the_wrong_type_is_a_warning_not_a_crash(
     err = proc.stderr.decode()
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "unexpected error" not in err, err
-    assert f"Setting {name} must be" in err and "using defaults" in err
+    assert f"Setting {name} must be" in err and "that value is ignored" in err
     assert proc.stdout.strip()
 
 
