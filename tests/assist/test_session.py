@@ -117,6 +117,30 @@ def test_cancelled_answer_is_kept_and_marked_partial(db, users, embedded_backend
     assert last.figures["finish_reason"] == "cancelled"
 
 
+def test_ctrl_c_mid_answer_is_logged_cancelled_not_error(db, users) -> None:
+    """Ctrl-C is the user stopping the answer (issue 18): the log says cancelled."""
+    alice, _ = users
+
+    class Interrupted(ScriptedBackend):
+        def _stream(self, text: str):
+            stream = super()._stream(text)
+            pieces = stream._pieces
+
+            def then_ctrl_c():
+                yield next(pieces)
+                raise KeyboardInterrupt
+
+            stream._pieces = then_ctrl_c()
+            return stream
+
+    s = ChatSession(db, alice, Interrupted(["one\ntwo\nthree\n"]), GenerationOptions())
+    with pytest.raises(KeyboardInterrupt):
+        s.send("Count.", on_text=quiet)
+    last = store.messages(db, alice.id, s.conversation_id)[-1]
+    assert last.figures["finish_reason"] == "cancelled"
+    assert last.content == "one\n" and not last.complete
+
+
 def test_resume_unknown_and_foreign_conversations_look_the_same(
     db, users, embedded_backend
 ) -> None:

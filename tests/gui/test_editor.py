@@ -12,6 +12,7 @@ from codenook import config
 from codenook.assist.tools.diffs import make_diff
 from codenook.gui.app import App
 from tests.gui.conftest import pump
+from tests.gui.person import Person
 from tests.gui.test_app import answered, login, make_app, stored_messages
 from tests.scripted import ScriptedBackend
 
@@ -50,8 +51,10 @@ def test_ctrl_e_toggles_the_pane_and_its_width_is_remembered(window) -> None:
     assert "Editor" in [
         app.menu.entrycget(i, "label") for i in menus if app.menu.type(i) == "cascade"
     ]
-    app.panes.paneconfigure(app.editor, width=430)
-    root.update()
+    # The user drags the sash between the chat and the editor (xdotool): a chosen width.
+    sash = app.panes.sash_coord(1)[0]
+    Person(root).drag(app.panes, sash + 2, app.panes.winfo_height() // 2, 130)
+    pump(root, lambda: app.panes.sash_coord(1)[0] != sash)
     root.event_generate("<Control-e>")
     root.update()
     assert not app._editor_shown()
@@ -61,14 +64,8 @@ def test_ctrl_e_toggles_the_pane_and_its_width_is_remembered(window) -> None:
     assert app._editor_shown()
     # Shown again at the width it had, not squeezed into what the chat left over.
     assert abs(app.editor.winfo_width() - app.settings.ui.editor_width) <= 8
-    # The width is saved on the store worker; on a loaded machine a last <Configure> may
-    # remember it once more after the first save, so wait for the saved value to settle.
-    pump(root, lambda: app.store.idle and saved_width() == app.settings.ui.editor_width)
-    assert saved_width() == app.settings.ui.editor_width
-
-
-def saved_width() -> int:
-    return config.load_settings().ui.editor_width
+    # Saved by the store worker (its queue empties before the job ends): wait for the file.
+    pump(root, lambda: config.load_settings().ui.editor_width == app.settings.ui.editor_width)
 
 
 def test_open_shows_line_numbers_highlighting_and_status(window, tmp_path: Path) -> None:

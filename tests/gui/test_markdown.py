@@ -44,3 +44,40 @@ def test_unknown_language_and_unterminated_fence() -> None:
 def test_highlight_keeps_text_exactly() -> None:
     code = 'for f in *.txt; do\n  wc -l "$f"\ndone'
     assert "".join(t for _, t in highlight(code, "bash")) == code
+
+
+UNFENCED_BASH = """Save this as backup.sh:
+
+#!/usr/bin/env bash
+# Copy every text file
+for f in *.txt; do
+    # keep the original
+    cp "$f" "$f.bak"
+done
+
+# Notes
+The loop above copies files.
+"""
+
+
+def test_unfenced_bash_keeps_its_comments_and_indentation() -> None:
+    from codenook.gui.markdown import CodeBlock, TextBlock
+
+    blocks = to_blocks(UNFENCED_BASH)
+    [code] = [b for b in blocks if isinstance(b, CodeBlock)]
+    assert code.language == "bash"
+    assert "# Copy every text file\n" in code.code
+    assert '    # keep the original\n    cp "$f" "$f.bak"\n' in code.code
+    headings = [
+        r.text for b in blocks if isinstance(b, TextBlock) for r in b.runs if "h1" in r.tags
+    ]
+    assert headings == ["Notes"]  # a real heading over prose is still a heading
+
+
+def test_a_heading_needs_prose_or_nothing_after_it_not_shell() -> None:
+    from codenook.gui.markdown import fence_shell
+
+    assert fence_shell("# Title\nSome words.\n") == "# Title\nSome words.\n"
+    assert fence_shell("# make it\nmake all\n").startswith("```bash\n# make it\nmake all\n```")
+    fenced = "```python\n# a comment\nx = 1\n```\n"
+    assert fence_shell(fenced) == fenced

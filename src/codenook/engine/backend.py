@@ -129,6 +129,9 @@ class TokenStream:
         except StopIteration:
             self._finish(self.result.finish_reason)
             raise
+        except KeyboardInterrupt:
+            self._finish("cancelled")  # Ctrl-C: the user stopped the answer, nothing failed
+            raise
         except BaseException:
             self._finish("error")
             raise

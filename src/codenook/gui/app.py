@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 POLL_MS = 20
 MENUS = ("File", "Edit", "View", "Editor")
+#: The narrowest each pane may become: the chat's controls wrap to more lines down to
+#: CHAT_MIN, so none is ever cut; the sidebar and the editor keep a usable width.
+SIDEBAR_MIN, CHAT_MIN, EDITOR_MIN = 150, 290, 260
 
 
 class App:
@@ -138,16 +141,25 @@ class App:
         self.status.pack(side="bottom", fill="x")
         self.panes = tk.PanedWindow(f, orient="horizontal", sashwidth=5, borderwidth=0)
         self.panes.pack(fill="both", expand=True)
+        # What the user chose by dragging a sash: restored when the editor opens or closes
+        # and saved at close; a width the panes were squeezed to is never saved.
+        self.sidebar_width = max(SIDEBAR_MIN, self.settings.ui.sidebar_width)
+        self.editor_width = max(EDITOR_MIN, self.settings.ui.editor_width)
+        self._dragging: int | None = None
+        self.panes.bind("<ButtonPress-1>", self._sash_pressed, add="+")
+        self.panes.bind("<ButtonRelease-1>", self._sash_released, add="+")
         side = self.conversations.build(self.panes)
-        self.panes.add(side, width=self.settings.ui.sidebar_width, minsize=150)
+        self.panes.add(side, width=self.sidebar_width, minsize=SIDEBAR_MIN, stretch="never")
         chat = tk.Frame(self.panes)
         self.transcript = Transcript(
             chat, actions=self.code_actions.actions(), theme=self.theme, size=self.font_size
         )
+        # The input row is packed first: in a short window the transcript gives way, not
+        # the buttons.
+        self.answering.build(chat).pack(side="bottom", fill="x")
         self.transcript.pack(fill="both", expand=True)
         self.models.panel_before = self.transcript
-        self.answering.build(chat).pack(fill="x")
-        self.panes.add(chat, minsize=300)
+        self.panes.add(chat, minsize=CHAT_MIN, stretch="always")
         ui = self.settings.ui
         self.editor = EditorPane(  # added to the panes by Ctrl+E
             self.panes,
@@ -293,20 +305,56 @@ class App:
         shown = self._editor_shown()
         show = not shown if show is None else show
         if show and not shown:
-            width = self.settings.ui.editor_width
-            self.panes.add(self.editor, width=width, minsize=260)
-            # A paned window gives a new last pane only what is left: move the sash so
-            # the editor gets its remembered width (the chat keeps at least 300 px).
-            self.panes.update_idletasks()
-            total = self.panes.winfo_width()
-            left = self.panes.sash_coord(0)[0] + 300
-            with contextlib.suppress(tk.TclError):
-                self.panes.sash_place(1, max(left, total - width), 0)
+            self.panes.add(
+                self.editor, width=self.editor_width, minsize=EDITOR_MIN, stretch="always"
+            )
+            self._place_sashes()
             self.editor.text.focus_set()
         elif shown and not show:
-            self._remember(editor_width=self.editor.winfo_width())
             self.panes.forget(self.editor)
+            self._place_sashes()
             self.focus_input()
+
+    def _place_sashes(self) -> None:
+        """Lay the panes out from the widths the user chose, the chat never under CHAT_MIN.
+
+        A paned window gives a new last pane only what is left, and takes a lost width
+        from whichever pane it likes: the sashes are placed here instead. When the window
+        is too narrow for all, the editor gives way first, then the sidebar; the chosen
+        widths stay as they were and come back when there is room.
+        """
+        self.panes.update_idletasks()
+        total, sash = self.panes.winfo_width(), self._sash_size()
+        editor = self._editor_shown()
+        room = total - CHAT_MIN - sash * (2 if editor else 1)
+        if editor:
+            room -= EDITOR_MIN
+        side = max(SIDEBAR_MIN, min(self.sidebar_width, room))
+        with contextlib.suppress(tk.TclError):
+            self.panes.sash_place(0, side, 0)
+            if editor:
+                width = min(self.editor_width, total - side - 2 * sash - CHAT_MIN)
+                self.panes.sash_place(1, total - max(width, EDITOR_MIN) - sash, 0)
+
+    def _sash_size(self) -> int:
+        return int(self.panes.cget("sashwidth")) + 2 * int(self.panes.cget("sashpad"))
+
+    def _sash_pressed(self, event: tk.Event) -> None:
+        found = self.panes.tk.splitlist(self.panes.identify(event.x, event.y))
+        self._dragging = int(found[0]) if found and found[-1] == "sash" else None
+
+    def _sash_released(self, _event: tk.Event) -> None:
+        """A sash was dragged: the widths it leaves are what the user chose (remembered)."""
+        index, self._dragging = self._dragging, None
+        if index is None:
+            return
+        self.panes.update_idletasks()
+        if index == 0:
+            self.sidebar_width = self.panes.sash_coord(0)[0]
+            self._remember(sidebar_width=self.sidebar_width)
+        elif self._editor_shown():
+            self.editor_width = self.editor.winfo_width()
+            self._remember(editor_width=self.editor_width)
 
     def open_in_editor(self, path: str | None = None) -> None:
         """Show the editor and open a file in it (Ctrl+O asks which)."""
@@ -350,11 +398,12 @@ class App:
         start = time.monotonic()
         self.models.close()
         self.answering.cancel_all()
-        ui = {"geometry": self.root.winfo_geometry()}
-        with contextlib.suppress(tk.TclError):
-            ui["sidebar_width"] = self.panes.sash_coord(0)[0]
-            if self._editor_shown():
-                ui["editor_width"] = self.editor.winfo_width()
+        # The pane widths saved are the ones the user chose, never a squeezed one.
+        ui = {
+            "geometry": self.root.winfo_geometry(),
+            "sidebar_width": self.sidebar_width,
+            "editor_width": self.editor_width,
+        }
         self.settings = replace(self.settings, ui=replace(self.settings.ui, **ui))
         with contextlib.suppress(Exception):
             config.save_window_state(self.settings)  # the user's settings.toml stays as it is

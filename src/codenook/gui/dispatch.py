@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codenook.assist.tools.language import LanguageError, detect_language
+from codenook.assist.tools.language import LanguageError, detect_language, from_extension
 from codenook.errors import UsageError
 
 LANGUAGES = ("Auto", "Python", "Bash")
@@ -45,6 +45,23 @@ def language_option(label: str) -> str | None:
     if value not in ("python", "bash"):
         raise UsageError(f"Unknown language {label!r}: choose Auto, Python or Bash.")
     return value
+
+
+def override_note(language: str, attached: str | None) -> str:
+    """What to tell the user when the chosen language is not the attached file's own.
+
+    Empty when nothing is overridden (Auto, no file, or a file of that language). The
+    extension tells the file's language: the choice wins, but never silently.
+    """
+    lang = language_option(language)
+    own = from_extension(attached) if attached else None
+    if lang is None or own is None or own == lang:
+        return ""
+    name = Path(attached or "").name
+    return (
+        f"{lang.capitalize()} was chosen: {name} is treated as {lang.capitalize()}, "
+        f"not as the {own.capitalize()} its name says (choose Auto to follow the file)."
+    )
 
 
 def split_code(text: str) -> tuple[str, str]:

@@ -109,6 +109,21 @@ class ConversationStarted:
 
 
 @dataclass(frozen=True)
+class ConversationOpened:
+    """The window now shows this conversation, or None for a new, empty one (Tk thread)."""
+
+    conversation_id: int | None
+
+
+@dataclass(frozen=True)
+class QuestionSent:
+    """A question went to the model (Tk thread); a new conversation's sidebar entry."""
+
+    conversation_id: int | None
+    text: str
+
+
+@dataclass(frozen=True)
 class AnswerDone:
     """An answer finished (model worker): its text and figures, as the session gives them."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -21,6 +22,75 @@ ALIASES = {
     "zsh": "bash",
     "console": "bash",
 }
+
+
+# Unfenced shell in an answer: a `# comment` line would be a Markdown heading and the
+# indentation would be lost. A run of lines that reads as shell is fenced before parsing.
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_COMMENT = re.compile(r"^\s*#(?:!|\s|$)")
+_SHELL_WORDS = (
+    "if|then|elif|else|fi|for|while|until|do|done|case|esac|function|echo|printf|export|"
+    "local|return|exit|cd|ls|grep|sed|awk|mkdir|rm|cp|mv|cat|set|read|shift|source|test|"
+    "declare|readonly|trap|sudo|chmod|chown|find|xargs|tar|curl|wget|git|pip|python3?|make|"
+    "touch|head|tail|sort|uniq|wc|cut|tr|apt|apt-get|docker|ssh|systemctl|npm|kill"
+)
+_SHELL_LINE = re.compile(
+    rf"^\s*(?:(?:{_SHELL_WORDS})\b|[A-Za-z_]\w*=\S|[A-Za-z_][\w-]*\s*\(\)\s*\{{|[{{}}]\s*$|;;)"
+    r"|\$\(|\$\{|\s(?:&&|\|\|)\s|\s\|\s|\\$"
+)
+
+
+def _is_shell(lines: list[str]) -> bool:
+    """Whether a paragraph's lines read as shell: a shebang, or comments among lines that
+    are all shell commands (a heading followed by prose is not)."""
+    if lines[0].startswith("#!"):
+        return True
+    commands = [x for x in lines if not _COMMENT.match(x)]
+    return bool(commands) and len(commands) < len(lines) and all(map(_SHELL_LINE.search, commands))
+
+
+def fence_shell(markdown: str) -> str:
+    """``markdown`` with each unfenced paragraph of shell code put in a ``bash`` fence.
+
+    Outside fences only; shell paragraphs with only blank lines between are one block.
+    """
+    out: list[str] = []
+    para: list[str] = []
+    fenced: str | None = None
+    shell_end = -1  # where the last shell block's closing fence is in ``out``
+
+    def flush() -> None:
+        nonlocal shell_end
+        if para and _is_shell(para):
+            if shell_end >= 0 and not any(x.strip() for x in out[shell_end + 1 :]):
+                del out[shell_end]  # only blank lines since the last shell block: one block
+            else:
+                out.append("```bash")
+            out.extend(para)
+            shell_end = len(out)
+            out.append("```")
+        elif para:
+            shell_end = -1
+            out.extend(para)
+        para.clear()
+
+    for line in markdown.split("\n"):
+        m = _FENCE_LINE.match(line)
+        if fenced is not None or m:
+            flush()
+            shell_end = -1
+            out.append(line)
+            if fenced is None:
+                fenced = m.group(1)[0] * 3 if m else None
+            elif line.strip().startswith(fenced):
+                fenced = None
+        elif line.strip():
+            para.append(line)
+        else:
+            flush()
+            out.append(line)
+    flush()
+    return "\n".join(out)
 
 
 @dataclass(frozen=True)
@@ -128,7 +198,7 @@ def to_blocks(markdown: str) -> list[Block]:
         if text.runs and not text.runs[-1].text.endswith("\n"):
             text.runs.append(Run("\n"))
 
-    for t in _MD.parse(markdown):
+    for t in _MD.parse(fence_shell(markdown)):
         if t.type == "heading_open":
             newline()
             base.append(t.tag if t.tag in ("h1", "h2", "h3") else "h3")

@@ -6,11 +6,30 @@ import tkinter as tk
 from collections.abc import Callable
 from dataclasses import dataclass
 from tkinter import font as tkfont
+from typing import Any
 
+from codenook.assist.finish import finish_note
+from codenook.engine.backend import StreamResult
 from codenook.gui.markdown import CodeBlock, to_blocks
 from codenook.gui.theme import Theme, code_colours
 
 CodeAction = Callable[[CodeBlock], None]
+
+
+def finish_label(figures: dict[str, Any]) -> str:
+    """What is said under an answer about how it ended, from its figures.
+
+    The same for Stop, Esc and closing; the token limit in the words every face uses
+    (:func:`codenook.assist.finish.finish_note`). Empty for an answer that ended itself.
+    """
+    reason = figures.get("finish_reason")
+    if reason == "cancelled":
+        return "(stopped)"
+    if reason == "length":
+        tokens = int(figures.get("answer_tokens") or 0)
+        result = StreamResult(finish_reason="length", completion_tokens=tokens)
+        return finish_note(result, longer='a larger "Max new tokens" (Settings, Sampling)') or ""
+    return ""
 
 
 @dataclass
@@ -51,6 +70,11 @@ class Transcript(tk.Frame):
         self._buttons: list[tk.Widget] = []
         self.streaming = False
         self._streamed_any = False
+        #: Where the last answer begins: (buttons, code blocks) shown before it.
+        self._last_answer: tuple[int, int] | None = None
+        #: The code block whose Run was clicked last: its output goes under it.
+        self._ran: CodeBlock | None = None
+        self._outputs: dict[int, str] = {}  # id(block) -> the mark under its code
         self.apply_theme(theme, size)
         # Read-only but selectable: block typing, keep copy and selection keys.
         self.text.bind("<Key>", self._readonly)
@@ -117,7 +141,29 @@ class Transcript(tk.Frame):
         self._buttons.clear()
         self.code_blocks.clear()
         self._links.clear()
+        self._outputs.clear()
+        self._ran, self._last_answer = None, None
         self.streaming = False
+
+    def drop_last_answer(self) -> None:
+        """Remove the last answer (Regenerate): the earlier turns and the question stay."""
+        if self._last_answer is None:
+            return
+        buttons, blocks = self._last_answer
+        self._edit(lambda: self.text.delete("last_answer", "end-1c"))
+        for b in self._buttons[buttons:]:
+            b.destroy()
+        del self._buttons[buttons:]
+        for block in self.code_blocks[blocks:]:
+            self._outputs.pop(id(block), None)
+        del self.code_blocks[blocks:]
+        self._last_answer = None
+
+    def _mark_answer(self) -> None:
+        """Remember where the answer about to be shown begins (Tk editing in progress)."""
+        self.text.mark_set("last_answer", "end-1c")
+        self.text.mark_gravity("last_answer", "left")
+        self._last_answer = (len(self._buttons), len(self.code_blocks))
 
     def _edit(self, fn: Callable[[], None]) -> None:
         self.text.configure(state="normal")
@@ -162,6 +208,7 @@ class Transcript(tk.Frame):
         self.text.see("end")
 
     def _put_answer_header(self, message_id: int | None) -> None:
+        self._mark_answer()
         self.text.insert("end", "codenook ", ("who",))
         if message_id is not None:
             # Plain symbols: emoji fonts are often missing on a Linux desktop.
@@ -176,6 +223,7 @@ class Transcript(tk.Frame):
         self._streamed_any = False
 
         def put() -> None:
+            self._mark_answer()
             self.text.insert("end", "codenook\n", ("who",))
             self.text.mark_set("answer_start", "end-1c")
             self.text.mark_gravity("answer_start", "left")
@@ -234,7 +282,7 @@ class Transcript(tk.Frame):
             ("Save as…", self.actions.save, "Save the code to a file"),
         ]
         if (block.language or "").lower() in ("python", "py", "python3", "bash", "sh", "shell"):
-            buttons.append(("Run", self.actions.run, "Run in the sandbox"))
+            buttons.append(("Run", self._run_action, "Run in the sandbox"))
         if self.actions.insert is not None:
             buttons.append(
                 ("Insert into editor", self.actions.insert, "At the cursor, or over the selection")
@@ -251,14 +299,34 @@ class Transcript(tk.Frame):
         if not block.code.endswith("\n"):
             self.text.insert("end", "\n", ("codeblock",))
         self.text.insert("end", "\n")  # air between the code and what follows
+        # A Run's output goes here, under its code: before the air, so that what follows
+        # the block does not move the mark; outputs stack in order (right gravity).
+        mark = self._outputs[id(block)] = f"output{len(self._outputs)}"
+        self.text.mark_set(mark, "end-2c")
+        self.text.mark_gravity(mark, "right")
+
+    def _run_action(self, block: CodeBlock) -> None:
+        self._ran = block
+        self.actions.run(block)
 
     def add_output(self, text: str, *, error: bool = False) -> None:
-        """Show a sandbox run's output under the blocks."""
-        self._edit(
-            lambda: self.text.insert(
-                "end", text.rstrip("\n") + "\n", ("codeblock", "error") if error else ("codeblock",)
-            )
-        )
+        """Show a sandbox run's output under the block whose Run was clicked last.
+
+        The view moves only as far as needed to show the output, never to the bottom;
+        without a Run clicked (a job's late note) the output goes at the end.
+        """
+        mark = self._outputs.get(id(self._ran)) if self._ran is not None else None
+        at = mark or "end"
+        tags = ("codeblock", "error") if error else ("codeblock",)
+        self._edit(lambda: self.text.insert(at, text.rstrip("\n") + "\n", tags))
+        if mark is None:
+            self.text.see("end")
+        else:
+            self.text.see(f"{mark} -1 lines")
+
+    def add_note(self, text: str) -> None:
+        """Show what a tool said after the answer, at the end."""
+        self._edit(lambda: self.text.insert("end", text.rstrip("\n") + "\n", ("codeblock",)))
         self.text.see("end")
 
     def add_tool_note(self, text: str) -> bool:

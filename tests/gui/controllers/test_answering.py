@@ -167,3 +167,123 @@ def test_a_job_registered_alone_runs_from_the_selector(host: FakeHost) -> None:
     assert backend.calls[-1][-1].content == "Shout: hello there"
     assert "HELLO THERE" in host.transcript.content()
     assert [m.role for m in stored(host)] == ["user", "assistant"]
+
+
+def pick(combo, label: str) -> None:
+    """Choose ``label`` in a read-only combobox, as the list's click does."""
+    combo.set(label)
+    combo.event_generate("<<ComboboxSelected>>")
+
+
+def test_a_debug_after_a_bash_generate_runs_the_attached_python_file(
+    host: FakeHost, tmp_path
+) -> None:
+    crash = tmp_path / "crash.py"
+    crash.write_text(
+        "def average(numbers):\n    return sum(numbers) / len(numbers)\n\n\nprint(average([]))\n"
+    )
+    backend = ScriptedBackend(
+        ["```bash\necho hello\n```\n", "```bash\necho hello\n```\n", "The list is empty.\n"]
+    )
+    a = ready(host, backend)
+    pick(a.job, "Generate")
+    pick(a.language, "Bash")
+    a.send("Print hello in Bash.")
+    host.pump(lambda: answered(host, a))
+    pick(a.job, "Debug")
+    a.attach_file(str(crash))
+    host.pump(lambda: a.attached is not None)
+    a.send("")
+    host.pump(lambda: answered(host, a))
+    shown = host.transcript.content()
+    assert "ZeroDivisionError" in shown, shown  # run by Python, in the real sandbox
+    assert "Bash error" not in shown and "was chosen" not in shown
+    assert a.language.get() == "Auto"  # the language is chosen per job
+
+
+def test_a_language_chosen_over_the_files_own_is_said(host: FakeHost, tmp_path) -> None:
+    script = tmp_path / "tool.py"
+    script.write_text("print('hi')\n")
+    a = ready(host, ScriptedBackend(["Fine.\n"]))
+    notes = recorder(host.bus, module.Note)
+    pick(a.job, "Review")
+    pick(a.language, "Bash")
+    a.attach_file(str(script))
+    host.pump(lambda: a.attached is not None)
+    a.send("")
+    host.pump(lambda: answered(host, a))
+    said = "Bash was chosen: tool.py is treated as Bash, not as the Python its name says"
+    assert said in host.transcript.content()
+    assert any(said in n.text for n in notes)
+
+
+def test_regenerate_keeps_the_earlier_turns_while_the_new_answer_streams(host: FakeHost) -> None:
+    backend = PausingBackend(["Tuples are fixed.\n", "A set.\n", "Unordered,\nunique items.\n"])
+    backend.answering.set()  # the first two answers do not pause
+    a = ready(host, backend)
+    a.send("What is a tuple?")
+    host.pump(lambda: answered(host, a))
+    a.send("What is a set?")
+    host.pump(lambda: answered(host, a))
+    backend.answering.clear()  # the regenerated one does
+    a.regenerate()
+    host.pump(lambda: backend.answering.is_set() and "Unordered," in host.transcript.content())
+    shown = host.transcript.content()
+    assert "What is a tuple?" in shown and "Tuples are fixed." in shown
+    assert "What is a set?" in shown and "A set." not in shown  # in place of the old one
+    backend.go.set()
+    host.pump(lambda: answered(host, a))
+    shown = host.transcript.content()
+    assert shown.count("What is a set?") == 1 and "unique items." in shown
+    assert (
+        shown.index("Tuples are fixed.") < shown.index("What is a set?") < shown.index("Unordered")
+    )
+
+
+def test_regenerate_in_an_empty_conversation_is_greyed_and_the_key_says_why(
+    host: FakeHost,
+) -> None:
+    a = ready(host, ScriptedBackend(["Hi.\n"]))
+    notes = recorder(host.bus, module.Note)
+    assert a.regen_button.instate(["disabled"])
+    [redo] = [c for c in a.commands() if c.label == "Regenerate"]
+    assert redo.key == "<Control-r>"
+    redo.invoke()
+    assert notes[-1].text == "Nothing to regenerate: ask a question first."
+    a.send("Hello?")
+    host.pump(lambda: answered(host, a))
+    assert not a.regen_button.instate(["disabled"])
+
+
+class CutBackend(ScriptedBackend):
+    """Every answer ends at the token limit."""
+
+    def _stream(self, text: str):
+        stream = super()._stream(text)
+        stream.result.finish_reason = "length"
+        return stream
+
+
+def test_an_answer_cut_at_the_token_limit_is_marked(host: FakeHost) -> None:
+    a = ready(host, CutBackend(["def average(numbers):\n    return\n"]))
+    a.send("Write average.")
+    host.pump(lambda: answered(host, a))
+    assert "The answer was cut at the token limit (2 tokens): it is incomplete." in (
+        host.transcript.content()
+    )
+
+
+def test_the_generate_retry_is_set_apart_from_the_first_attempt(host: FakeHost) -> None:
+    backend = ScriptedBackend(
+        ["```python\ndef f(:\n    pass\n```\n", "```python\ndef f():\n    return 1\n```\n"]
+    )
+    a = ready(host, backend)
+    pick(a.job, "Generate")
+    a.send("A function f that returns 1.")
+    host.pump(lambda: answered(host, a))
+    shown = host.transcript.content()
+    assert len(backend.calls) == 2, shown
+    first, second = shown.index("def f(:"), shown.index("def f():")
+    divider = shown.index("Second attempt (the first failed the checks):")
+    assert first < divider < second
+    assert "—" * 20 in shown[first:divider]  # a visible rule between them

@@ -97,14 +97,19 @@ def test_nothing_opens_while_an_answer_runs_and_logout_clears(host: FakeHost, st
     assert host.conversation_id is None and host.transcript.content() == ""
 
 
-def test_a_regenerated_answer_reloads_the_conversation(host: FakeHost, stored) -> None:
+def test_a_regenerated_answer_is_not_reloaded_over_the_transcript(host: FakeHost, stored) -> None:
+    """The new answer streamed in place of the old one: the transcript is not cleared and
+    shown anew (which blanked it, issue 18 point 8); the sidebar is refreshed."""
     user, (zebras, _arrays) = stored
     c = make(host)
-    host.user = user
+    host.user, host.conversation_id = user, zebras
+    host.transcript.add_user("Tell me about zebras.")
+    host.transcript.add_answer("Striped.", message_id=1)
     figures = {"message_id": 1, "conversation_id": zebras, "reload": True, "text": ""}
     host.bus.publish(AnswerDone(figures))
-    host.pump(lambda: "About Zebras." in host.transcript.content() and len(c.conversations) == 2)
-    assert host.conversation_id == zebras
+    host.pump(lambda: len(c.conversations) == 2 and host.idle())
+    assert "Striped." in host.transcript.content()
+    assert "About Zebras." not in host.transcript.content()
 
 
 def test_export_writes_markdown_and_says_where(
@@ -122,3 +127,41 @@ def test_export_writes_markdown_and_says_where(
     assert notes == [Note(f"Saved {target}")]
     text = target.read_text(encoding="utf-8")
     assert "Tell me about zebras." in text and "About Zebras." in text
+
+
+def test_a_reopened_answer_cut_at_the_token_limit_says_so(host: FakeHost, stored) -> None:
+    user, (zebras, _arrays) = stored
+    db = open_database()
+    store.add_message(db, user.id, zebras, role="user", content="Count to 500.")
+    store.add_message(
+        db,
+        user.id,
+        zebras,
+        role="assistant",
+        content="1\n2\n3",
+        finish_reason="length",
+        answer_tokens=6,
+    )
+    db.close()
+    c = make(host)
+    host.user = user
+    c.open_conversation(zebras)
+    host.pump(lambda: "1\n2\n3" in host.transcript.content())
+    assert "The answer was cut at the token limit (6 tokens): it is incomplete." in (
+        host.transcript.content()
+    )
+
+
+def test_a_new_conversation_is_listed_when_its_question_is_sent(host: FakeHost, stored) -> None:
+    user, _ids = stored
+    c = make(host)
+    host.user = user
+    c.refresh()
+    host.pump(lambda: len(c.conversations) == 2)
+    host.bus.publish(module.QuestionSent(None, "How do I sort a list in Python?"))
+    host.pump(host.idle)
+    assert c.conv_list.get(0) == "How do I sort a list in Python?"
+    assert c.conv_list.curselection() == (0,)
+    c.conv_list.event_generate("<<ListboxSelect>>")  # the pending row opens nothing
+    host.pump(host.idle)
+    assert host.conversation_id is None

@@ -32,6 +32,7 @@ from codenook.gui.events import (
     AnswerFailed,
     Attached,
     AttachFailed,
+    ConversationOpened,
     ConversationStarted,
     FileJobDone,
     JobNote,
@@ -39,15 +40,17 @@ from codenook.gui.events import (
     ModelFailed,
     ModelReady,
     Note,
+    QuestionSent,
     SettingsApplied,
     StateChanged,
     StatusText,
     Token,
     WorkerFailed,
 )
+from codenook.gui.flowrow import FlowRow
 from codenook.gui.host import Host
 from codenook.gui.jobrun import run_request
-from codenook.gui.transcript import Tooltip
+from codenook.gui.transcript import Tooltip, finish_label
 from codenook.library.pool import BackendPool
 from codenook.library.routing import open_for_job
 
@@ -55,6 +58,8 @@ log = logging.getLogger(__name__)
 
 #: What the model worker runs for one answer: ``call(session, on_text)``.
 Call = Callable[[ChatSession, Callable[[str], None]], Any]
+#: Between a job's first attempt and its retry, in the streamed answer (Markdown).
+RETRY_DIVIDER = "\n\n---\n\n**Second attempt** (the first failed the checks):\n\n"
 #: What a file job's starter gets back (Tk thread): the job's result and its events.
 OnJobResult = Callable[[Any, list[Any]], None]
 
@@ -83,6 +88,7 @@ class AnsweringController:
             (Token, lambda e: host.transcript.append(e.text)),
             (JobNote, self._on_job_note),
             (ConversationStarted, self._on_started),
+            (ConversationOpened, self._on_opened),
             (FileJobDone, self._on_file_job_done),
             (Attached, self._on_attached),
             (AttachFailed, lambda e: host.transcript.add_error(f"Not attached: {e.error}")),
@@ -93,9 +99,10 @@ class AnsweringController:
             bus.subscribe(kind, handler)
 
     def commands(self) -> list[Command]:
-        """Esc stops the answer; Ctrl+L goes to the input box."""
+        """Esc stops the answer; Ctrl+R answers again; Ctrl+L goes to the input box."""
         return [
             Command("Stop", self.stop, key="<Escape>"),
+            Command("Regenerate", self.regenerate, key="<Control-r>"),
             Command("Input", lambda: self.input.focus_set(), key="<Control-l>"),
         ]
 
@@ -104,29 +111,38 @@ class AnsweringController:
     def build(self, master: tk.Misc) -> tk.Frame:
         """The row under the transcript (job, language, Attach, Send…) and the input box."""
         bottom = tk.Frame(master, padx=6, pady=6)
-        row = tk.Frame(bottom)
+        # Three groups that flow like words: the job's choices, the attached file, the
+        # answer's buttons (on the right). When the chat is too narrow for all on one
+        # line, a group wraps to the next line rather than be cut (see FlowRow).
+        self.row = row = FlowRow(bottom)
         row.pack(fill="x")
+        left, attached, right = row.group(), row.group(), row.group(right=True)
+        self._attached_group = attached
+        row.show(attached, False)
         # The registry's labels are read when the list opens: importing the jobs at start
         # would delay the window's first appearance (~0.2 s), and a job registered later shows.
-        self.job = ttk.Combobox(row, values=("Ask",), state="readonly", width=10)
+        self.job = ttk.Combobox(left, values=("Ask",), state="readonly", width=9)
         self.job.configure(postcommand=lambda: self.job.configure(values=dispatch.job_labels()))
         self.job.set("Ask")
         self.job.pack(side="left")
+        # The language is chosen per job: a new job starts from Auto (issue 18, point 3).
+        self.job.bind("<<ComboboxSelected>>", lambda _e: self.language.set("Auto"), add="+")
         Tooltip(self.job, "What codenook should do")
-        self.language = ttk.Combobox(row, values=LANGUAGES, state="readonly", width=8)
+        self.language = ttk.Combobox(left, values=LANGUAGES, state="readonly", width=7)
         self.language.set("Auto")
         self.language.pack(side="left", padx=4)
-        self.attach_button = self._button(row, "Attach…", self.attach, 8, "left", 0)
+        Tooltip(self.language, "The code's language for this job (Auto: from the file or code)")
+        self.attach_button = self._button(left, "Attach…", self.attach, 7, "left", 0)
         Tooltip(self.attach_button, "Attach a file for the job to work on")
-        self.attached_label = ttk.Button(row, text="", command=self.detach)
+        self.attached_label = ttk.Button(attached, text="", command=self.detach)
+        self.attached_label.pack(side="left", padx=(4, 0))
         Tooltip(self.attached_label, "Attached: the job works on this file (click to remove)")
-        # Packed right to left, Send first: in a narrow chat the others give way first.
-        self.send_button = self._button(row, "Send", self.send, 6, "right", 0)
-        Tooltip(self.send_button, "Send (Enter; Shift+Enter for a new line)")
-        self.stop_button = self._button(row, "Stop", self.stop, 5, "right", 4)
-        Tooltip(self.stop_button, "Stop the answer (Esc)")
-        self.regen_button = self._button(row, "Regenerate", self.regenerate, 11, "right", 0)
+        self.regen_button = self._button(right, "Regenerate", self.regenerate, 11, "left", 0)
         Tooltip(self.regen_button, "Answer the last question again")
+        self.stop_button = self._button(right, "Stop", self.stop, 5, "left", 4)
+        Tooltip(self.stop_button, "Stop the answer (Esc)")
+        self.send_button = self._button(right, "Send", self.send, 6, "left", 0)
+        Tooltip(self.send_button, "Send (Enter; Shift+Enter for a new line)")
         self.input = tk.Text(bottom, height=4, wrap="word", undo=True, padx=6, pady=4)
         self.input.pack(fill="x", pady=(6, 0))
         self.input.bind("<Return>", self._on_return)
@@ -175,9 +191,13 @@ class AnsweringController:
             # Nothing is taken out of the box: the user fixes the request and sends again.
             self.host.transcript.add_error(str(exc))
             return
+        note = dispatch.override_note(self.language.get(), self.attached)
         self.input.delete("1.0", "end")
         self.detach()
         self.run(request)
+        if note:  # said above the answer and in the status bar, never silently
+            self.host.transcript.add_tool_note(note)
+            self.host.bus.publish(Note(note))
 
     def run_file_job(
         self, name: str, label: str, options: dict[str, Any], on_result: OnJobResult
@@ -201,13 +221,21 @@ class AnsweringController:
         and the tools' notes with it; without, the notes show in the transcript.
         """
         self.host.transcript.add_user(request.shown)
+        # The sidebar shows a new conversation now, not once the answer is done.
+        self.host.bus.publish(QuestionSent(self.host.conversation_id, request.shown))
         settings = self.host.settings
         prompts, post = settings.prompts, self.host.model.post
         limits = sandbox.Limits.from_settings(settings.sandbox)
 
         def call(session: ChatSession, on_text: Callable[[str], None]) -> Any:
             events: list[Any] = []
-            on_event = events.append if ticket else (lambda e: post(JobNote(e.text)))
+            say = events.append if ticket else (lambda e: post(JobNote(e.text)))
+
+            def on_event(event: Any) -> None:
+                if event.kind == "retry":  # the second attempt is not glued to the first
+                    on_text(RETRY_DIVIDER)
+                say(event)
+
             result = run_request(
                 request, session, on_text=on_text, on_event=on_event, prompts=prompts, limits=limits
             )
@@ -223,12 +251,14 @@ class AnsweringController:
         self._start_answer(call, job=request.name)
 
     def regenerate(self) -> None:
-        """Redo the last answer."""
+        """Redo the last answer: the new one streams in its place, the rest stays shown."""
         if self.backend is None or self.state == "generating":
             return
         if self.host.conversation_id is None:
+            # Ctrl+R in an empty conversation: the button is greyed, the key says why.
+            self.host.bus.publish(Note("Nothing to regenerate: ask a question first."))
             return
-        self.host.transcript.clear()
+        self.host.transcript.drop_last_answer()
         self._start_answer(
             lambda session, on_text: session.regenerate(on_text=on_text), reload=True
         )
@@ -294,7 +324,7 @@ class AnsweringController:
     def detach(self) -> None:
         """Forget the attached file."""
         self.attached = None
-        self.attached_label.pack_forget()
+        self.row.show(self._attached_group, False)
 
     def _enable_drop(self) -> None:
         self.can_drop = enable_file_drop(self.input, self.drop_files)
@@ -304,7 +334,7 @@ class AnsweringController:
     def _on_attached(self, event: Attached) -> None:
         self.attached = event.path
         self.attached_label.configure(text=f"{Path(event.path).name} ✕")
-        self.attached_label.pack(side="left", padx=4)
+        self.row.show(self._attached_group)
 
     # -- events (Tk thread) ---------------------------------------------------------------
 
@@ -312,7 +342,8 @@ class AnsweringController:
         self.state = state
         busy = state == "generating"
         self.send_button.state(["disabled"] if busy else ["!disabled"])
-        self.regen_button.state(["disabled"] if busy else ["!disabled"])
+        can_redo = not busy and self.host.conversation_id is not None
+        self.regen_button.state(["!disabled"] if can_redo else ["disabled"])
         self.stop_button.state(["!disabled"] if busy else ["disabled"])
         self.host.bus.publish(StateChanged(state, self.backend, self.last_figures))
 
@@ -335,6 +366,14 @@ class AnsweringController:
     def _on_started(self, event: ConversationStarted) -> None:
         self.host.conversation_id = event.conversation_id
 
+    def _on_opened(self, event: ConversationOpened) -> None:
+        # Another conversation (or a new one): its context count is not the last one's.
+        if event.conversation_id is None or event.conversation_id != self.last_figures.get(
+            "conversation_id"
+        ):
+            self.last_figures = {}
+        self._set_state(self.state)  # the status bar and Regenerate follow
+
     def _on_job_note(self, event: JobNote) -> None:
         # What the tools found before the model speaks (lint findings, the error) shows
         # above the answer at once; what they find later follows the answer.
@@ -350,21 +389,19 @@ class AnsweringController:
         else:
             self.last_figures = figures
             self.host.conversation_id = figures["conversation_id"]
-            note = "(stopped)" if figures["finish_reason"] == "cancelled" else ""
+            note = finish_label(figures)
             if figures.get("turns_dropped"):
                 note += f" ({figures['turns_dropped']} oldest turns left out to fit the context)"
             by = figures.get("backend")
             if by and self.backend is not None and by != self.backend.info.backend:
                 self.host.bus.publish(Note(f"answered by {by}"))  # a job routed elsewhere
             self._set_state("ready")
-            if figures.get("reload"):
-                transcript.streaming = False  # the conversations controller shows it anew
-            else:
-                transcript.finish_answer(
-                    figures["text"], message_id=figures["message_id"], note=note.strip()
-                )
+            # A regenerated answer streamed where the old one was: it ends like any other.
+            transcript.finish_answer(
+                figures["text"], message_id=figures["message_id"], note=note.strip()
+            )
         for text in late:
-            transcript.add_output(text)
+            transcript.add_note(text)
 
     def _on_answer_failed(self, event: AnswerFailed) -> None:
         transcript = self.host.transcript

@@ -13,12 +13,15 @@ from codenook.gui.events import (
     AnswerFailed,
     ConversationList,
     ConversationLoaded,
+    ConversationOpened,
+    ConversationStarted,
     LoggedIn,
     LoggedOut,
+    QuestionSent,
     Saved,
 )
 from codenook.gui.host import Host
-from codenook.gui.transcript import Tooltip
+from codenook.gui.transcript import Tooltip, finish_label
 from codenook.store import conversations as store
 
 
@@ -28,13 +31,17 @@ class ConversationsController:
     def __init__(self, host: Host) -> None:
         self.host = host
         self.conversations: list[store.ConversationRow] = []
+        #: A new conversation's title, shown at the top until the store lists it.
+        self.pending: str | None = None
         bus = host.bus
         bus.subscribe(LoggedIn, lambda e: self.refresh(open_latest=True, user=e.user))
         bus.subscribe(LoggedOut, lambda _e: self._logged_out())
         bus.subscribe(ConversationList, self._on_list)
         bus.subscribe(ConversationLoaded, self._on_loaded)
         bus.subscribe(AnswerDone, self._on_answer_done)
-        bus.subscribe(AnswerFailed, lambda _e: self.refresh())
+        bus.subscribe(AnswerFailed, lambda _e: self._answer_ended())
+        bus.subscribe(QuestionSent, self._on_question_sent)
+        bus.subscribe(ConversationStarted, self._on_started)
 
     def commands(self) -> list[Command]:
         """New, export, and the search box's key."""
@@ -94,6 +101,7 @@ class ConversationsController:
         if user is None or host.busy:
             return
         host.conversation_id = conv_id
+        host.bus.publish(ConversationOpened(conv_id))
         worker, db = host.store, host.store_db
         worker.submit(
             lambda: worker.post(ConversationLoaded(history.load(db.get(), user.id, conv_id)))
@@ -106,6 +114,7 @@ class ConversationsController:
         self.host.conversation_id = None
         self.host.transcript.clear()
         self.conv_list.selection_clear(0, "end")
+        self.host.bus.publish(ConversationOpened(None))
         self.host.focus_input()
 
     def search(self) -> None:
@@ -189,13 +198,14 @@ class ConversationsController:
 
     def _on_pick(self, _event: tk.Event) -> None:
         sel = self.conv_list.curselection()
-        if sel and sel[0] < len(self.conversations):
-            conv = self.conversations[sel[0]]
+        index = sel[0] - (self.pending is not None) if sel else -1
+        if 0 <= index < len(self.conversations):
+            conv = self.conversations[index]
             if conv.id != self.host.conversation_id:
                 self.open_conversation(conv.id)
 
     def _context_menu(self, event: tk.Event) -> None:
-        index = self.conv_list.nearest(event.y)
+        index = self.conv_list.nearest(event.y) - (self.pending is not None)
         if index < 0 or index >= len(self.conversations):
             return
         conv = self.conversations[index]
@@ -206,10 +216,15 @@ class ConversationsController:
 
     def _on_list(self, event: ConversationList) -> None:
         rows = self.conversations = event.rows
+        current = self.host.conversation_id
+        if current is not None and any(r.id == current for r in rows):
+            self.pending = None  # the store lists it now
         self.conv_list.delete(0, "end")
+        if self.pending is not None:
+            self.conv_list.insert("end", self.pending)
+            self.conv_list.selection_set(0)
         for row in rows:
             self.conv_list.insert("end", row.title)
-        current = self.host.conversation_id
         if current is not None:
             for i, row in enumerate(rows):
                 if row.id == current:
@@ -225,18 +240,33 @@ class ConversationsController:
             if m["role"] == "user":
                 transcript.add_user(m["content"])
             else:
-                note = "" if m["complete"] else "(partial answer)"
+                note = finish_label(m) or ("" if m["complete"] else "(partial answer)")
                 transcript.add_answer(m["content"], message_id=m["id"], note=note)
 
     def _on_answer_done(self, event: AnswerDone) -> None:
-        figures = event.figures
-        if "message_id" not in figures:  # a job that never asked the model
-            return
-        if figures.get("reload"):
-            # A regenerated answer replaced an older one: show the conversation as stored.
-            self.open_conversation(figures["conversation_id"])
+        if self.pending is not None or "message_id" in event.figures:
+            # A regenerated answer streamed in place of the old one: nothing to show anew.
+            self._answer_ended()
+
+    def _answer_ended(self) -> None:
+        self.pending = None  # whatever the store holds now is listed as it is
         self.refresh()
 
+    def _on_question_sent(self, event: QuestionSent) -> None:
+        """A new conversation shows in the sidebar as its first question goes out."""
+        if event.conversation_id is not None or self.pending is not None:
+            return
+        self.pending = store.make_title(event.text)
+        self.conv_list.selection_clear(0, "end")
+        self.conv_list.insert(0, self.pending)
+        self.conv_list.selection_set(0)
+
+    def _on_started(self, event: ConversationStarted) -> None:
+        # The store has the new conversation now: list it under its real row.
+        if self.pending is not None and event.conversation_id is not None:
+            self.refresh()
+
     def _logged_out(self) -> None:
+        self.pending = None
         self.host.conversation_id = None
         self.host.transcript.clear()
