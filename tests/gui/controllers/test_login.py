@@ -11,8 +11,8 @@ import pytest
 from codenook import applog
 from codenook.auth import Auth
 from codenook.gui.controllers.login import LoginController
-from codenook.store.db import open_database
 from codenook.gui.events import LoggedIn, LoggedOut
+from codenook.store.db import open_database
 from tests.conftest import PASSWORD
 from tests.gui.controllers.fakehost import FakeHost, recorder
 
