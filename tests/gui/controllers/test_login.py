@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import tkinter as tk
 from collections.abc import Iterator
 from pathlib import Path
+from tkinter import ttk
 
 import pytest
 
@@ -156,7 +156,8 @@ def test_the_first_account_shows_its_recovery_code_once_and_never_logs_it(
     dialog = login.code_dialog
     assert dialog is not None and dialog.winfo_exists()
     code = dialog.code.get()
-    words = " ".join(w.cget("text") for w in dialog.winfo_children() if isinstance(w, tk.Label))
+    labels = [w for f in dialog.winfo_children() for w in f.winfo_children()]
+    words = " ".join(str(w.cget("text")) for w in labels if isinstance(w, ttk.Label))
     assert "shown only this once" in words and "codenook users recover first" in words
     # The logged-in user carries no code further than the dialog.
     assert not hasattr(logged_in[0].user, "recovery_code")

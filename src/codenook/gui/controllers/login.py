@@ -144,32 +144,24 @@ class RecoveryCodeDialog(tk.Toplevel):
     """Shows a new account's recovery code once, in a field the user can select and copy."""
 
     def __init__(self, master: tk.Misc, name: str, code: str) -> None:
-        super().__init__(master, padx=16, pady=12)
+        super().__init__(master)
         self.title("Recovery code — codenook")
         self.transient(master)
-        tk.Label(
-            self,
-            text=(
-                f"The recovery code for '{name}' is shown only this once: write it down and "
-                "keep it away from this computer."
-            ),
-            justify="left",
-            wraplength=420,
-        ).pack(anchor="w")
-        self.code = ttk.Entry(self, width=len(code) + 2, font=("TkFixedFont", 13))
+        body = ttk.Frame(self, padding=16)  # ttk throughout: the theme's styles paint it
+        body.pack(fill="both", expand=True)
+        self.words = [
+            f"The recovery code for '{name}' is shown only this once: write it down and "
+            "keep it away from this computer.",
+            f"If the password is forgotten, 'codenook users recover {name}' sets a new one "
+            "with this code (each code works once).",
+        ]
+        ttk.Label(body, text=self.words[0], justify="left", wraplength=420).pack(anchor="w")
+        self.code = ttk.Entry(body, width=len(code) + 2, font=("TkFixedFont", 13))
         self.code.insert(0, code)
         self.code.configure(state="readonly")  # selectable and copyable, not editable
         self.code.pack(pady=10)
-        tk.Label(
-            self,
-            text=(
-                f"If the password is forgotten, 'codenook users recover {name}' sets a new one "
-                "with this code (each code works once)."
-            ),
-            justify="left",
-            wraplength=420,
-        ).pack(anchor="w")
-        row = tk.Frame(self)
+        ttk.Label(body, text=self.words[1], justify="left", wraplength=420).pack(anchor="w")
+        row = ttk.Frame(body)
         row.pack(fill="x", pady=(10, 0))
         ttk.Button(row, text="Close", command=self.destroy).pack(side="right")
         self.copy_button = ttk.Button(row, text="Copy", command=self.copy)
