@@ -69,7 +69,7 @@ def test_a_refused_password_retyped_with_ctrl_a_is_the_one_that_logs_in(
     )
     proc, window = start_window(codenook_home)
     try:
-        time.sleep(2)  # the store worker says there is no account: Repeat appears
+        time.sleep(5)  # the store worker says there is no account: Repeat appears
         typed("someone")
         xdotool("key", "ctrl+a")  # selects the name: typing replaces it
         typed("alice")
@@ -78,7 +78,9 @@ def test_a_refused_password_retyped_with_ctrl_a_is_the_one_that_logs_in(
         xdotool("key", "Tab")
         typed("password123")
         xdotool("key", "Return")
-        time.sleep(3)
+        log = codenook_home / "logs" / "codenook.log"
+        wait_for(lambda: log.exists() and "Account refused" in log.read_text(), timeout=60)
+        time.sleep(0.5)  # the refusal reaches the window: both fields are emptied
         assert user_names() == []
         # The person does what anyone would: select all, type the new one, in both fields.
         xdotool("key", "ctrl+a")
@@ -118,7 +120,7 @@ def test_a_refused_password_retyped_with_ctrl_a_is_the_one_that_logs_in(
         xdotool("key", "Tab")
         typed(NEW_PASSWORD)
         xdotool("key", "Return")
-        time.sleep(4)  # Argon2 and the main view
+        time.sleep(6)  # Argon2 and the main view
         typed("not this")
         xdotool("key", "ctrl+a")
         typed("Say hi.")
