@@ -7,15 +7,18 @@ import shutil
 import tkinter as tk
 from collections.abc import Iterator
 from pathlib import Path
+from tkinter import font as tkfont
 
 import pytest
 
 from codenook import config
+from codenook.engine import hardware
 from codenook.engine.download import Progress
 from codenook.engine.embedded import embedded_model_path
+from codenook.engine.hardware import Hardware
 from codenook.gui.app import App
-from codenook.gui.models_view import FirstRunPanel, progress_text, size_text
-from codenook.library import registry
+from codenook.gui.models_view import FirstRunPanel, Recommended, progress_text, size_text
+from codenook.library import manager, registry
 from tests.ggufs import write_gguf
 from tests.gui.conftest import pump
 from tests.gui.test_app import login
@@ -156,3 +159,96 @@ def test_first_run_download_failure_is_shown_and_the_window_keeps_working(first_
     app.answering.send("Say hi.")
     pump(root, lambda: app.answering.state == "ready" and not app.transcript.streaming)
     assert "codenook" in app.transcript.content()
+
+
+#: The hardware the issue's newcomer had: no GPU library, nothing from nvidia-smi.
+NO_GPU = Hardware(
+    gpus=(),
+    ram_total_bytes=64 * 10**9,
+    ram_available_bytes=60 * 10**9,
+    physical_cores=8,
+    gpu_offload=False,
+    gpu_note="NVML unavailable: NVML Shared Library Not Found; nvidia-smi not found",
+)
+
+
+def settle_library(root: tk.Tk, app: App) -> None:
+    """Wait until the library worker has done what it was given (the real recommendation)."""
+    done: list[bool] = []
+    app.library.submit(lambda: done.append(True))
+    pump(root, lambda: bool(done) and app.bus.empty(), timeout=60)
+    root.update()
+
+
+def not_cut(label: tk.Misc) -> bool:
+    """Whether a label shows all it asks for (its lines wrap within its width and height)."""
+    label.update_idletasks()
+    return (
+        label.winfo_reqwidth() <= label.winfo_width()
+        and label.winfo_reqheight() <= label.winfo_height()
+    )
+
+
+def test_first_start_shows_the_whole_download_button_and_a_plain_sentence(first_start) -> None:
+    root, app = first_start
+    login(root, app)
+    panel = app.first_run
+    settle_library(root, app)
+    choice = manager.recommend(NO_GPU, context=4096)
+    fit = manager.fit_for_choice(choice, NO_GPU, context=4096)
+    label = f"Download {choice.spec} ({size_text(choice.quant.size)})"
+    app.bus.publish(Recommended(panel, choice.spec, label, fit))
+    root.update()
+    button = panel.download_button
+    assert button.cget("text") == label
+    needed = tkfont.nametofont("TkDefaultFont").measure(label)
+    assert button.winfo_reqwidth() >= needed and button.winfo_width() >= needed
+    said = panel.message.cget("text")
+    assert "processor" in said and "tokens/s" in said
+    for raw in ("NVML", "nvidia-smi", "GB/s assumed"):
+        assert raw not in said
+    assert not panel.details.winfo_ismapped()
+    panel.details_button.invoke()
+    root.update()
+    assert panel.details.winfo_ismapped() and "NVML unavailable" in panel.details.cget("text")
+    panel.details_button.invoke()
+    root.update()
+    assert not panel.details.winfo_ismapped()
+    # The offline instructions end with the command to run: all of it is on screen.
+    panel.download()
+    pump(root, lambda: "models scan" in panel.message.cget("text"), timeout=60)
+    assert not_cut(panel.message)
+
+
+def test_the_models_table_scrolls_sideways_and_cuts_no_column(account, monkeypatch) -> None:
+    monkeypatch.setattr(hardware, "detect", lambda: NO_GPU)
+    root, app = make_app(first_run_done=True)
+    try:
+        login(root, app)
+        win = app.models.open_models()
+        pump(root, lambda: bool(win.rows))
+        root.update()
+        assert win.xscroll.winfo_ismapped()
+        font = tkfont.nametofont("TkDefaultFont")
+        children = win.table.get_children()
+        for col in win.COLUMNS:
+            width = int(win.table.column(col, "width"))
+            for iid in children:
+                assert font.measure(win.table.set(iid, col)) < width, (col, win.table.set(iid, col))
+        width = int(win.table.column("#0", "width"))
+        assert all(font.measure(win.table.item(i, "text")) < width for i in children)
+        for iid in children:
+            assert "NVML" not in win.table.set(iid, "fit")
+        # The lines under the table are whole at the default size, a long one included.
+        win.select("qwen2.5-coder-1.5b:Q4_K_M")
+        root.update()
+        assert "NVML unavailable" in win.fit_line.cget("text")
+        win.download_selected()
+        pump(root, lambda: "models scan" in win.message.cget("text"), timeout=60)
+        root.update()
+        for line in (win.fit_line, win.message):
+            assert not_cut(line), line.cget("text")
+            bottom = line.winfo_rooty() + line.winfo_height()
+            assert bottom <= win.winfo_rooty() + win.winfo_height()
+    finally:
+        app.close()

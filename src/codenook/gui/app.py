@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from codenook import applog, config
 from codenook.auth import User
 from codenook.engine.backend import Backend
+from codenook.gui import entries
 from codenook.gui.bus import Bus
 from codenook.gui.commands import Command, bind_keys, build_menu_bar
 from codenook.gui.controllers.answering import AnsweringController
@@ -38,7 +39,7 @@ from codenook.gui.events import (
 from codenook.gui.host import WorkerDb
 from codenook.gui.markdown import to_blocks
 from codenook.gui.settings_dialog import SettingsDialog
-from codenook.gui.theme import THEMES
+from codenook.gui.theme import THEMES, style_widgets
 from codenook.gui.transcript import Transcript
 from codenook.gui.worker import Worker
 
@@ -89,6 +90,7 @@ class App:
         self.style = ttk.Style(self.root)
         with contextlib.suppress(tk.TclError):
             self.style.theme_use("clam")
+        entries.install(root)  # Ctrl+A selects all in every field; typing replaces it
         self.login_frame = self.login.build(root)
         self.main_frame = self._build_main()
         commands = self.commands()
@@ -225,7 +227,7 @@ class App:
         )
         self.transcript.apply_theme(t, self.font_size)
         self.editor.apply_theme(t, self.font_size)
-        self.style.configure("TEntry", fieldbackground=t.input_bg, foreground=t.fg)
+        style_widgets(self.root, self.style, t)
 
     def _paint(self, widget: tk.Misc, bg: str) -> None:
         for child in widget.winfo_children():

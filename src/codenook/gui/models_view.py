@@ -15,10 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from tkinter import filedialog, messagebox, ttk
+from tkinter import font as tkfont
 from typing import TYPE_CHECKING, Any
 
 from codenook.engine import hardware
 from codenook.engine.download import Progress
+from codenook.engine.fit import Fit, speed_text
 from codenook.gui.bus import Subscriptions
 from codenook.gui.events import LibraryFailed
 from codenook.library import hftoken, manager, registry
@@ -224,6 +226,45 @@ def _use(app: ModelsHost, path: str | None, then: Callable[[str], None]) -> None
     then(Path(path).name if path else "the embedded model")
 
 
+def plain_fit(fit: Fit) -> str:
+    """Where a model would run and how fast, in words for a newcomer (no probe details)."""
+    speed = speed_text(fit.tokens_per_second)
+    if fit.mode == "gpu":
+        return f"It fits on this computer's graphics card: expect about {speed}."
+    if fit.mode == "partial":
+        return (
+            f"Part of it fits on the graphics card, the rest runs on the processor: about {speed}."
+        )
+    return f"It runs on this computer's processor: expect about {speed}."
+
+
+def wrap_to_width(label: tk.Label | ttk.Label, *, margin: int = 8) -> None:
+    """Keep ``label``'s lines as wide as the label is: a long line wraps, never gets cut."""
+
+    def rewrap(event: tk.Event) -> None:
+        if event.width > margin * 2:
+            label.configure(wraplength=event.width - margin)
+
+    label.bind("<Configure>", rewrap, add="+")
+
+
+def table_last(body: tk.Misc, table: tk.Misc) -> None:
+    """Lay ``body`` out so that ``table`` gets only the height its siblings leave.
+
+    pack gives space in packing order: the table packed first kept its twelve rows and the
+    lines packed after it (the offline instructions among them) lost theirs at the bottom
+    of the window. The siblings go to the bottom, in their order, and the table last.
+    """
+    below = [w for w in body.pack_slaves() if w is not table]
+    infos = [(w, w.pack_info()) for w in below]
+    for w in (*below, table):
+        w.pack_forget()
+    for w, info in reversed(infos):
+        info.pop("in", None)
+        w.pack(**{**info, "side": "bottom"})
+    table.pack(fill="both", expand=True)
+
+
 def _only_for(view: object, handler: Callable[[Any], None]) -> Callable[[Any], None]:
     """``handler`` for the events addressed to ``view`` (another panel's are not ours)."""
     return lambda event: handler(event) if event.view is view else None
@@ -246,7 +287,7 @@ class FirstRunPanel(tk.Frame):
         self.subscriptions.add(FolderScanned, mine(self._on_scanned))
         self.recommended: str | None = None
         self.found: list[registry.InstalledModel] = []
-        tk.Label(
+        welcome = tk.Label(
             self,
             text=(
                 "Welcome to codenook. Which model should answer? The embedded model "
@@ -256,7 +297,9 @@ class FirstRunPanel(tk.Frame):
             justify="left",
             anchor="w",
             wraplength=640,
-        ).pack(fill="x")
+        )
+        welcome.pack(fill="x")
+        wrap_to_width(welcome)
         row = tk.Frame(self)
         row.pack(fill="x", pady=(6, 0))
         self.embedded_button = ttk.Button(
@@ -267,11 +310,15 @@ class FirstRunPanel(tk.Frame):
             row, text="Choose a folder with GGUF files…", command=self.pick_folder
         )
         self.folder_button.pack(side="left", padx=6)
+        # On a row of its own: its label names the model and its size, and beside the two
+        # other buttons it was cut at the default window size.
+        download_row = tk.Frame(self)
+        download_row.pack(fill="x", pady=(6, 0))
         self.download_button = ttk.Button(
-            row, text="Download a model for this machine", command=self.download
+            download_row, text="Download a model for this machine", command=self.download
         )
         self.download_button.pack(side="left")
-        self.cancel_button = ttk.Button(row, text="Cancel", command=self.downloader.cancel)
+        self.cancel_button = ttk.Button(download_row, text="Cancel", command=self.downloader.cancel)
         self.pick_row = tk.Frame(self)
         self.picked = ttk.Combobox(self.pick_row, state="readonly", width=50)
         self.picked.pack(side="left")
@@ -281,7 +328,13 @@ class FirstRunPanel(tk.Frame):
         self.progress = ttk.Progressbar(self, mode="determinate", maximum=1.0)
         self.message = tk.Label(self, text="", anchor="w", justify="left", wraplength=640)
         self.message.pack(fill="x", pady=(4, 0))
+        wrap_to_width(self.message)
         self._fg = self.message.cget("foreground")
+        # The hardware probe's own words (NVML, nvidia-smi, assumed bandwidth) are for the
+        # curious: behind a toggle, not in the newcomer's first sentence.
+        self.details_button = ttk.Button(self, text="Details ▸", command=self.toggle_details)
+        self.details = tk.Label(self, text="", anchor="w", justify="left", wraplength=640)
+        wrap_to_width(self.details)
         app.library.submit(self._recommend, on_error=LibraryFailed)
 
     def _recommend(self) -> None:
@@ -298,7 +351,18 @@ class FirstRunPanel(tk.Frame):
         self.recommended = event.spec
         if self.winfo_exists():
             self.download_button.configure(text=event.label)
-            self.say(f"{event.spec}: {event.fit.sentence}")
+            self.say(f"{event.spec}: {plain_fit(event.fit)}")
+            self.details.configure(text=event.fit.sentence)
+            self.details_button.pack(anchor="w", pady=(4, 0))
+
+    def toggle_details(self) -> None:
+        """Show or hide how the recommendation was worked out (the hardware probe's words)."""
+        if self.details.winfo_ismapped():
+            self.details.pack_forget()
+            self.details_button.configure(text="Details ▸")
+        else:
+            self.details.pack(fill="x", pady=(2, 0), after=self.details_button)
+            self.details_button.configure(text="Details ▾")
 
     def destroy(self) -> None:
         """Stop listening on the bus, then go."""
@@ -410,18 +474,10 @@ class ModelManager(tk.Toplevel):
         self.rows: dict[str, manager.ModelRow] = {}
         body = ttk.Frame(self, padding=10)
         body.pack(fill="both", expand=True)
-        self.table = ttk.Treeview(body, columns=self.COLUMNS, height=12, selectmode="browse")
-        for col, title, width in (
-            ("#0", "Model", 260),
-            ("quant", "Quant", 70),
-            ("size", "Size", 80),
-            ("where", "Installed", 200),
-            ("fit", "On this machine", 300),
-            ("good", "Good for", 200),
-        ):
-            self.table.heading(col, text=title, anchor="w")
-            self.table.column(col, width=width, anchor="w", stretch=col in ("fit", "good"))
-        self.table.pack(fill="both", expand=True)
+        self.table = self._build_table(body)
+        self.fit_line = ttk.Label(body, text="Select a model to see how it would run here.")
+        self.fit_line.pack(fill="x", pady=(6, 0))
+        wrap_to_width(self.fit_line)
         buttons = ttk.Frame(body)
         buttons.pack(fill="x", pady=(8, 0))
         for text, command in (
@@ -447,14 +503,66 @@ class ModelManager(tk.Toplevel):
         ttk.Button(token_row, text="Remove token", command=self.remove_token).pack(side="left")
         self.message = ttk.Label(body, text="", anchor="w", wraplength=940)
         self.message.pack(fill="x", pady=(6, 0))
+        wrap_to_width(self.message)
         folder = app.settings.models.folder_path()
-        ttk.Label(body, text=f"Downloads go to {folder} (Settings: [models] folder).").pack(
-            fill="x"
-        )
+        where = ttk.Label(body, text=f"Downloads go to {folder} (Settings: [models] folder).")
+        where.pack(fill="x")
+        wrap_to_width(where)
         self.bind("<Escape>", lambda _e: self.destroy())
+        table_last(body, self.table.master)
         self.refresh()
 
     # -- the list -------------------------------------------------------------------
+
+    def _build_table(self, body: tk.Misc) -> ttk.Treeview:
+        """The table with both scrollbars; its columns are sized to their text in _show."""
+        frame = ttk.Frame(body)
+        frame.pack(fill="both", expand=True)
+        table = ttk.Treeview(frame, columns=self.COLUMNS, height=12, selectmode="browse")
+        for col, title in (
+            ("#0", "Model"),
+            ("quant", "Quant"),
+            ("size", "Size"),
+            ("where", "Installed"),
+            ("fit", "On this machine"),
+            ("good", "Good for"),
+        ):
+            table.heading(col, text=title, anchor="w")
+            table.column(col, width=80, minwidth=40, anchor="w", stretch=False)
+        across = ttk.Scrollbar(frame, orient="horizontal", command=table.xview)
+        down = ttk.Scrollbar(frame, orient="vertical", command=table.yview)
+        table.configure(xscrollcommand=across.set, yscrollcommand=down.set)
+        table.grid(row=0, column=0, sticky="nsew")
+        down.grid(row=0, column=1, sticky="ns")
+        across.grid(row=1, column=0, sticky="ew")
+        frame.rowconfigure(0, weight=1)
+        frame.columnconfigure(0, weight=1)
+        self.xscroll = across
+        table.bind("<<TreeviewSelect>>", lambda _e: self._explain_selected())
+        return table
+
+    def _fit_columns(self) -> None:
+        """Make each column as wide as its widest cell or heading: nothing is cut, the
+        table scrolls sideways instead."""
+        font = tkfont.nametofont("TkDefaultFont")
+        heading_font = tkfont.nametofont("TkHeadingFont")
+        rows = self.table.get_children()
+        pad = 24  # the cell's padding, and the tree's indent and indicator in column #0
+        for col in ("#0", *self.COLUMNS):
+            cells = [
+                self.table.item(i, "text") if col == "#0" else self.table.set(i, col) for i in rows
+            ]
+            title = self.table.heading(col, "text")
+            widest = max([heading_font.measure(title), *(font.measure(c) for c in cells)])
+            self.table.column(col, width=widest + pad + (20 if col == "#0" else 0))
+
+    def _explain_selected(self) -> None:
+        """The selected row's whole fit estimate, in the line below (the table shows its gist)."""
+        sel = self.table.selection()
+        row = self.rows.get(sel[0]) if sel else None
+        if row is not None and self.winfo_exists():
+            why = f"{plain_fit(row.fit)} ({row.fit.sentence})" if row.fit else "no estimate"
+            self.fit_line.configure(text=f"{row.name}: {why}")
 
     def refresh(self) -> None:
         """Read the catalog, the installed files, the hardware and the token again."""
@@ -479,7 +587,7 @@ class ModelManager(tk.Toplevel):
             where = row.installed or "not downloaded"
             if (in_use and row.installed == in_use) or (not in_use and where == "embedded"):
                 where += "  ← in use"
-            fit = row.fit.sentence if row.fit else "no estimate"
+            fit = row.fit.short if row.fit else "no estimate"
             iid = self.table.insert(
                 "",
                 "end",
@@ -490,6 +598,7 @@ class ModelManager(tk.Toplevel):
             if row.name == keep:
                 self.table.selection_set(iid)
         self.token_state.configure(text=token)
+        self._fit_columns()
 
     def selected(self) -> str | None:
         """The selected row's model name."""

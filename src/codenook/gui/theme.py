@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tkinter as tk
 from dataclasses import dataclass
+from tkinter import ttk
 
 from pygments.styles import get_style_by_name
 from pygments.token import STANDARD_TYPES
@@ -63,3 +65,65 @@ def code_colours(theme: Theme) -> dict[str, dict[str, str]]:
         opts = {"foreground": f"#{spec['color']}" if spec["color"] else theme.fg}
         out[token_tag(ttype)] = opts
     return out
+
+
+def style_widgets(root: tk.Misc, style: ttk.Style, theme: Theme) -> None:
+    """Paint the ttk styles, menus and combobox lists in ``theme`` (they kept Tk's light grey).
+
+    ttk widgets take their colours from the style, tk menus and a combobox's drop-down
+    list from the option database; both are set here for every widget, existing or new.
+    """
+    t = theme
+    active = t.user_bg  # a hovered or pressed control: a step from the panel colour
+    style.configure(".", background=t.panel, foreground=t.fg, fieldbackground=t.input_bg)
+    style.configure("TFrame", background=t.panel)
+    style.configure("TLabel", background=t.panel, foreground=t.fg)
+    style.configure("TButton", background=t.panel, foreground=t.fg, bordercolor=t.muted)
+    style.map("TButton", background=[("pressed", t.accent), ("active", active)])
+    style.configure("TEntry", fieldbackground=t.input_bg, foreground=t.fg, insertcolor=t.fg)
+    style.configure(
+        "TCombobox",
+        fieldbackground=t.input_bg,
+        background=t.panel,
+        foreground=t.fg,
+        arrowcolor=t.fg,
+    )
+    style.map(
+        "TCombobox",
+        fieldbackground=[("readonly", t.input_bg)],
+        foreground=[("readonly", t.fg)],
+        selectbackground=[("readonly", t.input_bg)],
+        selectforeground=[("readonly", t.fg)],
+    )
+    style.configure("Treeview", background=t.bg, fieldbackground=t.bg, foreground=t.fg)
+    style.configure("Treeview.Heading", background=t.panel, foreground=t.fg)
+    style.map("Treeview", background=[("selected", t.accent)])
+    for bar in ("Vertical.TScrollbar", "Horizontal.TScrollbar"):
+        style.configure(bar, background=t.panel, troughcolor=t.bg, arrowcolor=t.fg)
+    style.configure("TProgressbar", troughcolor=t.bg)
+    # The option database reaches widgets made later: menus and a combobox's list.
+    for pattern, value in (
+        ("*Menu.background", t.panel),
+        ("*Menu.foreground", t.fg),
+        ("*Menu.activeBackground", t.accent),
+        ("*Menu.activeForeground", t.bg),
+        ("*TCombobox*Listbox.background", t.input_bg),
+        ("*TCombobox*Listbox.foreground", t.fg),
+        ("*TCombobox*Listbox.selectBackground", t.accent),
+        ("*TCombobox*Listbox.selectForeground", t.bg),
+    ):
+        root.option_add(pattern, value)
+    _paint_menus(root, t)
+
+
+def _paint_menus(widget: tk.Misc, theme: Theme) -> None:
+    """Recolour the menus that exist already (the option database only reaches new ones)."""
+    for child in widget.winfo_children():
+        if isinstance(child, tk.Menu):
+            child.configure(
+                background=theme.panel,
+                foreground=theme.fg,
+                activebackground=theme.accent,
+                activeforeground=theme.bg,
+            )
+        _paint_menus(child, theme)

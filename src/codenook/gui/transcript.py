@@ -68,6 +68,8 @@ class Transcript(tk.Frame):
         self.code_blocks: list[CodeBlock] = []
         self._links: dict[str, str] = {}
         self._buttons: list[tk.Widget] = []
+        #: Each answer's ▲ and ▼ buttons, by message id, to show its vote.
+        self.vote_buttons: dict[int, dict[int, tk.Button]] = {}
         self.streaming = False
         self._streamed_any = False
         #: Where the last answer begins: (buttons, code blocks) shown before it.
@@ -130,6 +132,8 @@ class Transcript(tk.Frame):
         t.tag_raise("sel")
         for b in self._buttons:
             b.configure(background=theme.panel, foreground=theme.fg)
+        for message_id in self.vote_buttons:  # a pressed vote keeps its mark
+            self.show_vote(message_id, self.vote_shown(message_id))
 
     # -- content -------------------------------------------------------------------
 
@@ -139,6 +143,7 @@ class Transcript(tk.Frame):
         for b in self._buttons:
             b.destroy()
         self._buttons.clear()
+        self.vote_buttons.clear()
         self.code_blocks.clear()
         self._links.clear()
         self._outputs.clear()
@@ -214,8 +219,24 @@ class Transcript(tk.Frame):
             # Plain symbols: emoji fonts are often missing on a Linux desktop.
             for label, value, tip in (("▲", 1, "Good answer"), ("▼", -1, "Bad answer")):
                 b = self._button(label, lambda v=value: self.actions.vote(message_id, v), tip)
+                self.vote_buttons.setdefault(message_id, {})[value] = b
                 self.text.window_create("end", window=b, padx=2)
         self.text.insert("end", "\n")
+
+    def show_vote(self, message_id: int, value: int) -> None:
+        """Mark the answer's pressed vote button (1 up, -1 down, 0 none) and unmark the other."""
+        for v, b in self.vote_buttons.get(message_id, {}).items():
+            pressed = v == value
+            b.configure(
+                relief="sunken" if pressed else "flat",
+                background=self.theme.accent if pressed else self.theme.panel,
+                foreground=self.theme.bg if pressed else self.theme.fg,
+            )
+
+    def vote_shown(self, message_id: int) -> int:
+        """The vote an answer's buttons show (0 when neither is pressed)."""
+        buttons = self.vote_buttons.get(message_id, {})
+        return next((v for v, b in buttons.items() if b.cget("relief") == "sunken"), 0)
 
     def begin_answer(self) -> None:
         """Start streaming an answer: its text arrives with ``append``."""

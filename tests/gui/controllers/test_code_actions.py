@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import tkinter as tk
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +15,9 @@ from codenook.gui.events import AnswerDone, Note
 from codenook.gui.markdown import CodeBlock
 from codenook.store import conversations as store
 from codenook.store.db import open_database
+from tests.gui.conftest import pump
 from tests.gui.controllers.fakehost import FakeHost, recorder
+from tests.gui.test_app import answered, login, make_app
 
 
 @pytest.fixture
@@ -94,3 +98,52 @@ def test_insert_goes_to_the_editor_through_the_host(host: FakeHost) -> None:
     assert actions.insert is not None
     actions.insert(block("x = 1\n"))
     assert host.inserted == ["x = 1\n"]
+
+
+def click(root: tk.Misc, widget: tk.Widget) -> None:
+    """A real mouse click in the middle of ``widget`` (xdotool on the test's X server)."""
+    root.update()
+    x = widget.winfo_rootx() + widget.winfo_width() // 2
+    y = widget.winfo_rooty() + widget.winfo_height() // 2
+    # From elsewhere, as a hand comes to a button: Tk's button acts on a press it entered.
+    subprocess.run(["xdotool", "mousemove", "--sync", "1", "1"], check=True)
+    root.update()
+    subprocess.run(["xdotool", "mousemove", "--sync", str(x), str(y)], check=True)
+    root.update()
+    subprocess.run(["xdotool", "click", "1"], check=True)
+
+
+def stored_vote(message_id: int) -> int:
+    db = open_database()
+    try:
+        return db.execute("SELECT vote FROM messages WHERE id = ?", (message_id,)).fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_a_vote_stays_marked_after_the_click_and_after_reopening(account) -> None:
+    root, app = make_app()
+    try:
+        login(root, app)
+        app.answering.send("Say hi.")
+        pump(root, lambda: answered(app))
+        answer = app.answering.last_figures["message_id"]
+        conv = app.conversation_id
+        up = app.transcript.vote_buttons[answer][1]
+        click(root, up)
+        pump(root, lambda: stored_vote(answer) == 1)
+        assert app.transcript.vote_shown(answer) == 1
+        assert up.cget("relief") == "sunken" and up.cget("background") == app.theme.accent
+        assert app.transcript.vote_buttons[answer][-1].cget("relief") == "flat"
+        app.conversations.new_conversation()
+        pump(root, lambda: answer not in app.transcript.vote_buttons)
+        app.conversations.open_conversation(conv)
+        pump(root, lambda: app.transcript.vote_shown(answer) == 1)
+        app.set_theme("dark")  # a repaint keeps the mark
+        assert app.transcript.vote_shown(answer) == 1
+        # Pressing the marked vote again takes it back.
+        click(root, app.transcript.vote_buttons[answer][1])
+        pump(root, lambda: stored_vote(answer) == 0)
+        assert app.transcript.vote_shown(answer) == 0
+    finally:
+        app.close()

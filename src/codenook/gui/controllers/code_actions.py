@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import webbrowser
+from dataclasses import dataclass
 from tkinter import filedialog
 from typing import Any
 
@@ -10,7 +11,15 @@ from codenook import safefile
 from codenook.assist import feedback, interactions
 from codenook.assist.tools import sandbox
 from codenook.gui.commands import Command
-from codenook.gui.events import AnswerDone, FeedbackSaved, Note, RunResult, Saved, Voted
+from codenook.gui.events import (
+    AnswerDone,
+    ConversationLoaded,
+    FeedbackSaved,
+    Note,
+    RunResult,
+    Saved,
+    Voted,
+)
 from codenook.gui.feedback_dialog import FeedbackDialog
 from codenook.gui.host import Host
 from codenook.gui.markdown import CodeBlock
@@ -28,6 +37,9 @@ class CodeActionsController:
         bus.subscribe(RunResult, self._on_run_result)
         bus.subscribe(Saved, lambda e: bus.publish(Note(f"Saved {e.path}")))
         bus.subscribe(Voted, self._on_voted)
+        # After the conversations controller has drawn the reopened conversation.
+        bus.subscribe(ConversationLoaded, self._read_votes)
+        bus.subscribe(VotesRead, self._on_votes_read)
         bus.subscribe(FeedbackSaved, lambda _e: bus.publish(Note("Feedback saved")))
 
     def commands(self) -> list[Command]:
@@ -98,7 +110,11 @@ class CodeActionsController:
         user = self.host.user
         if user is None:
             return
-        choice = "up" if value > 0 else "down"
+        transcript = self.host.transcript
+        if transcript.vote_shown(message_id) == value:
+            value = 0  # pressing the marked vote again takes it back
+        choice = {1: "up", -1: "down", 0: "clear"}[value]
+        transcript.show_vote(message_id, value)
         store, db = self.host.store, self.host.store_db
         store.submit(
             lambda: store.post(Voted(interactions.vote(db.get(), user, message_id, choice)))
@@ -142,3 +158,30 @@ class CodeActionsController:
 
     def _on_voted(self, event: Voted) -> None:
         self.host.bus.publish(Note("Thanks for the feedback" if event.value > 0 else "Noted"))
+
+    def _read_votes(self, event: ConversationLoaded) -> None:
+        """Read the stored votes of a reopened conversation's answers (store worker)."""
+        user, conv_id = self.host.user, event.doc["id"]
+        if user is None:
+            return
+        store, db = self.host.store, self.host.store_db
+
+        def job() -> None:
+            entries = interactions.log_entries(db.get(), user)
+            votes = {e.id: e.vote for e in entries if e.conversation_id == conv_id and e.vote}
+            store.post(VotesRead(conv_id, votes))
+
+        store.submit(job)
+
+    def _on_votes_read(self, event: VotesRead) -> None:
+        if event.conversation_id == self.host.conversation_id:
+            for message_id, value in event.votes.items():
+                self.host.transcript.show_vote(message_id, value)
+
+
+@dataclass(frozen=True)
+class VotesRead:
+    """The stored votes of a reopened conversation's answers, by message id (store worker)."""
+
+    conversation_id: int
+    votes: dict[int, int]
