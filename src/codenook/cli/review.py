@@ -8,7 +8,13 @@ from codenook.assist import jobs
 from codenook.assist.jobs import JobEvent
 from codenook.assist.jobs.common import load_source_to_write
 from codenook.cli.context import add_context_options, context_options
-from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
+from codenook.cli.jobkit import (
+    Printer,
+    add_language_option,
+    add_model_and_generation,
+    job_session,
+    say_endings,
+)
 
 #: The job this command runs: its name and help are declared there.
 JOB = jobs.get("review")
@@ -59,4 +65,5 @@ def run(args: argparse.Namespace) -> int:
             **context_options(args),
         )
     printer.end()
+    say_endings(printer, result.answers, settings)
     return 0 if result.applied or not args.apply else 1

@@ -11,6 +11,7 @@ from codenook.assist import interactions
 from codenook.assist.jobs.registry import JobError
 from codenook.assist.prompts import code_budget, system_prompt
 from codenook.assist.session import Answer, ChatSession
+from codenook.assist.tools.check import ParseProblem
 from codenook.assist.tools.files import SourceFileError, read_source, read_source_snapshot
 from codenook.assist.tools.language import (
     Language,
@@ -100,6 +101,8 @@ class JobResult:
     #: document: qualified name (or Bash function, ``<usage>``) -> the text inserted.
     docs: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: complete: why the file with the completion would not parse (None: it parses).
+    parse_problem: ParseProblem | None = None
 
     @property
     def answer(self) -> Answer | None:

@@ -84,8 +84,9 @@ def apply_proposed(
         job.note(f"Hunk {h.number} applied at line {h.line} ({said}).")
     if path is not None:
         r.backup = write_source(
-            path, applied.text, backup=True, expect=read, exclusive=read is None
-        )
+            path, applied.text, backup=True, expect=read, exclusive=read is None,
+            language=job.language, old=text,
+        )  # fmt: skip
         r.written = Path(path)
     return applied.text
 
