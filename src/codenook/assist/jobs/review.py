@@ -104,8 +104,12 @@ def review(
     prompts: PromptSettings | None = None,
     context: bool = True,
     project: str | None = None,
+    request: str | None = None,
 ) -> JobResult:
     """Lint the file, have the model review it and propose a diff; ``apply`` applies it.
+
+    ``request`` is what the user wrote beside the code ("Please review this:"): it goes to
+    the model as their request and is never linted.
 
     With the user's projects indexed, the definitions the code calls and the places that
     call it go into the prompt too (``context=False``: not).
@@ -128,7 +132,8 @@ def review(
 
     held = job.context_reserve(context)
     budget = job.budget(reserve_tokens=400 + held)
-    request = review_request(name, text, r.findings, language=lang, budget_chars=budget)
+    ask = request or ""
+    request = review_request(name, text, r.findings, language=lang, budget_chars=budget, ask=ask)
     if held:
         from codenook.assist.project import grounding  # numpy: loaded when a job grounds
 
