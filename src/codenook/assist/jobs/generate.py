@@ -180,6 +180,8 @@ def generate(
     lang = normalise_language(language)
     out = _check_output(output, force=force)
     job = JobRun("generate", session, lang, on_text, on_event, prompts)
+    if job.typed is None:
+        job.typed = description  # shown as typed; the model gets the request around it
     code, validation = _first_answer(job, description, context=context, project=project)
     if not validation.passed and retry and not job.stop_note("it was not asked again"):
         code, validation = _retry(job, code, validation)
