@@ -722,3 +722,30 @@ def test_without_typed_words_a_job_turn_shows_its_first_line(db, user) -> None:
     jobs.ask(s2, "What is a list comprehension?", lookup=False, on_text=lambda _: None)
     (asked2, _) = history.load(db, user.id, s2.conversation_id)["messages"]
     assert asked2["content"] == "What is a list comprehension?"
+
+
+HEAD_PREFIX = "def average(numbers):\n    total = 0\n    "
+
+
+@pytest.mark.parametrize(
+    ("streamed", "expected"),
+    [
+        # The head again, then a body of its own: the head goes, the body stays.
+        (["def average(numbers):\n", "    return sum(numbers)", " / len(numbers)\n"],
+         "return sum(numbers) / len(numbers)\n"),
+        # The head and one line of the body again, then the new line.
+        (["def average(numbers):\n    total = 0\n    ", "for n in numbers:\n"],
+         "for n in numbers:\n"),
+        # The answer stopped right after the echo: nothing is left to insert.
+        (["def average(numbers):\n", "    "], ""),
+        (["return total\n"], "return total\n"),  # no echo at all
+    ],
+)  # fmt: skip
+def test_block_cutter_drops_an_echo_of_the_function_head(
+    streamed: list[str], expected: str
+) -> None:
+    """Small models write the definition's head again before the body (issue 18, point 4)."""
+    cut = BlockCutter(language="python", indent="    ", on_text=lambda _: None, prefix=HEAD_PREFIX)
+    for piece in streamed:
+        cut.feed(piece)
+    assert cut.finish() == expected

@@ -116,8 +116,10 @@ class BlockCutter:
         while True:
             nl = text.find("\n", pos)
             line = (text[pos:] if nl < 0 else text[pos:nl]).strip()
-            if nl < 0 and line and any(e.startswith(line) for e in self._echo_lines[at:]):
-                return None  # the line may still be one of the prefix's
+            if nl < 0 and (
+                (not line and pos == 0) or any(e.startswith(line) for e in self._echo_lines[at:])
+            ):
+                return None  # the line may still be one of the prefix's (or be blank)
             found = self._echo_lines.index(line, at) if line in self._echo_lines[at:] else -1
             if nl < 0 or not line or found < 0:
                 break
@@ -153,7 +155,9 @@ class BlockCutter:
             if self._open is None:
                 self._open = 0
             if self._skip is None:
-                self._skip = 0
+                # The answer is whole now: its last line counts as whole too.
+                text = self.raw[self._open :]
+                self._skip = min(self._echo_end(text + "\n") or 0, len(text))
             found = self._body()
             self._send(self._kept(found[0] if found else ""))
         return self.sent

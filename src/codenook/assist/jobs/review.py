@@ -155,9 +155,7 @@ def review(
     job.event("findings", findings_block(r.findings, tool=tool, name=name), r.findings)
 
     at = str(path) if path is not None else None
-    prompt = _prompt(
-        job, name, text, ask=request or "", path=at, context=context, project=project
-    )
+    prompt = _prompt(job, name, text, ask=request or "", path=at, context=context, project=project)
     answer = job.send(prompt)
     job.say_sources()
     job.log_tools(answer, lint_findings=len(r.findings))
