@@ -685,3 +685,67 @@ def test_complete_through_a_remote_chat_drops_the_fence_and_the_echo(db, user) -
     sent = json.loads(server.requests[-1][2])
     assert sent["messages"][0] == {"role": "system", "content": system_prompt("complete", "python")}
     assert FILL_HOLE in sent["messages"][1]["content"]
+
+
+# ---------------------------------------------------------------------- what the history shows
+
+REVIEWED = "import os\n\n\ndef f(x):\n    return x\n"
+
+
+def test_a_job_stores_what_the_user_typed_apart_from_its_prompt(db, user) -> None:
+    """Reopened, the turn reads as typed; the model still gets the whole prompt."""
+    from codenook.assist import history
+
+    backend = ScriptedBackend(["Fine.", "Still fine."])
+    s = session(db, user, backend)
+    run_job("review", s, source=REVIEWED, shown="Please review this:", on_text=lambda _: None)
+    doc = history.load(db, user.id, s.conversation_id)
+    asked = doc["messages"][0]
+    assert asked["content"] == "Please review this:"
+    assert "1 | import os" in asked["prompt"] and "3. Propose a fix" in asked["prompt"]
+    assert "3. Propose a fix" not in history.to_markdown(doc)
+    # The next turn's context holds the prompt the model answered, not the short text.
+    ((question, _),) = s.turns()
+    assert question.content == asked["prompt"]
+    assert backend.calls[0][-1].content == asked["prompt"]
+
+
+def test_without_typed_words_a_job_turn_shows_its_first_line(db, user) -> None:
+    """The command line types no box: the history shows the job's line, not its listing."""
+    from codenook.assist import history
+
+    s = session(db, user, ScriptedBackend(["Fine."]))
+    jobs.review(s, source=REVIEWED, on_text=lambda _: None)
+    (asked, _) = history.load(db, user.id, s.conversation_id)["messages"]
+    assert asked["content"] == "Review the code (Python, 5 lines)."
+    s2 = session(db, user, ScriptedBackend(["A list comprehension builds a list."]))
+    jobs.ask(s2, "What is a list comprehension?", lookup=False, on_text=lambda _: None)
+    (asked2, _) = history.load(db, user.id, s2.conversation_id)["messages"]
+    assert asked2["content"] == "What is a list comprehension?"
+
+
+HEAD_PREFIX = "def average(numbers):\n    total = 0\n    "
+
+
+@pytest.mark.parametrize(
+    ("streamed", "expected"),
+    [
+        # The head again, then a body of its own: the head goes, the body stays.
+        (["def average(numbers):\n", "    return sum(numbers)", " / len(numbers)\n"],
+         "return sum(numbers) / len(numbers)\n"),
+        # The head and one line of the body again, then the new line.
+        (["def average(numbers):\n    total = 0\n    ", "for n in numbers:\n"],
+         "for n in numbers:\n"),
+        # The answer stopped right after the echo: nothing is left to insert.
+        (["def average(numbers):\n", "    "], ""),
+        (["return total\n"], "return total\n"),  # no echo at all
+    ],
+)  # fmt: skip
+def test_block_cutter_drops_an_echo_of_the_function_head(
+    streamed: list[str], expected: str
+) -> None:
+    """Small models write the definition's head again before the body (issue 18, point 4)."""
+    cut = BlockCutter(language="python", indent="    ", on_text=lambda _: None, prefix=HEAD_PREFIX)
+    for piece in streamed:
+        cut.feed(piece)
+    assert cut.finish() == expected

@@ -188,8 +188,10 @@ def test_ask_is_grounded_in_local_docs_and_names_them() -> None:
     assert len(lines) > 1  # the answer came first
     assert history_tasks() == [(question, "ask", "python")]
     shown = run_cli("history", "show", "1", "--json")
-    first = json.loads(shown.stdout)["messages"][0]["content"]
-    assert first.startswith(question) and "[pydoc subprocess.run]" in first
+    first = json.loads(shown.stdout)["messages"][0]
+    # The history shows the question as typed; the prompt with the excerpts is beside it.
+    assert first["content"] == question
+    assert first["prompt"].startswith(question) and "[pydoc subprocess.run]" in first["prompt"]
 
 
 def test_ask_without_lookups_names_no_sources() -> None:

@@ -149,3 +149,73 @@ def test_fill_in_the_middle_with_a_real_coder_gives_only_the_middle(
     filled = text[:at] + middle + suffix
     compile(filled, "tools.py", "exec")  # the insertion fits where it goes
     assert filled.count("\n") - text.count("\n") <= 2, middle
+
+
+AVERAGE = "def average(numbers):\n    total = 0\n    \n\n\nprint(average([1, 2]))\n"
+#: What small instruct models answer there (SmolLM2 does, at temperature 0): the
+#: function's head again, then a body of their own in place of the lines already there.
+HEAD_ECHO = "```python\ndef average(numbers):\n    return sum(numbers) / len(numbers)\n```\n"
+
+
+def parses(path: Path) -> bool:
+    """Whether the file compiles as Python."""
+    try:
+        compile(path.read_text(), str(path), "exec")
+    except SyntaxError:
+        return False
+    return True
+
+
+def test_an_echo_of_the_function_head_is_dropped_and_apply_leaves_code_that_parses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "avg.py"
+    f.write_text(AVERAGE)
+    code, out, err = run_scripted(
+        monkeypatch, capsys, ScriptedBackend([HEAD_ECHO]), "complete", str(f), "--line", "3",
+        "--column", "5", "--apply",
+    )  # fmt: skip
+    assert code == 0, err
+    assert out == "return sum(numbers) / len(numbers)\n"
+    assert f.read_text().count("def average") == 1 and parses(f)
+
+
+def test_the_real_model_echoing_the_head_leaves_a_file_that_parses(tmp_path: Path) -> None:
+    f = tmp_path / "avg.py"
+    f.write_text(AVERAGE)
+    proc = run_cli(
+        "complete", str(f), "--line", "3", "--column", "5", "--apply", "--max-tokens", "64",
+        "--temperature", "0", timeout=600,
+    )  # fmt: skip
+    assert proc.returncode in (0, 2), proc.stderr.decode()
+    assert parses(f)
+    if proc.returncode == 0:
+        assert f.read_text().count("def average") == 1
+        assert f.read_text() != AVERAGE and "def average" not in proc.stdout.decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "answer", "line", "column", "bad_line"),
+    [
+        ("sq.py", SQUARE, "```python\n(x *\n```\n", 2, 12, 2),
+        ("s.sh", "#!/bin/bash\nif true; then\n  echo a\n  \nfi\n", "fi\n", 4, 3, 5),
+    ],
+)
+def test_apply_refuses_a_completion_that_would_not_parse(
+    name: str, source: str, answer: str, line: int, column: int, bad_line: int,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    f = tmp_path / name
+    f.write_text(source)
+    code, _, err = run_scripted(
+        monkeypatch, capsys, ScriptedBackend([answer]), "complete", str(f), "--line", str(line),
+        "--column", str(column), "--apply",
+    )  # fmt: skip
+    assert code == 2
+    assert f.read_text() == source and not Path(f"{f}.orig").exists()
+    proposed = tmp_path / f"{name}.codenook-proposed"
+    assert proposed.exists() and proposed.read_text() != source
+    errors = [ln for ln in err.splitlines() if ln.startswith("codenook: error:")]
+    assert len(errors) == 1 and "Traceback" not in err
+    assert f"{f} was not written: the code would not parse (line {bad_line}:" in errors[0]
+    assert str(proposed) in errors[0]

@@ -138,3 +138,58 @@ def test_unknown_style_is_one_line(tmp_path: Path) -> None:
     f = tmp_path / "a.py"
     f.write_text("x = 1\n")
     assert "--style" in one_error_line(run_cli("doc", str(f), "--style", "pep"))
+
+
+class CutBackend(ScriptedBackend):
+    """Every answer ends at the token limit, as a real model's does at its limit."""
+
+    def _stream(self, text: str):
+        stream = super()._stream(text)
+        stream.result.finish_reason = "length"
+        return stream
+
+
+def test_a_docstring_cut_at_the_token_limit_is_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "area.py"
+    source = '"""Areas."""\n\n\ndef area(r):\n    return 3 * r * r\n'
+    f.write_text(source)
+    backend = CutBackend(['```python\ndef area(r):\n    """Return the area of a circle of'])
+    code, _, err = run_scripted(monkeypatch, capsys, backend, "doc", str(f), "--write")
+    assert code == 0, err
+    assert f.read_text() == source and not Path(f"{f}.orig").exists()
+    assert "The answer for function area (line 4) was cut at the token limit" in err
+    assert "it was left out" in err
+
+
+def test_a_fence_left_open_never_reaches_the_docstring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "area.py"
+    f.write_text('"""Areas."""\n\n\ndef area(r):\n    return 3 * r * r\n')
+    backend = ScriptedBackend(["```text\nReturn the area of a circle of radius r."])
+    code, _, err = run_scripted(monkeypatch, capsys, backend, "doc", str(f), "--write")
+    assert code == 0, err
+    written = f.read_text()
+    assert "```" not in written
+    assert (
+        ast.get_docstring(ast.parse(written).body[1]) == "Return the area of a circle of radius r."
+    )
+
+
+def test_a_summary_cut_at_the_token_limit_is_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "area.py"
+    f.write_text("def area(r):\n    return 3 * r * r\n")
+    backend = CutBackend(["# area.py\n\nComputes the area of"])
+    code, _, err = run_scripted(
+        monkeypatch, capsys, backend, "doc", str(f), "--readme", "--write", "--max-tokens", "5"
+    )
+    assert code == 0, err
+    assert not (tmp_path / "area.md").exists()
+    assert (
+        f"The summary was cut at the token limit, so {tmp_path / 'area.md'} was not written." in err
+    )
+    assert "The answer was cut at the token limit (3 tokens): it is incomplete." in err

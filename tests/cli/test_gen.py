@@ -44,8 +44,11 @@ def test_gen_with_the_real_model_reports_its_checks(tmp_path: Path) -> None:
     assert tasks[0][0] == "Print hello."
     if out_file.exists():
         assert f"Wrote {out_file}" in out
-    else:
-        assert "No code to write" in err
+    else:  # no code came back, or it was cut at the token limit (then it is kept aside)
+        kept = Path(f"{out_file}.codenook-proposed")
+        assert "No code to write" in err or (
+            f"so {out_file} was not written" in err and kept.exists()
+        )
 
 
 def test_a_failing_first_answer_gets_one_more_turn_with_the_diagnostics(
@@ -143,3 +146,49 @@ def test_gen_needs_a_language() -> None:
 
 def test_gen_refuses_an_empty_description() -> None:
     assert "empty" in one_error_line(run_cli("gen", "  ", "--lang", "bash"))
+
+
+class CutBackend(ScriptedBackend):
+    """Every answer ends at the token limit, as a real model's does at --max-tokens."""
+
+    def _stream(self, text: str):
+        stream = super()._stream(text)
+        stream.result.finish_reason = "length"
+        return stream
+
+
+def test_an_answer_cut_at_the_token_limit_is_not_written_as_if_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Code that stops at the limit may still parse: it is kept aside, never said to pass."""
+    out_file = tmp_path / "hello.py"
+    code, out, err = run_scripted(
+        monkeypatch, capsys, CutBackend(["```python\nprint('hello')\n"]), "gen", "say hello",
+        "--lang", "python", "-o", str(out_file), "--no-retry",
+    )  # fmt: skip
+    assert code == 1, err
+    assert not out_file.exists()
+    assert Path(f"{out_file}.codenook-proposed").read_text() == "print('hello')\n"
+    assert "passes the checks" not in out and "Attempt 1: the code fails the checks" in out
+    assert "The answer was cut at the token limit (2 tokens): it is incomplete." in err
+    assert f"so {out_file} was not written" in err
+
+
+def test_code_that_does_not_parse_is_refused_and_kept_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file = tmp_path / "loop.sh"
+    broken = "```bash\nfor f in *; do\n  echo $f\n```\n"
+    code, _, err = run_scripted(
+        monkeypatch, capsys, ScriptedBackend([broken]), "gen", "loop", "--lang", "bash",
+        "-o", str(out_file), "--no-retry",
+    )  # fmt: skip
+    assert code == 2
+    assert not out_file.exists()
+    kept = Path(f"{out_file}.codenook-proposed")
+    assert kept.read_text() == "for f in *; do\n  echo $f\n"
+    errors = [ln for ln in err.splitlines() if ln.startswith("codenook: error:")]
+    assert errors == [
+        f"codenook: error: {out_file} was not written: the code would not parse "
+        f"(line 3: syntax error: unexpected end of file); the proposal is kept as {kept}."
+    ]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from codenook.store.db import open_database
 from tests.cli.jobs_support import (
     BAD_INPUTS,
     bad_input,
@@ -129,3 +130,35 @@ def test_unknown_language_is_one_line(tmp_path: Path) -> None:
     f = tmp_path / "a.py"
     f.write_text("x = 1\n")
     assert "Unknown language 'ruby'" in one_error_line(run_cli("review", str(f), "--lang", "ruby"))
+
+
+def test_review_from_stdin_lints_only_the_code_and_hands_the_request_on() -> None:
+    """ "Please review this:" and then code: the linters see the code, the model the request."""
+    box = "Please review this:\n" + MESSY
+    proc = run_cli(
+        "review", "-", "--lang", "python", "--max-tokens", "8", "--temperature", "0",
+        input=box.encode(), timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = proc.stdout.decode()
+    assert "invalid-syntax" not in out and "E999" not in out
+    assert "1:8 F401" in out  # `import os` unused, on the code's own first line
+    db = open_database()
+    try:
+        asked = db.execute("SELECT content FROM messages WHERE role = 'user'").fetchone()[0]
+    finally:
+        db.close()
+    assert "The user asks: Please review this:" in asked
+    assert "\n1 | import os\n" in asked and "| Please" not in asked
+
+
+def test_a_review_cut_at_the_token_limit_is_marked(tmp_path: Path) -> None:
+    f = tmp_path / "tool.py"
+    f.write_text(MESSY)
+    proc = run_cli("review", str(f), "--max-tokens", "6", "--temperature", "0", timeout=600)
+    assert proc.returncode == 0, proc.stderr.decode()
+    note = (
+        "codenook: The answer was cut at the token limit (6 tokens): it is incomplete. "
+        "Allow more with --max-tokens (now 6)."
+    )
+    assert note in proc.stderr.decode().splitlines()

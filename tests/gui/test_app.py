@@ -327,6 +327,54 @@ def test_job_selector_reviews_an_attached_file_findings_first(window, tmp_path) 
     assert src.read_text(encoding="utf-8").startswith("import os")  # reviewed, not changed
 
 
+def test_a_reopened_review_shows_what_was_typed_not_the_job_prompt(window, tmp_path) -> None:
+    """Issue 18, point 7: "You" is the user's words; the listing went to the model only."""
+    root, app = window
+    login(root, app)
+    src = tmp_path / "tool.py"
+    src.write_text("import os\n\n\ndef double(x):\n    return x * 2\n", encoding="utf-8")
+    app.answering.job.set("Review")
+    app.answering.attach_file(str(src))
+    pump(root, lambda: app.answering.attached is not None)
+    app.answering.send("Are the names clear?")
+    pump(root, lambda: answered(app))
+    asked = stored_messages(app)[0]
+    assert "1 | import os" in asked.content  # the model was given the listing
+    conv_id = app.conversation_id
+    app.conversations.new_conversation()
+    pump(root, lambda: "Are the names clear?" not in app.transcript.content())
+    app.conversations.open_conversation(conv_id)
+    pump(root, lambda: "Are the names clear?" in app.transcript.content())
+    shown = app.transcript.content()
+    you = shown.split("\ncodenook")[0]  # the user's turn, before the answer
+    assert you.startswith("You\nReview tool.py") and "Are the names clear?" in you, shown
+    assert "1 | import os" not in you and "Propose a fix" not in you, shown
+
+
+def test_an_editor_job_gets_a_conversation_of_its_own(window, tmp_path) -> None:
+    """Issue 18, point 7: a Review from the editor is not appended to the open chat."""
+    root, app = window
+    login(root, app)
+    app.answering.send("Say hi.")
+    pump(root, lambda: answered(app))
+    chat = app.conversation_id
+    src = tmp_path / "tool.py"
+    src.write_text("import os\n\n\ndef double(x):\n    return x * 2\n", encoding="utf-8")
+    app.open_in_editor(str(src))
+    pump(root, lambda: app.editor.path == str(src))
+    assert app.editor.jobs.review()
+    pump(root, lambda: answered(app) and app.conversation_id not in (None, chat), timeout=180)
+    assert [m.role for m in stored_messages(app)] == ["user", "assistant"]
+    db = open_database()
+    try:
+        assert len(store.messages(db, app.user.id, chat)) == 2  # the chat is as it was
+        title = store.get_conversation(db, app.user.id, app.conversation_id).title
+    finally:
+        db.close()
+    assert title.startswith("Review tool.py")
+    assert "Say hi." not in app.transcript.content()
+
+
 def test_job_selector_debugs_pasted_code_in_the_sandbox(window) -> None:
     root, app = window
     login(root, app)

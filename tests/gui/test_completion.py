@@ -129,3 +129,32 @@ def test_auto_complete_fires_after_the_pause(editor_window) -> None:
     waited = (time.perf_counter() - completer.timings.key) * 1000
     assert waited >= 150
     pump(root, lambda: request_finished(app), timeout=120)
+
+
+def test_a_suggestion_that_would_not_parse_is_dropped(editor_window) -> None:
+    """The editor's completion passes the one check of code codenook writes."""
+    from tests.scripted import ScriptedBackend
+
+    root, app, _ = editor_window
+    editor = app.editor
+    real = editor.completer.model_context
+
+    def scripted():  # on the model worker, as the real one
+        ctx = real()
+        if ctx is None:
+            return None
+        db, user, _, options = ctx
+        return db, user, ScriptedBackend(["```python\n(a +\n```\n"]), options
+
+    editor.completer.model_context = scripted
+    for _ in range(60):  # until the model is ready
+        at_line_2_col_5(app)
+        editor.text.event_generate("<Control-space>")
+        pump(root, lambda: request_finished(app), timeout=120)
+        if "not ready" not in editor.completer.status:
+            break
+        time.sleep(1)
+    assert not editor.completer.ghost.visible
+    assert editor.completer.status.startswith("The suggestion was dropped: the code would not")
+    assert "(line 2:" in editor.completer.status
+    assert editor.get_text() == SOURCE

@@ -46,7 +46,11 @@ def test_file_jobs_run_on_the_attached_file(job: str) -> None:
 def test_file_jobs_take_pasted_code_from_a_fence() -> None:
     text = "Please look at this:\n```python\nimport os\nx = 1\n```\nthanks"
     r = plan("Review", "Auto", text)
-    assert r.options == {"source": "import os\nx = 1\n", "language": None}
+    assert r.options == {
+        "source": "import os\nx = 1\n",
+        "language": None,
+        "request": "Please look at this:\n\nthanks",  # the words go to the model
+    }
     assert r.shown == text
 
 
@@ -100,6 +104,24 @@ def test_split_code_and_with_file() -> None:
     text = dispatch.with_file("Explain", "t.py", "s = '```'\n", "python")
     assert text == "Explain\n\nt.py:\n````python\ns = '```'\n````\n"
     assert dispatch.end_of("a\nbc") == {"line": 2, "column": 3}
+
+
+def test_review_of_a_request_and_unfenced_code_lints_only_the_code(db, users) -> None:
+    """ "Please review this:" then code: the code is linted, the sentence is the request."""
+    from codenook.assist import jobs
+    from codenook.assist.session import ChatSession
+    from codenook.engine.backend import GenerationOptions
+    from tests.scripted import ScriptedBackend
+
+    box = "Please review this:\nimport os\n\n\ndef f(x):\n    return y\n"
+    req = plan("Review", "Auto", box)
+    assert req.options["source"] == "import os\n\n\ndef f(x):\n    return y\n"
+    assert req.options["request"] == "Please review this:"
+    backend = ScriptedBackend(["Looks fine."])
+    session = ChatSession(db, users[0], backend, GenerationOptions(max_tokens=32))
+    r = jobs.run_job(req.name, session, on_text=lambda _: None, **req.options)
+    assert sorted((f.line, f.code) for f in r.findings) == [(1, "F401"), (5, "F821")]
+    assert "The user asks: Please review this:" in backend.user_messages()[0]
 
 
 def test_the_selector_lists_the_registry_and_plans_a_registered_job() -> None:

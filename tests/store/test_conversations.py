@@ -64,3 +64,51 @@ def test_saving_an_answer_whose_account_was_removed_says_so(db_user) -> None:
         store.add_message(db, user.id, cid, role="user", content="next question")
     with pytest.raises(errors.StoreGoneError):
         store.create_conversation(db, user.id, title="t", system_prompt="s")
+
+
+def test_what_the_user_typed_is_kept_apart_from_the_prompt(db_user) -> None:
+    db, user = db_user
+    cid = store.create_conversation(db, user.id, title="t", system_prompt="s")
+    prompt = "Review a.py (Python, 2 lines).\n\n```\n1 | x = 1\n```\n3. Propose a fix as a diff."
+    asked = store.add_message(db, user.id, cid, role="user", content=prompt, shown="Check a.py")
+    plain = store.add_message(db, user.id, cid, role="user", content="hello")
+    rows = {m.id: m for m in store.messages(db, user.id, cid)}
+    assert rows[asked].content == prompt  # what the model was given
+    assert rows[asked].shown == "Check a.py" and rows[asked].as_shown == "Check a.py"
+    assert rows[plain].shown is None and rows[plain].as_shown == "hello"
+
+
+def test_messages_stored_before_the_shown_column_read_as_typed(tmp_path) -> None:
+    """Migration 7 adds the column; older rows have none: their content is what was typed."""
+    import sqlite3
+
+    from codenook.store import migrations
+
+    path = tmp_path / "old.db"
+    raw = sqlite3.connect(path, isolation_level=None)
+    saved = migrations.MIGRATIONS
+    try:
+        migrations.MIGRATIONS = saved[:6]
+        migrations.migrate(raw)
+    finally:
+        migrations.MIGRATIONS = saved
+    raw.execute(
+        "INSERT INTO users (id, name, name_key, password_hash, is_admin, created) "
+        "VALUES (1, 'old', 'old', 'x', 1, 0)"
+    )
+    raw.execute(
+        "INSERT INTO conversations (id, user_id, title, system_prompt, created, updated) "
+        "VALUES (1, 1, 't', 's', 0, 0)"
+    )
+    raw.execute(
+        "INSERT INTO messages (conversation_id, user_id, role, content, created) "
+        "VALUES (1, 1, 'user', 'an old question', 0)"
+    )
+    raw.close()
+    db = open_database(path)
+    try:
+        (row,) = store.messages(db, 1, 1)
+        assert migrations.schema_version(db) == len(migrations.MIGRATIONS)
+        assert row.shown is None and row.as_shown == "an old question"
+    finally:
+        db.close()

@@ -16,7 +16,11 @@ def _when(ts: float) -> str:
 
 
 def load(db: sqlite3.Connection, user_id: int, conv_id: int) -> dict[str, Any]:
-    """One of the user's conversations with its messages, as plain data."""
+    """One of the user's conversations with its messages, as plain data.
+
+    A user message's ``content`` is what they typed (what the window shows as "You");
+    when codenook sent the model more (a job's prompt), that is its ``prompt``.
+    """
     conv = store.get_conversation(db, user_id, conv_id)
     if conv is None:
         raise NotFoundError(f"No conversation {conv_id} (see codenook history list).")
@@ -31,7 +35,9 @@ def load(db: sqlite3.Connection, user_id: int, conv_id: int) -> dict[str, Any]:
             {
                 "id": m.id,
                 "role": m.role,
-                "content": m.content,
+                # What the user typed; a job's whole prompt goes beside it, as "prompt".
+                "content": m.as_shown,
+                **({"prompt": m.content} if m.shown is not None else {}),
                 "complete": m.complete,
                 "created": _when(m.created),
                 **(

@@ -182,14 +182,24 @@ def complete_record(name: str, line: int, column: int, prefix: str, suffix: str)
 
 
 def review_request(
-    name: str, code: str, findings: Sequence[Finding], *, language: str, budget_chars: int
+    name: str,
+    code: str,
+    findings: Sequence[Finding],
+    *,
+    language: str,
+    budget_chars: int,
+    ask: str = "",
 ) -> str:
-    """Code with line numbers and the linters' findings, asking for a review and a diff."""
+    """Code with line numbers and the linters' findings, asking for a review and a diff.
+
+    ``ask`` is what the user wrote beside the code (their own request), said first.
+    """
     tool = "ruff" if language == "python" else "ShellCheck"
     total = line_count(code)
     listing, last = numbered(code, budget_chars=budget_chars)
+    asked = f"The user asks: {ask.strip()}\n\n" if ask.strip() else ""
     return (
-        f"Review {name} ({NAMES[language]}, {total} lines).\n\n"
+        f"Review {name} ({NAMES[language]}, {total} lines).\n\n{asked}"
         f"{tool} found {len(findings)} problem(s):\n{findings_text(findings)}\n\n"
         f"The file, with line numbers (they are not part of the code):\n"
         f"{fence(listing)}{_cut_note(last, total)}\n"

@@ -103,6 +103,8 @@ class ChatSession:
     options: GenerationOptions = field(default_factory=GenerationOptions)
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     conversation_id: int | None = None
+    #: What the user typed for the next job (run_job's ``shown``); the job takes it.
+    typed: str | None = None
     _first_turn: int = 0
     #: Answers stored before the model file's hash was known (filled in later).
     _unhashed: list[int] = field(default_factory=list)
@@ -188,19 +190,27 @@ class ChatSession:
         task: str = "ask",
         language: str | None = None,
         tool_results: dict[str, Any] | None = None,
+        shown: str | None = None,
     ) -> Answer:
         """Ask ``text``; stream the answer to ``on_text``; store both. Returns the answer.
 
         ``tool_results`` (lint findings, validation, sandbox exit) go into the log row.
+        ``shown`` is what the user typed when ``text`` is a job's prompt around it: the
+        history shows it, the model gets ``text`` (now and in later turns).
         Runs in the caller's thread (a worker thread in the window).
         """
         if not text.strip():
             raise GenerationError("The message is empty.")
         conv_id = self._ensure_conversation(text)
-        store.add_message(self.db, self.user.id, conv_id, role="user", content=text)
+        self._add_question(conv_id, text, shown)
         return self._answer(
             text, on_text=on_text, task=task, language=language, tool_results=tool_results
         )
+
+    def _add_question(self, conv_id: int, text: str, shown: str | None) -> None:
+        """Store the user's turn: the prompt, and what they typed when it differs."""
+        apart = shown if shown is not None and shown != text else None
+        store.add_message(self.db, self.user.id, conv_id, role="user", content=text, shown=apart)
 
     def regenerate(
         self, *, on_text: Callable[[str], None], task: str = "ask", language: str | None = None
@@ -293,6 +303,7 @@ class ChatSession:
         language: str | None = None,
         tool_results: dict[str, Any] | None = None,
         ended: Callable[[], bool] | None = None,
+        shown: str | None = None,
     ) -> Answer:
         """Store ``text`` as a question and the stream ``start()`` opens as its answer.
 
@@ -300,12 +311,13 @@ class ChatSession:
         one-off request without the history): the model sees only what ``start`` sends,
         and the conversation keeps both sides. ``ended`` is asked after each piece; when
         it says the answer is complete (the caller saw the end of a block), generation
-        stops there and the answer counts as finished. Runs in the caller's thread.
+        stops there and the answer counts as finished. ``shown``: as for :meth:`send`.
+        Runs in the caller's thread.
         """
         if not text.strip():
             raise GenerationError("The message is empty.")
         conv_id = self._ensure_conversation(text)
-        store.add_message(self.db, self.user.id, conv_id, role="user", content=text)
+        self._add_question(conv_id, text, shown)
         answer_id = self._new_answer(task, language, tool_results)
         try:
             stream = start()

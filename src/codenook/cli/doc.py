@@ -8,7 +8,13 @@ import sys
 from codenook.assist import jobs
 from codenook.assist.jobs.common import load_source_to_write
 from codenook.assist.tools.docstrings import STYLES
-from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
+from codenook.cli.jobkit import (
+    Printer,
+    add_language_option,
+    add_model_and_generation,
+    job_session,
+    say_endings,
+)
 
 #: The job this command runs: its name and help are declared there.
 JOB = jobs.get("document")
@@ -64,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
             prompts=settings.prompts,
         )
     printer.end()
+    # Each docstring's own cut is said by the job (its limit is the job's, not --max-tokens).
+    say_endings(printer, result.answers if args.readme else [], settings)
     if not to_stdout and result.text is not None:
         # The file's own bytes: its line endings must come out as they are.
         sys.stdout.flush()

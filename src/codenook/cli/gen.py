@@ -8,7 +8,13 @@ from pathlib import Path
 from codenook.assist import jobs
 from codenook.cli.ask import read_question
 from codenook.cli.context import add_context_options, context_options
-from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
+from codenook.cli.jobkit import (
+    Printer,
+    add_language_option,
+    add_model_and_generation,
+    job_session,
+    say_endings,
+)
 from codenook.errors import UsageError
 from codenook.safefile import check_target
 
@@ -62,4 +68,5 @@ def run(args: argparse.Namespace) -> int:
             **context_options(args),
         )
     printer.end()
+    say_endings(printer, result.answers, settings)
     return 0 if result.passed else 1

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from codenook.assist.jobs import JobEvent, registry
-from codenook.assist.session import ChatSession, options_from
+from codenook.assist.session import Answer, ChatSession, options_from
 from codenook.assist.tools.language import LanguageError, normalise_language
 from codenook.cli.account import open_auth, require_user
 from codenook.cli.options import (
@@ -17,6 +17,7 @@ from codenook.cli.options import (
     add_generation_options,
     add_model_options,
     backend_choice,
+    end_note,
     settings_from,
 )
 from codenook.config import Settings
@@ -137,3 +138,13 @@ class Printer:
         """Finish the output with a newline."""
         self._line_break(self.answer)
         self._line_break(self.events)
+
+
+def say_endings(printer: Printer, answers: list[Answer], settings: Settings) -> None:
+    """Note each answer that did not end by itself (cut at the token limit, stopped), once."""
+    said: set[str] = set()
+    for answer in answers:
+        text = end_note(answer.result, settings)
+        if text and text not in said:
+            said.add(text)
+            printer.event(JobEvent("note", text))

@@ -361,4 +361,8 @@ class Completer:
         finally:
             tracking.stream = None
         code = result.code or ""
+        if result.parse_problem is not None:  # the one check of code codenook writes
+            why = f"The suggestion was dropped: the code would not parse ({result.parse_problem})."
+            self.post(SuggestionDone(self, gen, "", why))
+            return
         self.post(SuggestionDone(self, gen, code))

@@ -16,8 +16,6 @@ from codenook.errors import UsageError
 
 LANGUAGES = ("Auto", "Python", "Bash")
 
-# One fenced block in the input box: ```lang\n...\n```.
-_FENCE = re.compile(r"^(`{3,}|~{3,})[ \t]*([\w+-]*)[^\n]*\n(.*?)^\1[ \t]*$", re.M | re.S)
 _BASH_WORDS = re.compile(r"\b(bash|shell|sh script|shellscript|zsh)\b", re.I)
 _TRACEBACK = re.compile(
     r"Traceback \(most recent call last\)|^\S*: line \d+: |^\w+(Error|Exception): ", re.M
@@ -65,15 +63,10 @@ def override_note(language: str, attached: str | None) -> str:
 
 
 def split_code(text: str) -> tuple[str, str]:
-    """``(words, code)`` of an input: the first fenced block is the code, the rest words.
+    """``(words, code)`` of an input: :func:`codenook.assist.tools.split.split_code`."""
+    from codenook.assist.tools.split import split_code as split  # the one splitter
 
-    Without a fence the whole text is the code (a paste), and there are no words.
-    """
-    m = _FENCE.search(text)
-    if m is None:
-        return "", text
-    words = (text[: m.start()] + text[m.end() :]).strip()
-    return words, m.group(3)
+    return split(text)
 
 
 def job_labels() -> tuple[str, ...]:
@@ -136,10 +129,12 @@ def _code_job(
         if text.strip():
             shown += f"\n\n{text}"
     else:
-        _, code = split_code(text)
+        words, code = split_code(text)
         if not code.strip():
             raise UsageError(f"{job.label} needs code: paste it in the box or attach a file.")
         source, shown = {"source": code}, text
+        if words and job.takes("request"):
+            source["request"] = words  # the user's sentence is for the model, not the linter
     options: dict[str, Any] = {**source, "language": lang}
     if cursor and "source" in source:
         # The cursor is at the end of the code: complete what was written so far.

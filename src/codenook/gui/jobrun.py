@@ -67,5 +67,6 @@ def run_request(
 
     options = prepare_options(request, limits)
     return run_job(
-        request.name, session, on_text=on_text, on_event=on_event, prompts=prompts, **options
-    )
+        request.name, session, on_text=on_text, on_event=on_event, prompts=prompts,
+        shown=request.shown, **options,
+    )  # fmt: skip

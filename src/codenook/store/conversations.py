@@ -56,6 +56,14 @@ class MessageRow:
     complete: bool
     created: float
     figures: dict[str, Any]
+    #: What the user typed, when codenook sent more than that (a job's prompt): the
+    #: history shows this, the model is given ``content``. None: ``content`` is it.
+    shown: str | None = None
+
+    @property
+    def as_shown(self) -> str:
+        """The message as the user should see it: what they typed, not the job's prompt."""
+        return self.content if self.shown is None else self.shown
 
 
 def _conversation(row: sqlite3.Row) -> ConversationRow:
@@ -84,6 +92,7 @@ def _message(row: sqlite3.Row) -> MessageRow:
         bool(row["complete"]),
         row["created"],
         {k: _figure(k, row[k]) for k in FIGURES},
+        row["shown"],
     )
 
 
@@ -160,15 +169,20 @@ def add_message(
     role: str,
     content: str,
     complete: bool = True,
+    shown: str | None = None,
     **figures: Any,
 ) -> int:
-    """Append a message (committed at once) and mark the conversation as used."""
+    """Append a message (committed at once) and mark the conversation as used.
+
+    ``shown`` is what the user typed when ``content`` is more (a job's prompt around it).
+    """
     figures = _encoded(figures)
     now = time.time()
-    cols = ["conversation_id", "user_id", "role", "content", "complete", "created", *figures]
+    cols = ["conversation_id", "user_id", "role", "content", "complete", "created", "shown"]
+    cols += list(figures)
     cur = db.execute(
         f"INSERT INTO messages ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-        (conv_id, user_id, role, content, int(complete), now, *figures.values()),
+        (conv_id, user_id, role, content, int(complete), now, shown, *figures.values()),
     )
     db.execute(
         "UPDATE conversations SET updated = ? WHERE id = ? AND user_id = ?",

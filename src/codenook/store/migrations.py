@@ -153,6 +153,12 @@ def _m004_recovery_codes(db: sqlite3.Connection) -> None:
     )
 
 
+def _m007_shown_text(db: sqlite3.Connection) -> None:
+    # What the user typed (or a line saying what codenook was asked), kept apart from the
+    # prompt codenook built around it; NULL when the content is what the user typed.
+    run_script(db, "ALTER TABLE messages ADD COLUMN shown TEXT;")
+
+
 #: Every schema change, oldest first. Append only; never edit a released one.
 
 
@@ -217,6 +223,12 @@ def _m005_projects(db: sqlite3.Connection) -> None:
     )
 
 
+def _m007_shown_text(db: sqlite3.Connection) -> None:
+    # What the user typed (or a line saying what codenook was asked), kept apart from the
+    # prompt codenook built around it; NULL when the content is what the user typed.
+    run_script(db, "ALTER TABLE messages ADD COLUMN shown TEXT;")
+
+
 #: Every schema change, oldest first. Append only; never edit a released one.
 def _m006_evaluations(db: sqlite3.Connection) -> None:
     run_script(
@@ -262,6 +274,12 @@ def _m006_evaluations(db: sqlite3.Connection) -> None:
     )
 
 
+def _m007_shown_text(db: sqlite3.Connection) -> None:
+    # What the user typed (or a line saying what codenook was asked), kept apart from the
+    # prompt codenook built around it; NULL when the content is what the user typed.
+    run_script(db, "ALTER TABLE messages ADD COLUMN shown TEXT;")
+
+
 #: Every schema change, oldest first. Append only; never edit a released one.
 
 
@@ -272,6 +290,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m004_recovery_codes,
     _m005_projects,
     _m006_evaluations,
+    _m007_shown_text,
 ]
 
 

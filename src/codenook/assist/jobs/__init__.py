@@ -44,16 +44,20 @@ def run_job(
     on_text: OnText,
     on_event: OnEvent | None = None,
     prompts: PromptSettings | None = None,
+    shown: str | None = None,
     **options: Any,
 ) -> JobResult:
     """Run the job called ``name`` in ``session``: the one path both faces take.
 
     ``args`` are the job's input (a ``text`` job's words), ``options`` that job's keywords
     (``path=``, ``language=`` ...); ``prompts`` are the user's ``[prompts]`` settings.
+    ``shown`` is what the user typed (the window's box): the history shows it as their
+    turn, while the model gets the job's whole prompt.
     Runs in the caller's thread (a worker thread in the window); ``backend.cancel()``
     from another thread stops the answer, as it does for a chat.
     """
     job = get(name)
+    session.typed = shown
     return job.run(session, *args, on_text=on_text, on_event=on_event, prompts=prompts, **options)
 
 

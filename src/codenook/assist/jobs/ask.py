@@ -64,6 +64,8 @@ def prepare(
                 excerpt_chars=min(docs.EXCERPT_CHARS, total),
             )
     r.sources = [e.source for e in excerpts]
+    if job.typed is None:
+        job.typed = question  # the history shows the question, not the excerpts around it
     request = ask_request(question, excerpts)
     if job.grounded(context):
         from codenook.assist.project import grounding  # numpy: loaded when a job grounds

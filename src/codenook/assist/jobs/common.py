@@ -11,6 +11,7 @@ from codenook.assist import interactions
 from codenook.assist.jobs.registry import JobError
 from codenook.assist.prompts import code_budget, system_prompt
 from codenook.assist.session import Answer, ChatSession
+from codenook.assist.tools.check import ParseProblem
 from codenook.assist.tools.files import SourceFileError, read_source, read_source_snapshot
 from codenook.assist.tools.language import (
     Language,
@@ -100,6 +101,8 @@ class JobResult:
     #: document: qualified name (or Bash function, ``<usage>``) -> the text inserted.
     docs: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: complete: why the file with the completion would not parse (None: it parses).
+    parse_problem: ParseProblem | None = None
 
     @property
     def answer(self) -> Answer | None:
@@ -156,9 +159,14 @@ class JobRun:
     _preface: str = field(init=False, default="")
     #: The project context added to the request (None: not grounded, or no projects).
     context: grounding.Context | None = field(init=False, default=None)
+    #: What the user typed for this job (the window's box, a question): the history shows
+    #: it as their first turn; later turns show their request's first line.
+    typed: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.result = JobResult(self.name, self.language)
+        # Handed in by run_job(shown=...) for this job only.
+        self.typed, self.session.typed = self.session.typed, None
         wanted = self.system = system_prompt(self.name, self.language, self.prompts)
         s = self.session
         if s.conversation_id is None:
@@ -195,11 +203,22 @@ class JobRun:
         self.result.notes.append(text)
         self.event("note", text)
 
+    def shown_for(self, request: str) -> str:
+        """What the history shows for ``request``: what the user typed, on the job's first
+        turn; else the request's first line ("Review tool.py (Python, 9 lines).")."""
+        if self.typed is not None and not self.result.answers:
+            return self.typed
+        return request.split("\n", 1)[0]
+
     def send(self, text: str) -> Answer:
         """A chat turn in the session, stored with this job's task and language."""
         new = self.session.conversation_id is None
         answer = self.session.send(
-            self._preface + text, on_text=self.on_text, task=self.name, language=self.language
+            self._preface + text,
+            on_text=self.on_text,
+            task=self.name,
+            language=self.language,
+            shown=self.shown_for(text),
         )
         self._title(new, text)
         self.result.answers.append(answer)
@@ -233,6 +252,7 @@ class JobRun:
             task=self.name,
             language=self.language,
             ended=ended,
+            shown=self.shown_for(text),
         )
         self._title(new, text)
         self.result.answers.append(answer)

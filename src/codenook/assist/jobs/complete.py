@@ -11,6 +11,7 @@ from codenook.assist.jobs.common import resolve_language as _language
 from codenook.assist.jobs.registry import CURSOR, Job, register
 from codenook.assist.prompts import complete_record, fill_request, fill_stop, job_words
 from codenook.assist.session import ChatSession
+from codenook.assist.tools.check import breaks, refuse
 from codenook.assist.tools.cursor import (
     CursorContext,
     cursor_context,
@@ -60,6 +61,11 @@ class BlockCutter:
         self.sent = ""
         self.done = False
         self._echoes = _echoes(prefix)
+        tail = prefix.split("\n")
+        #: The prefix's last whole lines (stripped) and the cursor line's start, for an echo
+        #: that repeats some of them only (the definition's head, then its own body).
+        self._echo_lines = [ln.strip() for ln in tail[-ECHO_LINES - 1 : -1]]
+        self._cursor_start = tail[-1]
         #: Where the answer starts after an opening fence line (None: not known yet).
         self._open: int | None = None
         self._skip: int | None = None if self._echoes else 0
@@ -87,12 +93,43 @@ class BlockCutter:
             return None
         text = self.raw[self._open :]
         if self._skip is None:
-            if any(e.startswith(text) and len(e) > len(text) for e in self._echoes):
+            self._skip = self._echo_end(text)
+            if self._skip is None:
                 return None  # it may still turn out to be an echo
-            self._skip = next((len(e) for e in self._echoes if text.startswith(e)), 0)
         body = text[self._skip :]
         closing = _CLOSING_FENCE.search(body)
         return (body, False) if closing is None else (body[: closing.start()], True)
+
+    def _echo_end(self, text: str) -> int | None:
+        """Where an echo of the prefix at the start of ``text`` ends (0: none; None: wait).
+
+        First the prefix's whole end written again; else its lines written again in
+        order, some left out (a model that repeats the function's head and then writes
+        the body anew), and then the cursor line's own start.
+        """
+        if any(e.startswith(text) and len(e) > len(text) for e in self._echoes):
+            return None
+        exact = next((len(e) for e in self._echoes if text.startswith(e)), 0)
+        if exact:
+            return exact
+        pos, at = 0, 0
+        while True:
+            nl = text.find("\n", pos)
+            line = (text[pos:] if nl < 0 else text[pos:nl]).strip()
+            if nl < 0 and (
+                (not line and pos == 0) or any(e.startswith(line) for e in self._echo_lines[at:])
+            ):
+                return None  # the line may still be one of the prefix's (or be blank)
+            found = self._echo_lines.index(line, at) if line in self._echo_lines[at:] else -1
+            if nl < 0 or not line or found < 0:
+                break
+            pos, at = nl + 1, found + 1
+        if pos == 0:
+            return 0
+        rest, start = text[pos:], self._cursor_start
+        if start.startswith(rest) and len(start) > len(rest):
+            return None  # it may still be the cursor line's start
+        return pos + len(start) if start and rest.startswith(start) else pos
 
     def feed(self, piece: str) -> None:
         """Take one streamed piece; pass on what is surely part of the block."""
@@ -118,7 +155,9 @@ class BlockCutter:
             if self._open is None:
                 self._open = 0
             if self._skip is None:
-                self._skip = 0
+                # The answer is whole now: its last line counts as whole too.
+                text = self.raw[self._open :]
+                self._skip = min(self._echo_end(text + "\n") or 0, len(text))
             found = self._body()
             self._send(self._kept(found[0] if found else ""))
         return self.sent
@@ -282,9 +321,17 @@ def complete(
     job.say_sources()
     if not inserted.strip():
         job.note("The model suggested nothing here.")
+    new_text = text[:offset] + inserted + text[offset:]
+    if inserted.strip():
+        # Said whether or not it is applied: the window drops such a suggestion.
+        r.parse_problem = breaks(new_text, language=lang, old=text)
+        if r.parse_problem is not None and not apply:
+            job.note(f"With this completion the code would not parse ({r.parse_problem}).")
     if apply and not job.stop_note("nothing was inserted"):
-        r.text = text[:offset] + inserted + text[offset:]
+        r.text = new_text
         if path is not None and inserted:
+            if r.parse_problem is not None:
+                raise refuse(path, new_text, r.parse_problem)
             r.backup = write_source(path, r.text, backup=True, expect=read, exclusive=read is None)
             r.written, r.applied = Path(path), True
             job.event("written", f"Inserted into {path} (backup: {r.backup}).", path)

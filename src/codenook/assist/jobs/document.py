@@ -47,6 +47,7 @@ DOC_CHARS = 1500
 TARGET_CHARS = 2400
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n.*?^\1[ \t]*$\n?", re.MULTILINE | re.DOTALL)
+_FENCE_LINE = re.compile(r"^\s*(`{3,}|~{3,})")
 _DEFS = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
@@ -80,14 +81,20 @@ def clean_doc(answer: str, *, bash: bool = False) -> str:
     lines = text.replace("\r\n", "\n").split("\n")
     if len(lines) > 1 and lines[0].rstrip().endswith(":") and len(lines[0]) < 60:
         lines = lines[1:]  # "Here is the docstring:"
+    # A fence left over (an answer that opened one and never closed it) is no documentation.
+    lines = [ln for ln in lines if not _FENCE_LINE.match(ln)]
     if bash:
         lines = [re.sub(r"^\s*#+ ?", "", ln) for ln in lines]
     text = "\n".join(ln.rstrip() for ln in lines[:DOC_LINES]).strip()
     return text[:DOC_CHARS].rstrip()
 
 
-def _ask_one(job: JobRun, request: str, label: str, *, bash: bool = False) -> str:
-    """One short, history-free request; the conversation keeps it all the same."""
+def _ask_one(job: JobRun, request: str, label: str, *, bash: bool = False) -> str | None:
+    """One short, history-free request; the conversation keeps it all the same.
+
+    An answer cut at the token limit is left out (None), with a note: half a docstring
+    is not written as if it were whole.
+    """
     session = job.session
     options = dataclasses.replace(
         session.options, max_tokens=min(session.options.max_tokens, DOC_TOKENS)
@@ -100,6 +107,12 @@ def _ask_one(job: JobRun, request: str, label: str, *, bash: bool = False) -> st
     job.event("target", label)
     answer = job.record(request, start)
     job.on_text("\n")
+    if answer.result.finish_reason == "length":
+        job.note(
+            f"The answer for {label} was cut at the token limit "
+            f"({answer.result.completion_tokens} tokens); it was left out."
+        )
+        return None
     return clean_doc(answer.text, bash=bash)
 
 
@@ -129,7 +142,7 @@ def _document_python(
         doc = _ask_one(job, request, f"{t.kind} {t.name} (line {t.line})")
         if doc:
             r.docs[t.name] = doc
-        else:
+        elif doc is not None:
             job.note(f"No docstring came back for {t.name}; it was left as it was.")
     if not r.docs or job.stopped:
         return text
@@ -218,6 +231,9 @@ def document(
         request = readme_request(name, text, language=lang, budget_chars=job.budget())
         answer = job.send(request)
         r.text = answer.text.strip() + "\n"
+        if answer.result.finish_reason == "length" and write:
+            job.note(f"The summary was cut at the token limit, so {target} was not written.")
+            return r
         if write and target is not None and not job.stop_note("nothing was written"):
             r.backup = write_source(
                 target, r.text, backup=True, expect=before, exclusive=before is None
@@ -234,7 +250,9 @@ def document(
     if job.stop_note("the file was left as it was"):
         return r
     if write and path is not None and new != text:
-        r.backup = write_source(path, new, backup=True, expect=read, exclusive=read is None)
+        r.backup = write_source(
+            path, new, backup=True, expect=read, exclusive=read is None, language=lang, old=text
+        )
         r.written, r.applied = Path(path), True
         job.event("written", f"Wrote {path} (backup: {r.backup}).", path)
     return r

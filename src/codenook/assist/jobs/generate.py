@@ -13,23 +13,36 @@ from codenook.assist.prompts import (
     job_words,
     no_code_request,
 )
-from codenook.assist.session import ChatSession
+from codenook.assist.session import Answer, ChatSession
+from codenook.assist.tools.check import ensure_parses
 from codenook.assist.tools.code_blocks import first_block
 from codenook.assist.tools.language import normalise_language
 from codenook.assist.tools.lint import Finding, Validation, validate
 from codenook.config import PromptSettings
 from codenook.errors import UsageError
-from codenook.safefile import FileWriteError, check_target, write_file
+from codenook.safefile import (
+    PROPOSED_SUFFIX,
+    FileWriteError,
+    check_target,
+    keep_beside,
+    write_file,
+)
 
 
-def _check(job: JobRun, text: str, language: str) -> tuple[str | None, Validation]:
-    block = first_block(text, language)
+def _check(job: JobRun, answer: Answer, language: str) -> tuple[str | None, Validation]:
+    block = first_block(answer.text, language)
     if block is None:
         missing = Finding(1, 1, "no-code", "The answer has no fenced code block.", "codenook")
         return None, Validation(False, [missing])
-    if not block.closed:
+    validation = validate(block.code, language)
+    cut = answer.result.finish_reason == "length"
+    if cut or not block.closed:
+        # Code that stops mid-way may still parse: it never passes as if it were whole.
         job.note("The code block was cut off (the answer hit its length limit).")
-    return block.code, validate(block.code, language)
+        lines = block.code.count("\n") + 1
+        cutoff = Finding(lines, 1, "cut", "The code was cut off at the token limit.", "codenook")
+        validation = Validation(False, [*validation.findings, cutoff])
+    return block.code, validation
 
 
 def _report(job: JobRun, validation: Validation, attempt: int) -> None:
@@ -78,7 +91,7 @@ def _first_answer(
         )
     answer = job.send(request)
     job.say_sources()
-    code, validation = _check(job, answer.text, lang)
+    code, validation = _check(job, answer, lang)
     job.result.attempts, job.result.findings = 1, list(validation.findings)
     _report(job, validation, 1)
     job.log_tools(
@@ -98,7 +111,7 @@ def _retry(job: JobRun, code: str | None, validation: Validation) -> tuple[str |
     else:
         request = fix_request(code, validation.findings, language=lang)
     answer = job.send(request)
-    again, validation_again = _check(job, answer.text, lang)
+    again, validation_again = _check(job, answer, lang)
     job.result.attempts = 2
     _report(job, validation_again, 2)
     job.log_tools(
@@ -119,6 +132,12 @@ def _write(
     if code is None:
         job.note(f"No code to write; {out} was not created.")
         return
+    if any(f.code == "cut" for f in validation.findings):
+        proposed = keep_beside(out, code.encode("utf-8"), PROPOSED_SUFFIX)
+        job.note(f"The code is incomplete, so {out} was not written; it is kept as {proposed}.")
+        return
+    # Parsed before it is written (refused and kept aside when it does not).
+    ensure_parses(out, code, language=job.language or "python")
     # Without --force the file must still be absent now: one that appeared during
     # the answer is kept, and the code saved beside it.
     written = write_file(out, code, force=force, exclusive=not force, backup=force, propose=True)
@@ -161,6 +180,8 @@ def generate(
     lang = normalise_language(language)
     out = _check_output(output, force=force)
     job = JobRun("generate", session, lang, on_text, on_event, prompts)
+    if job.typed is None:
+        job.typed = description  # shown as typed; the model gets the request around it
     code, validation = _first_answer(job, description, context=context, project=project)
     if not validation.passed and retry and not job.stop_note("it was not asked again"):
         code, validation = _retry(job, code, validation)

@@ -75,6 +75,10 @@ class Job:
         positional = [p for p in params[1:] if p.kind is p.POSITIONAL_OR_KEYWORD]
         return positional[0].name if positional else "text"
 
+    def takes(self, option: str) -> bool:
+        """Whether the job's function has a keyword argument ``option`` (``request``...)."""
+        return option in inspect.signature(self.run).parameters
+
 
 _jobs: dict[str, Job] = {}
 

@@ -84,10 +84,35 @@ def apply_proposed(
         job.note(f"Hunk {h.number} applied at line {h.line} ({said}).")
     if path is not None:
         r.backup = write_source(
-            path, applied.text, backup=True, expect=read, exclusive=read is None
-        )
+            path, applied.text, backup=True, expect=read, exclusive=read is None,
+            language=job.language, old=text,
+        )  # fmt: skip
         r.written = Path(path)
     return applied.text
+
+
+def _prompt(
+    job: JobRun, name: str, text: str, *, ask: str, path: str | None, context: bool,
+    project: str | None,
+) -> str:  # fmt: skip
+    """The review request: the findings, the listing, the user's words, the project context."""
+    lang = job.language or "python"
+    held = job.context_reserve(context)
+    budget = job.budget(reserve_tokens=400 + held)
+    findings = job.result.findings
+    request = review_request(name, text, findings, language=lang, budget_chars=budget, ask=ask)
+    if not held:
+        return request
+    from codenook.assist.project import grounding  # numpy: loaded when a job grounds
+
+    s = job.session
+    return job.ground(
+        request,
+        lambda count, room: grounding.for_code(
+            s.db, s.user, text, language=lang, path=path, count_tokens=count,
+            budget=room, project=project,
+        ),
+    )  # fmt: skip
 
 
 def review(
@@ -103,8 +128,12 @@ def review(
     prompts: PromptSettings | None = None,
     context: bool = True,
     project: str | None = None,
+    request: str | None = None,
 ) -> JobResult:
     """Lint the file, have the model review it and propose a diff; ``apply`` applies it.
+
+    ``request`` is what the user wrote beside the code ("Please review this:"): it goes to
+    the model as their request and is never linted.
 
     With the user's projects indexed, the definitions the code calls and the places that
     call it go into the prompt too (``context=False``: not).
@@ -125,21 +154,9 @@ def review(
     r.findings = lint(text, language=lang, name=lint_name)
     job.event("findings", findings_block(r.findings, tool=tool, name=name), r.findings)
 
-    held = job.context_reserve(context)
-    budget = job.budget(reserve_tokens=400 + held)
-    request = review_request(name, text, r.findings, language=lang, budget_chars=budget)
-    if held:
-        from codenook.assist.project import grounding  # numpy: loaded when a job grounds
-
-        s, where = session, str(path) if path is not None else None
-        request = job.ground(
-            request,
-            lambda count, room: grounding.for_code(
-                s.db, s.user, text, language=lang, path=where, count_tokens=count,
-                budget=room, project=project,
-            ),
-        )  # fmt: skip
-    answer = job.send(request)
+    at = str(path) if path is not None else None
+    prompt = _prompt(job, name, text, ask=request or "", path=at, context=context, project=project)
+    answer = job.send(prompt)
     job.say_sources()
     job.log_tools(answer, lint_findings=len(r.findings))
     diff = extract_diff(answer.text)

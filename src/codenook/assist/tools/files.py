@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from codenook.assist.tools.check import ensure_parses
 from codenook.errors import CodenookError
 from codenook.safefile import (
     FileChangedError,
@@ -90,6 +91,8 @@ def write_source(
     backup: bool = True,
     expect: Snapshot | None = None,
     exclusive: bool = False,
+    language: str | None = None,
+    old: str | None = None,
 ) -> Path | None:
     """Replace ``path``'s content with ``text`` (UTF-8, bytes as given); returns the backup.
 
@@ -97,8 +100,12 @@ def write_source(
     (``FILE.orig``) made from the old bytes. With ``expect`` (what a job read), a file
     changed since is left alone and the text is saved as ``FILE.codenook-proposed``
     (:class:`~codenook.safefile.FileChangedError`); ``exclusive`` refuses a file that
-    appeared since the job found none.
+    appeared since the job found none. With ``language`` the text must parse first
+    (:func:`codenook.assist.tools.check.ensure_parses`, given the ``old`` text it
+    replaces): code that does not is refused and kept as ``FILE.codenook-proposed``.
     """
+    if language is not None:
+        ensure_parses(path, text, language=language, old=old)
     p = Path(path)
     if expect is not None:
         # The file the job read, links resolved then: a link planted since is not followed.

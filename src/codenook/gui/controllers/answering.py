@@ -211,6 +211,10 @@ class AnsweringController:
             return False
         ticket = next(self._tickets)
         self._file_jobs[ticket] = on_result
+        # A conversation of its own (the job names it after itself and the file), never
+        # appended to the chat that happens to be open.
+        self.host.conversation_id = None
+        self.host.transcript.clear()
         self.run(JobRequest(name, dict(options), label), ticket=ticket)
         return True
 
