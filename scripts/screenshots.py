@@ -1,4 +1,5 @@
-"""Make docs/window-light.png, window-dark.png and window-editor.png (under Xvfb: DISPLAY set).
+"""Make the pictures in docs/ (under Xvfb: DISPLAY set): the window in the light and dark
+themes, with the editor open at the default width, the first start, and the Models window.
 
 The conversation shown is written here, not generated, so the pictures show the
 window's rendering of Python and Bash code rather than the tiny test model's skill.
@@ -68,26 +69,33 @@ def show_editor(app) -> None:
     editor.update_status()
 
 
-def main() -> None:
-    os.environ["CODENOOK_HOME"] = tempfile.mkdtemp()
+#: Each picture: its name, the theme, and what is done before it is taken.
+SHOTS = ("light", "dark", "editor", "first-start", "models")
+
+
+def settle(root: tk.Misc, seconds: float) -> None:
+    """Let the window draw (and its workers report) for ``seconds``."""
+    for _ in range(int(seconds / 0.02)):
+        root.update()
+        time.sleep(0.02)
+
+
+def make_app(shot: str):
+    """A window logged in as "you", in the state the picture ``shot`` shows."""
     from codenook import config
     from codenook.auth import User
     from codenook.gui.app import App
     from codenook.gui.events import LoggedIn
 
-    DOCS.mkdir(exist_ok=True)
-    for theme, shot in (("light", "light"), ("dark", "dark"), ("light", "editor")):
-        root = tk.Tk(className="codenook")
-        geometry = "1400x760+0+0" if shot == "editor" else "1100x720+0+0"
-        settings = config.Settings(
-            ui=config.UiSettings(theme=theme, geometry=geometry),
-            models=config.ModelsSettings(first_run_done=True),
-        )
-        app = App(root, settings=settings)
-        app.bus.publish(LoggedIn(User(1, "you", True)))
-        for _ in range(100):  # let the (empty) conversation list arrive first
-            root.update()
-            time.sleep(0.02)
+    root = tk.Tk(className="codenook")
+    settings = config.Settings(
+        ui=config.UiSettings(theme="dark" if shot == "dark" else "light", geometry="1100x720+0+0"),
+        models=config.ModelsSettings(first_run_done=shot != "first-start"),
+    )
+    app = App(root, settings=settings)
+    app.bus.publish(LoggedIn(User(1, "you", True)))
+    settle(root, 2.0)  # the (empty) conversation list and the first-run panel arrive first
+    if shot != "first-start":
         app.conversations.conv_list.insert(
             "end",
             "Count lines of .py files",
@@ -102,16 +110,29 @@ def main() -> None:
             text="SmolLM2-135M-Instruct · llama.cpp · CPU   ·   ready   ·   "
             "81.2 tok/s   ·   first token 142 ms   ·   context 412/4,096"
         )
+    return root, app
+
+
+def take(window: tk.Misc, out: Path) -> None:
+    """Save what ``window`` shows (with its frame when there is one) as ``out``."""
+    frame = window.winfo_toplevel().wm_frame()
+    subprocess.run(["import", "-window", frame or hex(window.winfo_id()), str(out)], check=True)
+    print(out)
+
+
+def main() -> None:
+    os.environ["CODENOOK_HOME"] = tempfile.mkdtemp()
+    DOCS.mkdir(exist_ok=True)
+    for shot in SHOTS:
+        root, app = make_app(shot)
+        target: tk.Misc = root
         if shot == "editor":
             show_editor(app)
-        for _ in range(50):
-            root.update()
-            time.sleep(0.02)
-        out = DOCS / f"window-{shot}.png"
-        window = hex(root.winfo_id())
-        frame = root.winfo_toplevel().wm_frame()
-        subprocess.run(["import", "-window", frame or window, str(out)], check=True)
-        print(out)
+        if shot == "models":
+            target = app.models.open_models()
+            target.geometry("980x600+40+40")
+        settle(root, 3.0 if shot == "models" else 1.0)
+        take(target, DOCS / f"window-{shot}.png")
         app.close()
 
 
