@@ -158,3 +158,48 @@ def test_a_suggestion_that_would_not_parse_is_dropped(editor_window) -> None:
     assert editor.completer.status.startswith("The suggestion was dropped: the code would not")
     assert "(line 2:" in editor.completer.status
     assert editor.get_text() == SOURCE
+
+
+def test_a_suggestion_of_several_lines_pushes_the_next_lines_down_in_step_with_the_gutter(
+    editor_window,
+) -> None:
+    """The lines after the cursor move down to make room; none is drawn over; the line
+    numbers follow them; Esc gives the room back and takes the Tab hint away."""
+    root, app, _ = editor_window
+    editor, text = app.editor, app.editor.text
+
+    def y_of(line: int) -> int:
+        return text.dlineinfo(f"{line}.0")[1]
+
+    def gutter_y(line: int) -> float:
+        found = [
+            editor.gutter.coords(item)[1]
+            for item in editor.gutter.find_all()
+            if editor.gutter.itemcget(item, "text") == str(line)
+        ]
+        assert found, f"line {line} is not numbered"
+        return found[0]
+
+    root.update()
+    before = y_of(3)
+    assert gutter_y(3) == before
+    at_line_2_col_5(app)
+    completer = editor.completer
+    completer.ghost.show("insert", "total = a + b\n    print(total)\n    return total")
+    completer.status = "Tab accepts · Esc dismisses"
+    editor.update_status()
+    pump(root, lambda: editor._chrome_after is None)
+    ghost = completer.ghost
+    rest_top = ghost.rest.winfo_y()
+    rest_bottom = rest_top + ghost.rest.winfo_reqheight()
+    line_height = before - y_of(2)
+    assert y_of(3) == before + 2 * line_height  # line 3 moved down by the two lines
+    assert ghost.first.winfo_y() == text.bbox("2.4")[1]  # the first line at the cursor
+    assert rest_top >= y_of(2) and rest_bottom <= y_of(3)  # the two lines sit in the room
+    assert gutter_y(3) == y_of(3)  # the number moved with its line
+    text.focus_force()
+    text.event_generate("<Escape>")
+    pump(root, lambda: editor._chrome_after is None)
+    assert not ghost.visible and y_of(3) == before and gutter_y(3) == before
+    assert "Tab accepts" not in editor.status.cget("text")
+    assert editor.get_text() == SOURCE

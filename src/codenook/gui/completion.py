@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import tkinter as tk
+import tkinter.font as tkfont
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -125,6 +126,14 @@ class Timings:
     finished: list[int] = field(default_factory=list)
 
 
+#: What the status bar says while a suggestion shows.
+HINT = "Tab accepts · Esc dismisses"
+#: The tag that makes room under the cursor's line for a suggestion's further lines.
+ROOM_TAG = "ghost-room"
+#: Sent by the editor's text widget when the ghost moved lines (the gutter redraws).
+LAYOUT_EVENT = "<<GhostLayout>>"
+
+
 class Ghost:
     """Grey text laid over the editor at a position; the buffer never holds it."""
 
@@ -134,6 +143,8 @@ class Ghost:
         self.rest = tk.Label(text, borderwidth=0, padx=0, pady=0, justify="left", anchor="nw")
         self.index: str | None = None
         self.text = ""
+        #: The line given room for the suggestion's further lines, and how many.
+        self._room: tuple[str, int] = ("", 0)
 
     def style(self, *, font: Any, fg: str, bg: str) -> None:
         """Match the editor's font, in a muted colour."""
@@ -150,26 +161,49 @@ class Ghost:
         if self.index is None or not self.text:
             self.hide_labels()
             return
-        box = self.widget.bbox(self.index)
         line = self.index.split(".")[0]
-        start = self.widget.bbox(f"{line}.0")
-        if box is None or start is None:  # scrolled out of view
-            self.hide_labels()
-            return
-        x, y, _, h = box
         head, _, tail = self.text.partition("\n")
+        # Room under the cursor's line for the suggestion's further lines: the lines after
+        # it move down (as in an IDE) instead of being drawn over, and the gutter, which
+        # numbers lines where the text widget lays them out, stays in step.
+        self._make_room(line, tail.count("\n") + 1 if tail else 0)
+        box = self.widget.bbox(self.index)
+        start = self.widget.dlineinfo(f"{line}.0")
+        if box is None or start is None:  # scrolled out of view
+            self.first.place_forget()
+            self.rest.place_forget()
+            return
+        x, y, _, _ = box
         self.first.configure(text=head.expandtabs(8))
-        self.first.place(x=x, y=y)
+        self.first.place(x=x, y=y, bordermode="outside")
         if tail:
             self.rest.configure(text=tail.expandtabs(8))
-            self.rest.place(x=start[0], y=y + h)
+            # bbox and dlineinfo count from the widget's outer edge; "outside" places there too.
+            self.rest.place(x=start[0], y=start[1] + self._line_height(), bordermode="outside")
         else:
             self.rest.place_forget()
 
+    def _make_room(self, line: str, lines: int) -> None:
+        """Leave ``lines`` empty lines' height under ``line`` (0: none), once per change."""
+        room = (line, lines)
+        if room == self._room:
+            return
+        self._room = room
+        self.widget.tag_remove(ROOM_TAG, "1.0", "end")
+        if lines:
+            self.widget.tag_configure(ROOM_TAG, spacing3=lines * self._line_height())
+            self.widget.tag_add(ROOM_TAG, f"{line}.0", f"{line}.0 +1 lines")
+        self.widget.event_generate(LAYOUT_EVENT)
+
+    def _line_height(self) -> int:
+        """The height of one line of the editor's font, in pixels."""
+        return int(tkfont.Font(font=self.widget.cget("font")).metrics("linespace"))
+
     def hide_labels(self) -> None:
-        """Take the labels off the screen."""
+        """Take the labels off the screen and give the room they had back."""
         self.first.place_forget()
         self.rest.place_forget()
+        self._make_room("", 0)
 
     def clear(self) -> None:
         """No ghost text any more."""
@@ -241,6 +275,9 @@ class Completer:
         if tracking is not None and tracking.stream is not None:
             tracking.stream.cancel()  # the request in flight is stale now: stop it
         self.ghost.clear()
+        if shown and self.status == HINT:  # the hint goes with the suggestion it was for
+            self.status = ""
+            self.pane.update_status()
         return shown
 
     def request(self) -> None:
@@ -301,7 +338,7 @@ class Completer:
             if not self._streamed:
                 self.timings.first_ghost = time.perf_counter()
             self.ghost.show(index, text)
-            self.status = "Tab accepts · Esc dismisses"
+            self.status = HINT
         self.pane.update_status()
 
     # -- model worker ----------------------------------------------------------------

@@ -25,7 +25,7 @@ from typing import Any
 
 from codenook.engine.backend import Backend, GenerationOptions
 from codenook.gui.commands import Command
-from codenook.gui.completion import Completer
+from codenook.gui.completion import LAYOUT_EVENT, Completer
 from codenook.gui.editing import (
     Indent,
     detect_indent,
@@ -239,6 +239,8 @@ class EditorPane(tk.Frame):
             t.bind(seq, lambda _e: self._schedule_chrome(), add="+")
         t.bind("<<Modified>>", lambda _e: self.update_status())
         t.bind("<Configure>", lambda _e: self._schedule_chrome())
+        # A suggestion of several lines pushes the lines after it down: renumber them.
+        t.bind(LAYOUT_EVENT, lambda _e: self._schedule_chrome())
 
     def _on_yscroll(self, bar: tk.Scrollbar) -> Callable[[str, str], None]:
         def moved(first: str, last: str) -> None:
