@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import tkinter as tk
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -515,3 +516,61 @@ def test_closing_writes_the_window_state_file_and_leaves_settings_toml_alone(acc
     assert state["recent_files"] == ["/work/x.py"] and state["sidebar_width"] > 0
     again = config.load_settings()
     assert again.ui.geometry == state["geometry"] and again.ui.theme == "dark"
+
+
+def test_a_person_debugs_an_attached_python_file_after_a_bash_generate(
+    account, tmp_path: Path
+) -> None:
+    """Issue 18, point 3, with keys and clicks: the language is chosen per job (back to
+    Auto), so the .py attached through the file dialog runs as Python, not as Bash."""
+    import threading
+
+    from tests.gui.person import Person, xdotool
+
+    crash = tmp_path / "crash.py"
+    crash.write_text(
+        "def average(numbers):\n    return sum(numbers) / len(numbers)\n\n\nprint(average([]))\n"
+    )
+    root, app = make_app(config.GenerationSettings(max_tokens=24, temperature=0.0))
+    person = Person(root)
+    a = app.answering
+
+    def choose(combo, downs: int) -> None:
+        person.click(combo)  # the list opens on the current choice, and holds the keys
+        xdotool("key", "--delay", "30", *(["Down"] * downs), "Return")
+        person.settle()
+
+    def done() -> bool:
+        return a.state == "ready" and not app.transcript.streaming
+
+    try:
+        login(root, app)
+        choose(a.job, 1)  # Ask -> Generate
+        choose(a.language, 2)  # Auto -> Bash
+        assert (a.job.get(), a.language.get()) == ("Generate", "Bash")
+        person.click(a.input)
+        person.type("Print hello.")
+        person.key("Return")
+        person.wait(lambda: a.state == "generating", timeout=120)
+        person.wait(done, timeout=300)
+        choose(a.job, 3)  # Generate -> Debug
+        assert (a.job.get(), a.language.get()) == ("Debug", "Auto")
+
+        def type_the_path() -> None:  # the file dialog holds the Tk loop while it is open
+            time.sleep(1.5)
+            xdotool("type", "--delay", "10", str(crash))
+            xdotool("key", "Return")
+
+        typist = threading.Thread(target=type_the_path)
+        typist.start()
+        person.click(a.attach_button)
+        typist.join(timeout=60)
+        person.wait(lambda: a.attached == str(crash))
+        person.click(a.send_button)
+        person.wait(lambda: a.state == "generating", timeout=120)
+        person.wait(done, timeout=300)
+        shown = app.transcript.content()
+        assert "ZeroDivisionError" in shown, shown  # Python ran it, in the sandbox
+        assert "Bash error" not in shown, shown
+    finally:
+        app.close()
