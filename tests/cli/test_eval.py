@@ -178,3 +178,16 @@ def test_the_command_is_listed() -> None:
     )
     assert proc.returncode == 0
     assert b"--resume ID" in proc.stdout and b"--plot FILE.png" in proc.stdout
+
+
+def test_project_suite_with_and_without_context_is_stored_as_such() -> None:
+    from tests.assist.project.conftest import FIXTURE_REPO
+
+    repo = str(FIXTURE_REPO)
+    good = _json_run("project", "--repo", repo, "--answers", "reference")
+    assert good["done"] == 20 and good["passed"] == 20 and good["score"] == 1.0
+    assert good["settings"]["context"] is True
+    bare = _json_run("project", "--repo", repo, "--answers", "empty", "--no-context")
+    assert bare["passed"] == 0 and bare["settings"]["context"] is False
+    shown = run_cli("eval", "show", str(bare["id"])).stdout.decode()
+    assert "project (no context)" in shown

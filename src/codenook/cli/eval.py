@@ -23,7 +23,7 @@ from codenook.store import evals as store
 from codenook.store.evals import EvalRun, TaskResult
 
 NAME = "eval"
-HELP = "measure a model on a suite (humaneval, bash, fim); list, show and compare the runs"
+HELP = "measure a model on a suite (humaneval, bash, fim, project); list, show and compare the runs"
 ACTIONS = ("list", "show", "compare")
 #: Runtimes this version can run a model with (the settings' list, where it has one).
 
@@ -50,7 +50,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help=f"sandbox time limit per task in seconds (default {runner.DEFAULT_TIMEOUT:g})",
     )
-    g.add_argument("--repo", metavar="DIR", help="the repository the fim suite holds code out of")
+    g.add_argument(
+        "--repo",
+        metavar="DIR",
+        help="the repository the fim suite holds code out of (project: the fixture repository)",
+    )
+    g.add_argument(
+        "--no-context",
+        action="store_true",
+        help="project suite: ask without the repository's passages (as ask --no-context)",
+    )
     g.add_argument("--resume", type=int, metavar="ID", help="finish the unfinished tasks of run ID")
     g.add_argument(
         "--answers",
@@ -124,6 +133,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             timeout=args.timeout or runner.DEFAULT_TIMEOUT,
             repo=args.repo,
             fim_tasks=fim_tasks,
+            context=not args.no_context,
             extra={"answers": answers, "context_length": settings.model.context_length},
         )
     if answers == "model":
@@ -156,6 +166,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     finally:
         if backend is not None:
             backend.close()
+        close = getattr(run_plan.suite, "close", None)
+        if close is not None:
+            close()  # the project suite's private index
 
 
 def _same_model(run: EvalRun, identity: dict[str, Any]) -> None:
@@ -308,10 +321,15 @@ def _headline(run: EvalRun) -> str:
     measure = "mean edit similarity" if run.suite in GRADED_SUITES else "pass@1"
     sha = f", sha256 {run.model_sha256[:12]}…" if run.model_sha256 else ""
     return (
-        f"run {run.id} · {run.suite} · {run_label(run)} ({run.runtime}{sha}) · "
+        f"run {run.id} · {run.suite}{_grounding(run)} · {run_label(run)} ({run.runtime}{sha}) · "
         f"{measure} {100 * score:.1f}% (95% interval {100 * low:.1f}-{100 * high:.1f}%) · "
         f"{run.passed}/{run.done} passed of {len(run.task_ids)} · {run.status}"
     )
+
+
+def _grounding(run: EvalRun) -> str:
+    """The mark of a project run asked without the repository's passages."""
+    return " (no context)" if run.settings.get("context") is False else ""
 
 
 def _summary(run: EvalRun) -> dict[str, Any]:

@@ -23,15 +23,16 @@ from typing import Any
 from codenook.assist.eval.bash import BashSuite
 from codenook.assist.eval.fim import DEFAULT_TASKS, FimSuite
 from codenook.assist.eval.humaneval import HumanEval
+from codenook.assist.eval.project import ProjectSuite
 from codenook.assist.eval.tasks import EvalError, Generated, Suite, Task, Verdict
 from codenook.assist.tools.sandbox import Limits
 from codenook.engine.backend import Backend, GenerationOptions
 from codenook.store import evals as store
 from codenook.store.evals import EvalRun, TaskResult
 
-SUITE_NAMES = ("humaneval", "bash", "fim")
+SUITE_NAMES = ("humaneval", "bash", "fim", "project")
 #: Longest answer per suite, in tokens (a HumanEval function, a Bash script, a gap).
-MAX_TOKENS = {"humaneval": 512, "bash": 384, "fim": 192}
+MAX_TOKENS = {"humaneval": 512, "bash": 384, "fim": 192, "project": 160}
 DEFAULT_FIM_TASKS = DEFAULT_TASKS
 #: Per-task sandbox time limit, seconds.
 DEFAULT_TIMEOUT = 10.0
@@ -40,9 +41,15 @@ Solver = Callable[[Task], Generated]
 
 
 def make_suite(
-    name: str, *, repo: str | Path | None = None, seed: int = 0, fim_tasks: int = DEFAULT_TASKS
+    name: str,
+    *,
+    repo: str | Path | None = None,
+    seed: int = 0,
+    fim_tasks: int = DEFAULT_TASKS,
+    context: bool = True,
 ) -> Suite:
-    """The suite called ``name`` (``fim`` needs ``repo``)."""
+    """The suite called ``name`` (``fim`` needs ``repo``; ``project`` grounds unless not
+    ``context``)."""
     if name == "humaneval":
         return HumanEval()
     if name == "bash":
@@ -51,6 +58,8 @@ def make_suite(
         if repo is None:
             raise EvalError("The fim suite holds out code of a repository: give --repo DIR.")
         return FimSuite(Path(repo).resolve(), count=fim_tasks, seed=seed)
+    if name == "project":
+        return ProjectSuite(Path(repo) if repo is not None else None, context=context)
     raise EvalError(f"Unknown suite {name!r}; the suites are: {', '.join(SUITE_NAMES)}.")
 
 
@@ -245,10 +254,11 @@ def plan(
     timeout: float = DEFAULT_TIMEOUT,
     repo: str | Path | None = None,
     fim_tasks: int = DEFAULT_TASKS,
+    context: bool = True,
     extra: dict[str, Any] | None = None,
 ) -> RunPlan:
     """The tasks and settings of a new run."""
-    suite = make_suite(suite_name, repo=repo, seed=seed, fim_tasks=fim_tasks)
+    suite = make_suite(suite_name, repo=repo, seed=seed, fim_tasks=fim_tasks, context=context)
     tasks = select(suite.tasks(), limit=limit, seed=seed)
     limits = Limits(timeout=timeout).check()
     settings: dict[str, Any] = {
@@ -260,17 +270,28 @@ def plan(
         "jobs": jobs,
         "timeout": timeout,
         **({"repo": str(Path(repo).resolve()), "fim_tasks": fim_tasks} if repo else {}),
+        **({"context": context} if suite_name == "project" else {}),
         **(extra or {}),
     }
     return RunPlan(suite, tasks, limits, max(1, jobs), settings)
 
 
+def _suite_of(run: EvalRun) -> Suite:
+    """The suite a stored run ran, made with the run's settings."""
+    s = run.settings
+    return make_suite(
+        run.suite,
+        repo=s.get("repo"),
+        seed=s.get("seed", 0),
+        fim_tasks=s.get("fim_tasks", 100),
+        context=bool(s.get("context", True)),
+    )
+
+
 def plan_resume(run: EvalRun, *, jobs: int | None = None) -> RunPlan:
     """The unfinished tasks of ``run``, with the settings it started with."""
     s = run.settings
-    suite = make_suite(
-        run.suite, repo=s.get("repo"), seed=s.get("seed", 0), fim_tasks=s.get("fim_tasks", 100)
-    )
+    suite = _suite_of(run)
     wanted = set(run.remaining())
     tasks = [t for t in suite.tasks() if t.id in wanted]
     if len(tasks) != len(wanted):
@@ -384,9 +405,7 @@ def default_jobs() -> int:
 def recheck(run: EvalRun, result: TaskResult) -> Verdict:
     """Judge a stored completion again, as the run judged it (a pass must hold up)."""
     s = run.settings
-    suite = make_suite(
-        run.suite, repo=s.get("repo"), seed=s.get("seed", 0), fim_tasks=s.get("fim_tasks", 100)
-    )
+    suite = _suite_of(run)
     task = next((t for t in suite.tasks() if t.id == result.task_id), None)
     if task is None:
         raise EvalError(f"Task {result.task_id} is not in the {run.suite} suite.")
