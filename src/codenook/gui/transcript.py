@@ -366,6 +366,22 @@ class Transcript(tk.Frame):
         self.text.see("end")
         return True
 
+    def add_links(self, head: str, links: list[tuple[str, Callable[[], None]]]) -> None:
+        """A line of clickable labels after the answer (its sources: ``path:line``)."""
+
+        def put() -> None:
+            self.text.insert("end", head, ("codeblock",))
+            for i, (label, on_click) in enumerate(links):
+                tag = f"href{len(self._links)}"
+                self._links[tag] = label
+                self.text.tag_bind(tag, "<Button-1>", lambda _e, f=on_click: f())
+                self.text.insert("end", ", " if i else " ", ("codeblock",))
+                self.text.insert("end", label, ("codeblock", "link", tag))
+            self.text.insert("end", "\n")
+
+        self._edit(put)
+        self.text.see("end")
+
     def add_error(self, message: str) -> None:
         """Show an error line in the transcript."""
         self._edit(lambda: self.text.insert("end", message + "\n", ("error",)))

@@ -50,6 +50,7 @@ from codenook.gui.events import (
 from codenook.gui.flowrow import FlowRow
 from codenook.gui.host import Host
 from codenook.gui.jobrun import run_request
+from codenook.gui.sourcelinks import ProjectChooser, SourceLinks, grounded
 from codenook.gui.transcript import Tooltip, finish_label
 from codenook.library.pool import BackendPool
 from codenook.library.routing import open_for_job
@@ -97,6 +98,7 @@ class AnsweringController:
             (SettingsApplied, self._on_settings),
         ):
             bus.subscribe(kind, handler)
+        self.sources = SourceLinks(host)  # after AnswerDone's handler above: links follow
 
     def commands(self) -> list[Command]:
         """Esc stops the answer; Ctrl+R answers again; Ctrl+L goes to the input box."""
@@ -132,6 +134,9 @@ class AnsweringController:
         self.language.set("Auto")
         self.language.pack(side="left", padx=4)
         Tooltip(self.language, "The code's language for this job (Auto: from the file or code)")
+        self.projects = ProjectChooser(self.host, left)
+        self.projects.box.pack(side="left", padx=(0, 4))
+        Tooltip(self.projects.box, "Which of your indexed projects grounds the jobs")
         self.attach_button = self._button(left, "Attach…", self.attach, 7, "left", 0)
         Tooltip(self.attach_button, "Attach a file for the job to work on")
         self.attached_label = ttk.Button(attached, text="", command=self.detach)
@@ -230,6 +235,7 @@ class AnsweringController:
         settings = self.host.settings
         prompts, post = settings.prompts, self.host.model.post
         limits = sandbox.Limits.from_settings(settings.sandbox)
+        choice, found = self.projects.get(), self.sources.finder(self.host.user, self.projects)
 
         def call(session: ChatSession, on_text: Callable[[str], None]) -> Any:
             events: list[Any] = []
@@ -238,11 +244,14 @@ class AnsweringController:
             def on_event(event: Any) -> None:
                 if event.kind == "retry":  # the second attempt is not glued to the first
                     on_text(RETRY_DIVIDER)
+                if found(event) and ticket is None:
+                    return  # the sources show as links under the answer
                 say(event)
 
             result = run_request(
-                request, session, on_text=on_text, on_event=on_event, prompts=prompts, limits=limits
-            )
+                grounded(request, choice), session, on_text=on_text, on_event=on_event,
+                prompts=prompts, limits=limits,
+            )  # fmt: skip
             if ticket is None:
                 return result
             post(FileJobDone(ticket, result, events))
