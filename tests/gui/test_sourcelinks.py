@@ -21,6 +21,7 @@ from codenook.gui.editor_io import FileRead
 from codenook.gui.events import ModelReady
 from codenook.gui.sourcelinks import ALL, NONE, grounded, resolve
 from codenook.store.db import open_database
+from tests.conftest import PASSWORD
 from tests.gui.controllers.fakehost import FakeHost
 from tests.gui.controllers.test_answering import FAST, answered, pick
 from tests.scripted import ScriptedBackend
@@ -114,3 +115,39 @@ def test_grounded_options_and_resolving_sources(host: FakeHost, repo: Path) -> N
     assert [(k.label, k.path, k.line) for k in links] == [
         ("stockroom/db.py:14", str(repo / "stockroom" / "db.py"), 14)
     ]
+
+
+def test_in_the_real_window_a_source_link_opens_the_file_at_its_line(
+    account: str, repo: Path
+) -> None:
+    from tests.gui.conftest import pump
+    from tests.gui.test_app import answered as window_answered
+    from tests.gui.test_app import login, make_app
+
+    db = open_database()
+    try:
+        tester = Auth(db).verify("tester", PASSWORD)
+        index.add(db, tester, repo, name="stockroom", semantic=False)
+    finally:
+        db.close()
+    root, app = make_app()
+    try:
+        login(root, app)
+        box = app.answering.projects.box
+        box.tk.eval(box.cget("postcommand"))  # what Tk runs as the list opens
+        pump(root, lambda: "stockroom" in box.cget("values"))
+        pick(box, "stockroom")
+        app.answering.send(QUESTION)
+        pump(root, lambda: window_answered(app) and "Sources:" in app.transcript.content())
+        text = app.transcript.text
+        tag = next(
+            t
+            for t in text.tag_names()
+            if t.startswith("href") and text.get(*text.tag_ranges(t)) == "stockroom/db.py:62"
+        )
+        click(text, tag)
+        path = str(repo / "stockroom" / "db.py")
+        pump(root, lambda: app.editor.path == path and app.editor.text.index("insert") == "62.0")
+        assert app.editor.text.get("62.0", "62.end").strip().startswith("def low_stock")
+    finally:
+        app.close()
