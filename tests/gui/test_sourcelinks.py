@@ -134,8 +134,7 @@ def test_in_the_real_window_a_source_link_opens_the_file_at_its_line(
     try:
         login(root, app)
         box = app.answering.projects.box
-        box.tk.eval(box.cget("postcommand"))  # what Tk runs as the list opens
-        pump(root, lambda: "stockroom" in box.cget("values"))
+        pump(root, lambda: "stockroom" in box.cget("values"))  # read at login
         pick(box, "stockroom")
         app.answering.send(QUESTION)
         pump(root, lambda: window_answered(app) and "Sources:" in app.transcript.content())

@@ -22,7 +22,7 @@ from typing import Any
 
 from codenook.gui.dispatch import JobRequest
 from codenook.gui.editor_io import FileRead
-from codenook.gui.events import AnswerDone, AnswerFailed, ModelReady
+from codenook.gui.events import AnswerDone, AnswerFailed, LoggedIn, LoggedOut, ModelReady
 from codenook.gui.host import Host
 from codenook.store import projects as store
 
@@ -110,6 +110,9 @@ class ProjectChooser:
         self.box.configure(postcommand=self.refresh)
         host.bus.subscribe(ProjectsListed, self._on_listed)
         host.bus.subscribe(ModelReady, lambda _e: self.refresh())
+        # After the login controller has made the account the window's user.
+        host.bus.subscribe(LoggedIn, lambda _e: host.root.after_idle(self.refresh))
+        host.bus.subscribe(LoggedOut, lambda _e: self._on_listed(ProjectsListed(())))
 
     def get(self) -> str:
         """The choice: a project's name, ALL or NONE."""
