@@ -150,3 +150,16 @@ def test_in_the_real_window_a_source_link_opens_the_file_at_its_line(
         assert app.editor.text.get("62.0", "62.end").strip().startswith("def low_stock")
     finally:
         app.close()
+
+
+def test_sources_that_are_no_files_are_shown_as_plain_text(host: FakeHost) -> None:
+    clicked: list[str] = []
+    before = set(host.transcript.text.tag_names())
+    host.transcript.add_links(
+        "Sources:", [("a.py:1", lambda: clicked.append("a")), ("pydoc json", None)]
+    )
+    assert "Sources: a.py:1, pydoc json" in host.transcript.content()
+    new = [t for t in host.transcript.text.tag_names() if t not in before]
+    assert [host.transcript.text.get(*host.transcript.text.tag_ranges(t)) for t in new] == [
+        "a.py:1"
+    ]

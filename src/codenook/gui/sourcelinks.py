@@ -45,6 +45,8 @@ class SourcesFound:
     """The project passages behind the answer being given (model worker)."""
 
     links: tuple[SourceLink, ...]
+    #: The other sources (pydoc, help, man), shown as they are.
+    others: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -184,9 +186,11 @@ class SourceLinks:
         def found(event: Any) -> bool:
             if event.kind != "sources":
                 return False
-            links = resolve(model_db.get(), user_id, list(event.data or ()), project=project)
+            sources = list(event.data or ())
+            links = resolve(model_db.get(), user_id, sources, project=project)
             if links:
-                post(SourcesFound(links))
+                linked = {k.label for k in links}
+                post(SourcesFound(links, tuple(s for s in sources if s not in linked)))
             return bool(links)
 
         return found
@@ -194,6 +198,7 @@ class SourceLinks:
     def _show(self) -> None:
         found, self.pending = self.pending, None
         if found is not None:
-            self.host.transcript.add_links(
-                "Sources:", [(k.label, lambda k=k: self.opener.open(k)) for k in found.links]
-            )
+            shown: list[tuple[str, Callable[[], None] | None]] = [
+                (k.label, lambda k=k: self.opener.open(k)) for k in found.links
+            ]
+            self.host.transcript.add_links("Sources:", shown + [(s, None) for s in found.others])

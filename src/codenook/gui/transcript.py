@@ -366,16 +366,19 @@ class Transcript(tk.Frame):
         self.text.see("end")
         return True
 
-    def add_links(self, head: str, links: list[tuple[str, Callable[[], None]]]) -> None:
-        """A line of clickable labels after the answer (its sources: ``path:line``)."""
+    def add_links(self, head: str, links: list[tuple[str, Callable[[], None] | None]]) -> None:
+        """A line of labels after the answer (its sources); those with a callback are links."""
 
         def put() -> None:
             self.text.insert("end", head, ("codeblock",))
             for i, (label, on_click) in enumerate(links):
+                self.text.insert("end", ", " if i else " ", ("codeblock",))
+                if on_click is None:
+                    self.text.insert("end", label, ("codeblock",))
+                    continue
                 tag = f"href{len(self._links)}"
                 self._links[tag] = label
                 self.text.tag_bind(tag, "<Button-1>", lambda _e, f=on_click: f())
-                self.text.insert("end", ", " if i else " ", ("codeblock",))
                 self.text.insert("end", label, ("codeblock", "link", tag))
             self.text.insert("end", "\n")
 
