@@ -216,3 +216,29 @@ def test_read_input_refuses_devices_fifos_and_folders(tmp_path: Path) -> None:
     ok = tmp_path / "ok"
     ok.write_bytes(b"x" * sandbox.MAX_INPUT_BYTES)
     assert len(sandbox.read_input(ok, what="a file")) == sandbox.MAX_INPUT_BYTES
+
+
+def test_a_host_file_system_seen_mid_setup_is_not_counted_as_the_runs_tmp(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Under load the guard once looked while bubblewrap was still setting up: the path
+    led to a host file system under another device number, and the root disk's half a
+    million files stopped a run that had made one. A host file system is never counted."""
+    from codenook.assist.tools import sandbox_limits
+
+    for n in range(sandbox.TMP_FILES + 10):  # more files than a run may keep, on the host
+        (tmp_path / f"f{n}").touch()
+    guard = sandbox_limits.RunGuard(Guard.SUPERVISOR, memory_bytes=1 << 30, tasks=8, where=None)
+    guard.started(os.getpid(), private_tmp=True, strays_of_uid=None, session=False)
+    guard._tmp_pid = os.getpid()  # its /proc/PID/root/tmp is the host's /tmp
+    real_stat = os.stat
+
+    def stat(path, *args, **kwargs):  # as mid-setup: another device number than /tmp's
+        st = real_stat(path, *args, **kwargs)
+        if str(path).startswith("/proc/"):
+            return os.stat_result((*st[:2], st.st_dev + 1, *st[3:]))
+        return st
+
+    monkeypatch.setattr(sandbox_limits.os, "stat", stat)
+    assert os.statvfs("/tmp").f_files - os.statvfs("/tmp").f_ffree > sandbox.TMP_FILES
+    assert guard._check_tmp() is None

@@ -445,6 +445,11 @@ class RunGuard:
                 if os.stat(inside).st_dev == os.stat(folder).st_dev:
                     continue  # not the private folder (yet)
                 st = os.statvfs(inside)
+                # While bubblewrap sets up, the path can still lead to a host file system
+                # (seen under load: the whole root disk's 526,110 files counted as the
+                # run's). Count only a file system that is none of the host's folders.
+                if st.f_fsid and st.f_fsid in _host_fsids(folder):
+                    continue
             except OSError:
                 continue
             files = st.f_files - st.f_ffree - 1  # the folder itself is one inode
@@ -456,6 +461,15 @@ class RunGuard:
         """The first process inside bubblewrap, which sees the run's own /tmp."""
         children = _children(self._pid)
         return children[0] if children else None
+
+
+def _host_fsids(folder: str) -> set[int]:
+    """The file-system ids of the host's root and of ``folder``, as this process sees them."""
+    ids: set[int] = set()
+    for path in ("/", folder):
+        with contextlib.suppress(OSError):
+            ids.add(os.statvfs(path).f_fsid)
+    return ids
 
 
 def _children(pid: int) -> list[int]:
