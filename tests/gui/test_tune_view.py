@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 import tkinter as tk
 from pathlib import Path
 
 from codenook.gui.tune_view import TuneView
+from codenook.store import interactions
+from codenook.store.db import open_database
 from codenook.tuning import session
 from tests.gui.conftest import pump
-from tests.gui.test_app import login, window  # noqa: F401  (the fixture)
+from tests.gui.test_app import answered, login, window  # noqa: F401  (the fixture)
 from tests.tuning.fixture_repo import make_style_repo
 
 #: The longest the event loop may go without a tick while the model trains.
@@ -52,6 +55,9 @@ def test_tune_window_trains_off_the_tk_thread_stops_and_shows_the_result(
     root, app = window
     login(root, app)
     repo = make_style_repo(tmp_path, modules=12, heldout=2)
+    (repo / "vendor").mkdir()
+    (repo / "vendor" / "six.py").write_text("def six():\n    return 6\n")
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
     view = app.models.open_tune()
     assert app.models.open_tune() is view  # one window, raised again
     assert view.steps.get() == "200" and view.rank.get() == "8"  # the tuning module's defaults
@@ -62,7 +68,8 @@ def test_tune_window_trains_off_the_tk_thread_stops_and_shows_the_result(
     view.start()
     assert view.thread is not None and view.thread is not threading.current_thread()
     pump(root, lambda: len(view.losses) >= 1 or not view.running, 180)
-    assert "Files:" in view.summary.cget("text") and "Skipped" not in view.summary.cget("text")
+    summary = view.summary.cget("text")
+    assert "Files: 12 used" in summary and "Skipped: 1 vendored." in summary, summary
     ticks.on = True
     pump(root, lambda: len(view.losses) >= 3 or not view.running, 60)
     ticks.on = False
@@ -91,3 +98,15 @@ def test_tune_window_trains_off_the_tk_thread_stops_and_shows_the_result(
     assert app.settings.model.adapter == "quoll"
     pump(root, lambda: app.backend is not None, 120)  # the chat reloads with the adapter
     root.after_cancel(ticks.job)
+    assert app.backend.info.adapter == str(adapter)
+    assert "adapter quoll" in app.status.cget("text")
+
+    # Every answer's log entry names the adapter.
+    app.answering.send("Write qk_guard.")
+    pump(root, lambda: answered(app), 120)
+    db = open_database()
+    try:
+        [entry] = interactions.answers(db, app.user.id)
+    finally:
+        db.close()
+    assert entry.adapter == "quoll" and entry.complete

@@ -160,6 +160,8 @@ class ModelsController:
             if i.layer_offload and i.gpu_layers != 0:
                 where = f"GPU {i.gpu_layers if i.gpu_layers > 0 else 'all'} layers"
             parts.append(f"{i.name} · {i.backend}" + (f" · {where}" if i.local else ""))
+            if i.adapter:  # the name the settings gave it, else its file's
+                parts.append(f"adapter {self.host.settings.model.adapter or i.adapter}")
         parts.append(self.state)
         f = self.figures
         if f:
