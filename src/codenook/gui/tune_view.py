@@ -31,6 +31,8 @@ class TuneSummary:
 
     view: TuneView
     lines: list[str]
+    #: Only the summary was asked for: no training follows.
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,8 @@ class TuneView(tk.Toplevel):
         )
         self.start_button = ttk.Button(row, text="Start", command=self.start)
         self.start_button.pack(side="right")
+        self.summary_button = ttk.Button(row, text="Summary", command=self.check)
+        self.summary_button.pack(side="right", padx=4)
         self.stop_button = ttk.Button(row, text="Stop", command=self.stop, state="disabled")
         self.stop_button.pack(side="right", padx=4)
 
@@ -167,7 +171,7 @@ class TuneView(tk.Toplevel):
 
         self.subscriptions = Subscriptions(self.app.bus)
         for kind, handler in (
-            (TuneSummary, lambda e: self.summary.config(text="\n".join(e.lines))),
+            (TuneSummary, self._summarised),
             (TuneNote, lambda e: self.status.config(text=e.text)),
             (TuneProgress, self._progressed),
             (TuneEnded, self._ended),
@@ -218,8 +222,12 @@ class TuneView(tk.Toplevel):
             return None
         return chosen
 
-    def start(self) -> None:
-        """Build the dataset and train on the tune thread."""
+    def check(self) -> None:
+        """Build the dataset and show its summary without training (``tune data --dry-run``)."""
+        self.start(dry_run=True)
+
+    def start(self, *, dry_run: bool = False) -> None:
+        """Build the dataset and train on the tune thread (``dry_run``: the summary only)."""
         repo, qa, name = self.repo.get().strip(), self.qa.get().strip(), self.name.get().strip()
         options = self._chosen()
         if self.running or options is None:
@@ -236,11 +244,14 @@ class TuneView(tk.Toplevel):
         self.curve.delete("all")
         self.result.config(text="")
         self.use_button.config(state="disabled")
+        self.summary.config(text="")
         self.start_button.config(state="disabled")
+        self.summary_button.config(state="disabled")
         self.stop_button.config(state="normal")
         self.bar.config(maximum=options["steps"], value=0)
         self.status.config(text="Reading the repository…")
         job = {"repo": repo, "qa": qa, "name": name, "resume": self.resume.get(), **options}
+        job["dry_run"] = dry_run
         self.thread = threading.Thread(
             target=self._run, args=(job, self.stop_event), name="codenook-tune", daemon=True
         )
@@ -286,10 +297,20 @@ class TuneView(tk.Toplevel):
             8, CURVE_HEIGHT - 8, anchor="w", text=f"loss {high:.2f} → {self.losses[-1]:.2f}"
         )
 
-    def _ended(self, e: TuneEnded) -> None:
+    def _idle(self) -> None:
         self.stop_event = None
         self.start_button.config(state="normal")
+        self.summary_button.config(state="normal")
         self.stop_button.config(state="disabled")
+
+    def _summarised(self, e: TuneSummary) -> None:
+        self.summary.config(text="\n".join(e.lines))
+        if e.dry_run:
+            self._idle()
+            self.status.config(text="That is what Start trains on.")
+
+    def _ended(self, e: TuneEnded) -> None:
+        self._idle()
         if not e.finished:
             self.status.config(
                 text=f'Stopped at step {e.step}; checkpoint kept. Tick "Continue the stopped '
@@ -307,9 +328,7 @@ class TuneView(tk.Toplevel):
         self.result.config(text="\n".join(lines))
 
     def _failed(self, message: str) -> None:
-        self.stop_event = None
-        self.start_button.config(state="normal")
-        self.stop_button.config(state="disabled")
+        self._idle()
         self.status.config(text=f"Training failed: {message}")
 
     def use_adapter(self) -> None:
@@ -335,7 +354,9 @@ class TuneView(tk.Toplevel):
                 gguf=gguf,
                 qa_files=[Path(job["qa"])] if job["qa"] else [],
             )
-            post(TuneSummary(self, dataset.summary.lines()))
+            post(TuneSummary(self, dataset.summary.lines(), job["dry_run"]))
+            if job["dry_run"]:
+                return
             options = TrainOptions(
                 steps=job["steps"],
                 rank=job["rank"],
