@@ -58,8 +58,18 @@ def test_tune_window_trains_off_the_tk_thread_stops_and_shows_the_result(
     (repo / "vendor").mkdir()
     (repo / "vendor" / "six.py").write_text("def six():\n    return 6\n")
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
-    view = app.models.open_tune()
-    assert app.models.open_tune() is view  # one window, raised again
+    # Tools ▸ Tune on my code… opens it; a second time raises the same window.
+    bar = app.menu
+    [tools] = [
+        root.nametowidget(bar.entrycget(i, "menu"))
+        for i in range(bar.index("end") + 1)
+        if bar.type(i) == "cascade" and bar.entrycget(i, "label") == "Tools"
+    ]
+    assert tools.entrycget(0, "label") == "Tune on my code…"
+    tools.invoke(0)
+    view = app.models.tune_window
+    assert isinstance(view, TuneView) and view.winfo_exists()
+    assert app.models.open_tune() is view
     assert view.steps.get() == "200" and view.rank.get() == "8"  # the tuning module's defaults
     ticks = Ticks(root)
 
