@@ -112,3 +112,28 @@ def test_model_hash_is_filled_in_only_where_missing(db, users) -> None:
         a: "f" * 64,
         b: "kept",
     }
+
+
+def test_schema_7_answers_gain_an_empty_adapter_and_new_ones_keep_theirs(tmp_path: Path) -> None:
+    path = tmp_path / "v7.db"
+    raw = sqlite3.connect(path, isolation_level=None)
+    saved = migrations.MIGRATIONS
+    try:
+        migrations.MIGRATIONS = saved[:7]
+        migrations.migrate(raw)
+    finally:
+        migrations.MIGRATIONS = saved
+    raw.execute("INSERT INTO users VALUES (1, 'a', 'a', 'x', 1, 0, NULL)")
+    raw.execute("INSERT INTO conversations VALUES (1, 1, 't', 's', '{}', 0, 0)")
+    raw.execute(
+        "INSERT INTO messages (id, conversation_id, user_id, role, content, task, created) "
+        "VALUES (7, 1, 1, 'assistant', 'old answer', 'ask', 5)"
+    )
+    raw.close()
+    db = open_database(path)
+    assert migrations.schema_version(db) == 8 == len(migrations.MIGRATIONS)
+    tuned = answer(db, 1, task="ask", model="SmolLM2", adapter="my-code")
+    entries = {e.id: e for e in interactions.answers(db, 1)}
+    assert entries[7].adapter is None and entries[tuned].adapter == "my-code"
+    assert entries[tuned].as_dict()["adapter"] == "my-code"  # log --json shows it
+    db.close()

@@ -53,6 +53,15 @@ def options_from(settings: GenerationSettings) -> GenerationOptions:
     )
 
 
+def adapter_label(path: str | None) -> str | None:
+    """The name the log gives an adapter file: its folder's for the ``adapter.gguf`` that
+    'codenook tune' writes into ``adapters/NAME/``, else the file's own name."""
+    if not path:
+        return None
+    p = Path(path)
+    return p.parent.name if p.name == "adapter.gguf" else p.name
+
+
 def for_model(text: str) -> str:
     """Text as the model gets it: NUL bytes cannot pass through llama.cpp's C strings."""
     return text.replace("\x00", "\ufffd")
@@ -286,6 +295,7 @@ class ChatSession:
             "model": info.name,
             "model_file": Path(info.path).name,
             "backend": info.backend,
+            "adapter": adapter_label(info.adapter),
             "settings": self.settings_used(),
             "tool_results": tool_results,
         }
@@ -390,6 +400,7 @@ class ChatSession:
                 # Which model and machine answered, once known (a failover happens at the request).
                 model=info.name,
                 backend=info.backend,
+                adapter=adapter_label(info.adapter),
             )
         log.info(
             "answer %d: job %s, model %s, %d+%d tokens, first token %.3f s, %.1f tokens/s, %s",

@@ -41,8 +41,9 @@ def _line(e: LogEntry) -> str:
     first = f"{e.time_to_first_token:.2f}s" if e.time_to_first_token is not None else "-"
     speed = f"{e.tokens_per_second:.1f}" if e.tokens_per_second else "-"
     vote = {1: "up", -1: "down"}.get(e.vote, "")
+    model = (e.model or "-") + (f"+{e.adapter}" if e.adapter else "")
     return (
-        f"{e.id:>6}  {when}  {e.task or '-':<9} {e.language or '-':<7} {e.model or '-':<24} "
+        f"{e.id:>6}  {when}  {e.task or '-':<9} {e.language or '-':<7} {model:<24} "
         f"{tokens:>10} {first:>7} {speed:>7}  {e.finish_reason or '-':<9} {vote:<4}  "
         f"{_tools(e.tool_results)}"
     )

@@ -12,8 +12,7 @@ from codenook.errors import UsageError
 
 if TYPE_CHECKING:
     # Annotations only: the tuning modules pull in PyTorch, which 'tune' loads when it runs.
-    from codenook.tuning.dataset import Dataset
-    from codenook.tuning.train import Progress, RunResult, TrainOptions
+    from codenook.tuning.train import Progress, TrainOptions
 
 NAME = "tune"
 HELP = "learn your code: 'tune data' builds a dataset, 'tune run' trains a LoRA adapter"
@@ -66,18 +65,8 @@ def _dataset_folder(args: argparse.Namespace) -> Path:
     return Path(given).expanduser() if given else config.paths().data / "tuning" / "dataset"
 
 
-def _base_path(args: argparse.Namespace) -> Path:
-    from codenook.engine.embedded import embedded_model_path
-    from codenook.engine.gguf_file import check_model_file
-
-    chosen = args.model or config.load_settings().model.path
-    return check_model_file(chosen) if chosen else embedded_model_path()
-
-
 def _data(args: argparse.Namespace) -> int:
-    from codenook.engine.prompts import PromptModel
-    from codenook.tuning.dataset import build_dataset
-    from codenook.tuning.formats import formats_for
+    from codenook.tuning import session
 
     if not (args.repos or args.docs or args.qa or args.liked):
         raise UsageError("Give at least one REPO folder, --docs DIR, --qa FILE or --liked.")
@@ -88,16 +77,15 @@ def _data(args: argparse.Namespace) -> int:
 
         auth = open_auth()
         liked, _ = liked_records(auth.db, require_user(auth))
-    with PromptModel.open(_base_path(args)) as prompts:
-        dataset = build_dataset(
-            [Path(r) for r in args.repos],
-            docs=Path(args.docs) if args.docs else None,
-            qa_files=[Path(q) for q in args.qa],
-            liked=liked,
-            formats=formats_for(prompts),
-            heldout_patterns=args.heldout,
-            seed=args.seed,
-        )
+    dataset = session.build(
+        [Path(r) for r in args.repos],
+        gguf=session.base_model(args.model),
+        docs=Path(args.docs) if args.docs else None,
+        qa_files=[Path(q) for q in args.qa],
+        liked=liked,
+        heldout_patterns=args.heldout,
+        seed=args.seed,
+    )
     for line in dataset.summary.lines():
         print(line)
     if args.dry_run:
@@ -143,31 +131,25 @@ def _run(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from codenook.engine.model_hash import sha256_of
-    from codenook.tuning import train
+    from codenook.tuning import session
     from codenook.tuning.dataset import Dataset
 
     options = _train_options(args)
     dataset = Dataset.load(_dataset_folder(args))
-    gguf = _base_path(args)
-    digest = sha256_of(gguf)
-    if not train.base_folder(gguf, sha256=digest).is_dir():
-        print(f"Preparing {gguf.name} for training (once; dequantized)...", flush=True)
-    base = train.prepare_base(gguf, sha256=digest)
-    print(train.plan_here(base, options).message, flush=True)
-    out = config.paths().data / "adapters" / args.name
     stop = threading.Event()
     # Ctrl-C finishes the step and saves a checkpoint instead of losing the run.
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
-        result = train.train(
+        result, tuned = session.run(
             dataset,
-            base,
-            out,
+            session.base_model(args.model),
+            name=args.name,
             options=options,
             resume=args.resume,
             stop=stop,
             on_progress=_show_progress,
+            say=lambda line: print(line, flush=True),
+            export=not args.no_export,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -181,53 +163,14 @@ def _run(args: argparse.Namespace) -> int:
     if result.ppl_before and result.ppl_after:
         figures = f"held-out perplexity {result.ppl_before:.3f} -> {result.ppl_after:.3f}"
         print(f"Before/after: {figures}", flush=True)
-    if not args.no_export:
-        _export_and_register(
-            args, out=out, base=base, gguf=gguf, digest=digest, result=result, dataset=dataset
+    if tuned is not None:
+        print(
+            f"Adapter {tuned.name!r} saved ({tuned.path}); use it with "
+            f"'codenook models use {tuned.base_name} --adapter {tuned.name}' "
+            f"or --adapter {tuned.name}.",
+            flush=True,
         )
     return 0
-
-
-def _export_and_register(
-    args: argparse.Namespace,
-    *,
-    out: Path,
-    base: Path,
-    gguf: Path,
-    digest: str,
-    result: RunResult,
-    dataset: Dataset,
-) -> None:
-    """Write the trained adapter as GGUF and record it in the library under ``--name``."""
-    import time
-
-    from codenook.engine.catalog import load_catalog
-    from codenook.library.registry import InstalledAdapter, register_adapter
-    from codenook.tuning.export import export_gguf
-
-    gguf_adapter = out / "adapter.gguf"
-    # The name 'models use' takes: the catalog's, else the file's.
-    choice = load_catalog().by_file(gguf.name)
-    base_name = choice.entry.name if choice else gguf.name
-    export_gguf(out / "peft", base, gguf_adapter)
-    register_adapter(
-        InstalledAdapter(
-            name=args.name,
-            path=str(gguf_adapter),
-            peft=str(out / "peft"),
-            base_name=base_name,
-            base_sha256=digest,
-            added=round(time.time(), 3),
-            ppl_before=result.ppl_before,
-            ppl_after=result.ppl_after,
-            summary=" ".join(dataset.summary.lines()[:3]),
-        )
-    )
-    print(
-        f"Adapter {args.name!r} saved ({gguf_adapter}); use it with "
-        f"'codenook models use {base_name} --adapter {args.name}' or --adapter {args.name}.",
-        flush=True,
-    )
 
 
 def _list(_args: argparse.Namespace) -> int:

@@ -69,6 +69,8 @@ class ModelInfo:
     on_gpu: bool = False
     #: Whether the runtime can split the layers between GPU and CPU (llama.cpp's GPU layers).
     layer_offload: bool = False
+    #: The LoRA adapter file applied to the model ('codenook tune'), or None.
+    adapter: str | None = None
 
 
 @dataclass

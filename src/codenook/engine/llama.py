@@ -141,6 +141,7 @@ class LlamaBackend(Backend):
             device=_device(gpu_layers, layers),
             on_gpu=gpu_layers != 0 and gpu_offload_supported(),
             layer_offload=gpu_offload_supported(),
+            adapter=str(lora_path) if lora_path else None,
         )
 
     # -- prompts -------------------------------------------------------------------

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 POLL_MS = 20
-MENUS = ("File", "Edit", "View", "Editor")
+MENUS = ("File", "Edit", "View", "Tools", "Editor")
 #: The narrowest each pane may become: the chat's controls wrap to more lines down to
 #: CHAT_MIN, so none is ever cut; the sidebar and the editor keep a usable width.
 SIDEBAR_MIN, CHAT_MIN, EDITOR_MIN = 150, 290, 260

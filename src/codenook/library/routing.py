@@ -104,8 +104,10 @@ def _move_credentials(name: str, remote: RemoteBackendSettings) -> RemoteBackend
 def open_local(settings: Settings) -> Backend:
     """The model in this process, as the settings describe it."""
     from codenook.engine.loader import open_backend
+    from codenook.library.registry import resolve_adapter
 
-    return open_backend(settings.model)
+    # The settings name an adapter ('models use --adapter', the Tune window): its checked file.
+    return open_backend(resolve_adapter(settings.model))
 
 
 def open_for_job(

@@ -26,6 +26,7 @@ FIGURES = (
     "model_file",
     "model_sha256",
     "backend",
+    "adapter",
     "settings",
     "tool_results",
 )

@@ -25,6 +25,8 @@ class LogEntry:
     model_file: str | None
     model_sha256: str | None
     backend: str | None
+    #: The LoRA adapter the model ran with ('codenook tune'), or None.
+    adapter: str | None
     settings: dict[str, Any] | None
     tool_results: dict[str, Any] | None
     prompt_tokens: int | None
@@ -44,7 +46,7 @@ class LogEntry:
 
 _LOG_COLUMNS = (
     "id, conversation_id, created, task, language, model, model_file, model_sha256, backend, "
-    "settings, tool_results, prompt_tokens, answer_tokens, time_to_first_token, "
+    "adapter, settings, tool_results, prompt_tokens, answer_tokens, time_to_first_token, "
     "tokens_per_second, finish_reason, turns_dropped, cached_tokens, complete, vote"
 )
 

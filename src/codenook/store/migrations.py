@@ -280,6 +280,11 @@ def _m007_shown_text(db: sqlite3.Connection) -> None:
     run_script(db, "ALTER TABLE messages ADD COLUMN shown TEXT;")
 
 
+def _m008_adapter(db: sqlite3.Connection) -> None:
+    # The LoRA adapter ('codenook tune') the answering model ran with; NULL: none.
+    run_script(db, "ALTER TABLE messages ADD COLUMN adapter TEXT;")
+
+
 #: Every schema change, oldest first. Append only; never edit a released one.
 
 
@@ -291,6 +296,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m005_projects,
     _m006_evaluations,
     _m007_shown_text,
+    _m008_adapter,
 ]
 
 

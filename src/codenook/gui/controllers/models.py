@@ -1,4 +1,4 @@
-"""Models: the status bar, the first-run panel, and the Models… and Evaluate… windows."""
+"""Models: the status bar, the first-run panel, and the Models…, Evaluate… and Tune windows."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from codenook.engine.backend import Backend
     from codenook.gui.eval_view import EvaluateView
     from codenook.gui.models_view import FirstRunPanel, ModelManager
+    from codenook.gui.tune_view import TuneView
 
 
 def _free_closed_windows() -> None:
@@ -32,6 +33,7 @@ class ModelsController:
         self.first_run: FirstRunPanel | None = None
         self.models_window: ModelManager | None = None
         self.eval_window: EvaluateView | None = None
+        self.tune_window: TuneView | None = None
         #: Where the first-run panel goes (above this widget, the transcript).
         self.panel_before: tk.Widget | None = None
         self.backend: Backend | None = None
@@ -46,10 +48,11 @@ class ModelsController:
         bus.subscribe(LoggedIn, lambda _e: self._offer_first_run())
 
     def commands(self) -> list[Command]:
-        """Models… and Evaluate…, in the Edit menu."""
+        """Models… and Evaluate…, in the Edit menu; Tune on my code…, in Tools."""
         return [
             Command("Models…", self.open_models, menu="Edit"),
             Command("Evaluate…", self.open_evaluate, menu="Edit"),
+            Command("Tune on my code…", self.open_tune, menu="Tools"),
         ]
 
     def build_status(self, master: tk.Misc) -> tk.Label:
@@ -71,6 +74,19 @@ class ModelsController:
             _free_closed_windows()
         self.eval_window = EvaluateView(self.host.root, self.host)
         return self.eval_window
+
+    def open_tune(self) -> TuneView:
+        """Tune on my code…: train a LoRA adapter on a repository, with a live loss curve."""
+        from codenook.gui.tune_view import TuneView
+
+        if self.tune_window is not None and self.tune_window.winfo_exists():
+            self.tune_window.lift()
+            return self.tune_window
+        if self.tune_window is not None:
+            self.tune_window = None
+            _free_closed_windows()
+        self.tune_window = TuneView(self.host.root, self.host)
+        return self.tune_window
 
     def open_models(self) -> ModelManager:
         """Models…: the catalog and installed models, download, use, remove, token."""
@@ -107,6 +123,9 @@ class ModelsController:
         if self.eval_window is not None:
             with contextlib.suppress(tk.TclError):
                 self.eval_window.stop()  # the finished tasks are stored already
+        if self.tune_window is not None:
+            with contextlib.suppress(tk.TclError):
+                self.tune_window.stop()  # the run keeps a checkpoint to continue from
         for view in (self.first_run, self.models_window):
             with contextlib.suppress(Exception):
                 view.downloader.cancel()  # type: ignore[union-attr]  # the part resumes later
@@ -141,6 +160,8 @@ class ModelsController:
             if i.layer_offload and i.gpu_layers != 0:
                 where = f"GPU {i.gpu_layers if i.gpu_layers > 0 else 'all'} layers"
             parts.append(f"{i.name} · {i.backend}" + (f" · {where}" if i.local else ""))
+            if i.adapter:  # the name the settings gave it, else its file's
+                parts.append(f"adapter {self.host.settings.model.adapter or i.adapter}")
         parts.append(self.state)
         f = self.figures
         if f:
