@@ -105,6 +105,12 @@ class Subscriptions:
         """Subscribe ``handler`` to ``kind`` until :meth:`close`."""
         self._drops.append(self.bus.subscribe(kind, handler))
 
+    def for_view(self, view: object, handlers: list[tuple[type, Handler]]) -> None:
+        """Subscribe each ``(kind, handler)``, called only for events whose ``view`` is
+        ``view`` (a window that may be open more than once hears only its own run)."""
+        for kind, handler in handlers:
+            self.add(kind, lambda e, h=handler: h(e) if e.view is view else None)
+
     def close(self) -> None:
         """Drop every subscription."""
         for drop in self._drops:

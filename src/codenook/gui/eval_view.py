@@ -129,13 +129,15 @@ class EvaluateView(tk.Toplevel):
         self.chart.pack(fill="both", expand=True, pady=(10, 0))
         self.protocol("WM_DELETE_WINDOW", self.close)
         self.subscriptions = Subscriptions(app.bus)
-        for kind, handler in (
-            (EvalStarted, lambda e: self._started(e.run_id, e.total)),
-            (EvalProgress, lambda e: self._progressed(e.progress, e.result)),
-            (EvalEnded, lambda e: self._ended(e.run, e.png)),
-            (EvalFailed, lambda e: self._failed(e.message)),
-        ):
-            self.subscriptions.add(kind, lambda e, h=handler: h(e) if e.view is self else None)
+        self.subscriptions.for_view(
+            self,
+            [
+                (EvalStarted, lambda e: self._started(e.run_id, e.total)),
+                (EvalProgress, lambda e: self._progressed(e.progress, e.result)),
+                (EvalEnded, lambda e: self._ended(e.run, e.png)),
+                (EvalFailed, lambda e: self._failed(e.message)),
+            ],
+        )
 
     def destroy(self) -> None:
         """Stop listening on the bus, then go (a run in progress is stopped by close)."""

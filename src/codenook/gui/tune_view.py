@@ -170,14 +170,16 @@ class TuneView(tk.Toplevel):
         from codenook.gui.bus import Subscriptions
 
         self.subscriptions = Subscriptions(self.app.bus)
-        for kind, handler in (
-            (TuneSummary, self._summarised),
-            (TuneNote, lambda e: self.status.config(text=e.text)),
-            (TuneProgress, self._progressed),
-            (TuneEnded, self._ended),
-            (TuneFailed, lambda e: self._failed(e.message)),
-        ):
-            self.subscriptions.add(kind, lambda e, h=handler: h(e) if e.view is self else None)
+        self.subscriptions.for_view(
+            self,
+            [
+                (TuneSummary, self._summarised),
+                (TuneNote, lambda e: self.status.config(text=e.text)),
+                (TuneProgress, self._progressed),
+                (TuneEnded, self._ended),
+                (TuneFailed, lambda e: self._failed(e.message)),
+            ],
+        )
 
     def destroy(self) -> None:
         """Stop listening on the bus, then go (a run in progress is stopped by close)."""
