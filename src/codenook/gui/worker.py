@@ -11,6 +11,7 @@ import queue
 import threading
 from collections.abc import Callable
 
+from codenook.errors import CodenookError
 from codenook.gui.bus import Bus
 from codenook.gui.events import WorkerFailed
 
@@ -39,7 +40,12 @@ class Worker:
         def guarded() -> None:
             try:
                 job()
-            except Exception as exc:  # shown to the user; the window must keep working
+            except CodenookError as exc:
+                # A refused input, a missing file, a server down: the user is told, and the
+                # log says what happened in one line, as the CLI does; no traceback.
+                log.warning("%s job: %s", self.name, exc)
+                self.post(on_error(exc) if on_error else WorkerFailed(self.name, exc))
+            except Exception as exc:  # a bug: shown to the user; the window must keep working
                 log.exception("%s job failed", self.name)
                 self.post(on_error(exc) if on_error else WorkerFailed(self.name, exc))
 
