@@ -252,3 +252,42 @@ def test_the_models_table_scrolls_sideways_and_cuts_no_column(account, monkeypat
             assert bottom <= win.winfo_rooty() + win.winfo_height()
     finally:
         app.close()
+
+
+def test_the_models_window_lists_adapters_and_uses_the_chosen_one(account, tmp_path) -> None:
+    """Issue 21: a choice of adapter in the Models window, saved and loaded like
+    `models use --adapter`; one made for another base is refused with its reason."""
+    import time as _time
+
+    from codenook.gui.adapter_row import NONE
+
+    registry.register_adapter(
+        registry.InstalledAdapter(
+            name="quoll",
+            path=str(tmp_path / "adapter.gguf"),
+            peft=str(tmp_path / "peft"),
+            base_name="another-model.gguf",
+            base_sha256="0" * 64,
+            added=_time.time(),
+            ppl_before=22.6,
+            ppl_after=3.1,
+        )
+    )
+    root, app = make_app()
+    try:
+        login(root, app)
+        window = app.models.open_models()
+        row = window.adapters
+        pump(root, lambda: len(row.choice.cget("values")) == 2)
+        label = row.choice.cget("values")[1]
+        assert row.choice.get() == NONE
+        assert label == "quoll (for another-model.gguf; held-out perplexity 22.6 → 3.1)"
+        row.choice.set(label)
+        row.use()
+        assert app.settings.model.adapter == "quoll"
+        pump(root, lambda: config.load_settings().model.adapter == "quoll")
+        assert "adapter quoll" in window.message.cget("text")
+        # The load refuses an adapter trained on another base, and says which it needs.
+        pump(root, lambda: "another-model.gguf" in app.transcript.content(), timeout=60)
+    finally:
+        app.close()

@@ -501,6 +501,10 @@ class ModelManager(tk.Toplevel):
         self.token_entry.pack(side="left")
         ttk.Button(token_row, text="Save token", command=self.save_token).pack(side="left", padx=6)
         ttk.Button(token_row, text="Remove token", command=self.remove_token).pack(side="left")
+        from codenook.gui.adapter_row import AdapterRow
+
+        self.adapters = AdapterRow(body, app, say=self.say)
+        self.adapters.pack(fill="x", pady=(8, 0))
         self.message = ttk.Label(body, text="", anchor="w", wraplength=940)
         self.message.pack(fill="x", pady=(6, 0))
         wrap_to_width(self.message)
