@@ -526,7 +526,14 @@ def test_run_job_dispatches_by_name(db, user) -> None:
     assert r.job == "generate" and r.passed
     with pytest.raises(JobError, match="Unknown job 'fix'"):
         run_job("fix", session(db, user, ScriptedBackend()), on_text=print)
-    assert set(jobs.JOBS) == {"ask", "generate", "complete", "review", "debug", "document"}
+    assert set(jobs.registry.names()) == {
+        "ask",
+        "generate",
+        "complete",
+        "review",
+        "debug",
+        "document",
+    }
 
 
 def test_a_users_prompt_setting_replaces_the_builtin_one(db, user) -> None:

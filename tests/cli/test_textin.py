@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from codenook.cli import ask, textin
+from codenook.cli import textin
 from codenook.errors import UsageError
 
 
@@ -35,8 +35,3 @@ def test_an_empty_text_is_refused_with_its_name(monkeypatch: pytest.MonkeyPatch)
 def test_bytes_that_are_not_utf8_name_where_they_break() -> None:
     with pytest.raises(UsageError, match=r"stdin is not UTF-8 text \(bad byte at position 3\)"):
         textin.decode_input(b"abc\xff", source="stdin")
-
-
-def test_ask_keeps_offering_the_readers_to_the_commands_that_import_them_there() -> None:
-    assert ask.read_question is textin.read_question
-    assert ask.decode_input is textin.decode_input

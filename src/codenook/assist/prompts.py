@@ -57,15 +57,6 @@ def system_prompt(job: str, language: str | None, prompts: PromptSettings | None
     return registry.system_prompt(job, language, prompts)
 
 
-def __getattr__(name: str) -> object:
-    # JOBS is read from the registry when asked for, so a job registered later is in it.
-    if name == "JOBS":
-        from codenook.assist.jobs import registry
-
-        return registry.names()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def fence(code: str, language: str = "") -> str:
     """``code`` in a Markdown fence longer than any backtick run inside it."""
     longest = max((len(m) for m in re.findall(r"`{3,}", code)), default=2)

@@ -10,7 +10,7 @@ from codenook.assist.jobs import JobEvent
 from codenook.cli.context import add_context_options, context_options
 from codenook.cli.jobkit import Printer, add_language_option, add_model_and_generation, job_session
 from codenook.cli.options import end_note
-from codenook.cli.textin import decode_input, read_question  # noqa: F401 (also for chat, gen, prompt)
+from codenook.cli.textin import read_question
 
 #: The job this command runs: its name and help are declared there.
 JOB = jobs.get("ask")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from codenook.assist.session import ChatSession, options_from
 from codenook.cli.account import open_auth, require_user
-from codenook.cli.ask import decode_input, write_piece
+from codenook.cli.ask import write_piece
 from codenook.cli.jobkit import HASH_WAIT_S, open_job_backend
 from codenook.cli.options import (
     add_backend_options,
@@ -19,6 +19,7 @@ from codenook.cli.options import (
     end_note,
     settings_from,
 )
+from codenook.cli.textin import decode_input
 from codenook.engine.remote import RemoteError
 from codenook.errors import UsageError
 

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from codenook.assist import jobs
-from codenook.cli.ask import read_question
 from codenook.cli.context import add_context_options, context_options
 from codenook.cli.jobkit import (
     Printer,
@@ -15,6 +14,7 @@ from codenook.cli.jobkit import (
     job_session,
     say_endings,
 )
+from codenook.cli.textin import read_question
 from codenook.errors import UsageError
 from codenook.safefile import check_target
 

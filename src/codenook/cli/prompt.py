@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codenook import config
-from codenook.cli.ask import decode_input
+from codenook.cli.textin import decode_input
 from codenook.engine.backend import Message
 from codenook.engine.embedded import embedded_model_path
 from codenook.engine.formats import ChatFormat, FillFormat, Prompt, all_formats, get_format

@@ -81,13 +81,6 @@ def job_labels() -> tuple[str, ...]:
     return tuple(job.label for job in registry.all_jobs())
 
 
-def __getattr__(name: str) -> Any:
-    # JOBS, as before: now the registry's labels, read when asked for.
-    if name == "JOBS":
-        return job_labels()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def plan(job: str, language: str, text: str, attached: str | None = None) -> JobRequest:
     """Decide what the selected job runs on; a :class:`UsageError` says what is missing."""
     from codenook.assist.jobs import registry

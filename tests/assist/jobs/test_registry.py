@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from codenook import config
-from codenook.assist import jobs, prompts
+from codenook.assist import prompts
 from codenook.assist.jobs import registry
 from codenook.assist.jobs.registry import Job, JobError
 from tests.assist.jobs.toy import TOY, WORDS
@@ -41,8 +41,7 @@ def test_an_unknown_name_is_refused_with_the_jobs_listed() -> None:
 def test_lists_read_the_registry_when_asked(toy: Job) -> None:
     """A job registered after everything was imported is in every list."""
     assert registry.names() == (*BUILT_IN, "shout")
-    assert "shout" in jobs.JOBS and jobs.JOBS["shout"] is TOY.run
-    assert prompts.JOBS[-1] == "shout"
+    assert registry.get("shout").run is TOY.run
     assert registry.by_command("shout") is toy
     assert registry.by_label("SHOUT") is toy
     assert "shout" not in registry.routable()  # declared not routable

@@ -61,13 +61,6 @@ def run_job(
     return job.run(session, *args, on_text=on_text, on_event=on_event, prompts=prompts, **options)
 
 
-def __getattr__(attribute: str) -> Any:
-    # Read from the registry when asked for, so a job registered later is in it.
-    if attribute == "JOBS":
-        return {job.name: job.run for job in all_jobs()}
-    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
-
-
 __all__ = [
     "ErrorReport",
     "Job",
