@@ -10,6 +10,7 @@ the bus; :meth:`App._drain` delivers them every 20 ms.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import time
 import tkinter as tk
@@ -109,6 +110,9 @@ class App:
         self.login.check_accounts()
         # Compile the Markdown and code lexers now, not when the first answer is shown.
         self.tools.submit(lambda: to_blocks("# t\n```python\nx = 1\n```\n```bash\necho\n```"))
+        # Import the jobs (~0.2 s) here too, not on the Tk thread at the first Send or when
+        # the job list first opens (both read the registry).
+        self.tools.submit(lambda: importlib.import_module("codenook.assist.jobs"))
 
     # -- what the controllers share ---------------------------------------------------
 
