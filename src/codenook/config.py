@@ -276,6 +276,13 @@ class GenerationSettings:
         (), 'Texts that end an answer when the model writes them, as a list: ["END"].'
     )
     seed: int | None = setting(None, "A fixed seed makes answers repeatable; empty: random.")
+    draft: str = setting(
+        "auto",
+        "Prompt-lookup drafting: copy runs of the prompt in batches. auto: the edit jobs "
+        "(review, debug, doc); on: every answer; off: never.",
+        rule=one_of("auto", "on", "off"),
+        label="Drafting",
+    )
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ def options_from(settings: GenerationSettings) -> GenerationOptions:
         top_p=settings.top_p,
         stop=tuple(settings.stop),
         seed=settings.seed,
+        draft=settings.draft,
     )
 
 
@@ -60,6 +61,14 @@ def adapter_label(path: str | None) -> str | None:
         return None
     p = Path(path)
     return p.parent.name if p.name == "adapter.gguf" else p.name
+
+
+def drafting(options: GenerationOptions, copies: bool) -> GenerationOptions:
+    """``options`` for one answer: "auto" drafting is on when the answer ``copies`` its
+    input (a job declared with ``drafts=True``: diffs, documented code), off elsewhere."""
+    if options.draft == "auto":
+        return replace(options, draft="on" if copies else "off")
+    return options
 
 
 def for_model(text: str) -> str:
@@ -200,12 +209,14 @@ class ChatSession:
         language: str | None = None,
         tool_results: dict[str, Any] | None = None,
         shown: str | None = None,
+        drafts: bool = False,
     ) -> Answer:
         """Ask ``text``; stream the answer to ``on_text``; store both. Returns the answer.
 
         ``tool_results`` (lint findings, validation, sandbox exit) go into the log row.
         ``shown`` is what the user typed when ``text`` is a job's prompt around it: the
-        history shows it, the model gets ``text`` (now and in later turns).
+        history shows it, the model gets ``text`` (now and in later turns). ``drafts``:
+        the answer copies its input, so "auto" drafting turns on (:func:`drafting`).
         Runs in the caller's thread (a worker thread in the window).
         """
         if not text.strip():
@@ -213,7 +224,12 @@ class ChatSession:
         conv_id = self._ensure_conversation(text)
         self._add_question(conv_id, text, shown)
         return self._answer(
-            text, on_text=on_text, task=task, language=language, tool_results=tool_results
+            text,
+            on_text=on_text,
+            task=task,
+            language=language,
+            tool_results=tool_results,
+            drafts=drafts,
         )
 
     def _add_question(self, conv_id: int, text: str, shown: str | None) -> None:
@@ -222,7 +238,12 @@ class ChatSession:
         store.add_message(self.db, self.user.id, conv_id, role="user", content=text, shown=apart)
 
     def regenerate(
-        self, *, on_text: Callable[[str], None], task: str = "ask", language: str | None = None
+        self,
+        *,
+        on_text: Callable[[str], None],
+        task: str = "ask",
+        language: str | None = None,
+        drafts: bool = False,
     ) -> Answer:
         """Answer the last question again, replacing the answer the user asked to redo."""
         if self.conversation_id is None:
@@ -234,7 +255,9 @@ class ChatSession:
         for m in rows:
             if m.id > last_question.id and m.role == "assistant":
                 store.delete_message(self.db, self.user.id, m.id)
-        return self._answer(last_question.content, on_text=on_text, task=task, language=language)
+        return self._answer(
+            last_question.content, on_text=on_text, task=task, language=language, drafts=drafts
+        )
 
     def _answer(
         self,
@@ -244,6 +267,7 @@ class ChatSession:
         task: str,
         language: str | None,
         tool_results: dict[str, Any] | None = None,
+        drafts: bool = False,
     ) -> Answer:
         conv_id = self.conversation_id
         assert conv_id is not None
@@ -273,7 +297,9 @@ class ChatSession:
             Message("user", for_model(text)),
         ]
         stream = self.backend.stream_chat(
-            messages, options=self.options, cache_key=f"conversation:{conv_id}"
+            messages,
+            options=drafting(self.options, drafts),
+            cache_key=f"conversation:{conv_id}",
         )
         return self._stream_into(
             answer_id, stream, text=text, task=task, on_text=on_text, turns_dropped=fit.first_turn

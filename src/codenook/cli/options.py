@@ -93,7 +93,7 @@ def backend_choice(args: argparse.Namespace) -> BackendChoice | None:
 
 
 def add_generation_options(parser: argparse.ArgumentParser) -> None:
-    """--max-tokens, --temperature, --top-p, --seed, --stop."""
+    """--max-tokens, --temperature, --top-p, --seed, --stop, --draft."""
     g = parser.add_argument_group("generation")
     g.add_argument("--max-tokens", type=int, metavar="N", help="longest answer in tokens")
     g.add_argument("--temperature", type=float, metavar="T", help="0 is deterministic")
@@ -101,6 +101,11 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, metavar="S", help="random seed, for repeatable answers")
     g.add_argument(
         "--stop", action="append", metavar="TEXT", help="end the answer at TEXT (repeatable)"
+    )
+    g.add_argument(
+        "--draft",
+        choices=("auto", "on", "off"),
+        help="prompt-lookup drafting: auto (the edit jobs), on or off",
     )
 
 
@@ -142,6 +147,7 @@ def settings_from(args: argparse.Namespace) -> config.Settings:
         temperature=getattr(args, "temperature", None),
         top_p=getattr(args, "top_p", None),
         seed=getattr(args, "seed", None),
+        draft=getattr(args, "draft", None),
         stop=tuple(stop) if stop else None,
         adapter=getattr(args, "adapter", None),
     )

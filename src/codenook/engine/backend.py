@@ -29,6 +29,9 @@ class GenerationOptions:
     top_p: float = 0.95
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    #: Prompt-lookup drafting: "on" drafts where the runtime can; "auto" lets the job decide
+    #: (the edit jobs turn it on); "off" never. Runtimes without it ignore the field.
+    draft: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,10 @@ class StreamResult:
     text: str = ""
     #: Prompt tokens the model already held from an earlier turn (not evaluated again).
     cached_tokens: int = 0
+    #: Prompt-lookup drafting: verification batches with a draft, tokens drafted, kept.
+    draft_rounds: int = 0
+    drafted: int = 0
+    draft_accepted: int = 0
 
     @property
     def tokens_per_second(self) -> float:

@@ -26,6 +26,8 @@ from codenook.engine.fillcut import trim_suffix_repeat
 from codenook.engine.formats import Prompt, chat_format
 from codenook.engine.gguf_file import check_model_file, diagnose_load_failure
 from codenook.engine.prompts import PromptModel
+from codenook.engine.speculative import DraftStats, Sampler
+from codenook.engine.speculative import generate as draft_generate
 from codenook.errors import GenerationError, ModelError
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,9 @@ class LlamaBackend(Backend):
                 n_threads_batch=threads,
                 n_gpu_layers=gpu_layers,
                 lora_path=str(lora_path) if lora_path else None,
+                # Flash attention computes each position alike whether it is evaluated alone
+                # or in a batch, so a drafted answer is token for token the plain one.
+                flash_attn=True,
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
@@ -281,12 +286,22 @@ class LlamaBackend(Backend):
             result.cached_tokens = min(same, len(tokens) - 1)
             seed = options.seed if options.seed is not None else random.randrange(2**31)
             llm.set_seed(seed)
-            gen = llm.generate(
-                tokens,
-                temp=options.temperature,
-                top_p=options.top_p,
-                **SAMPLER,
-            )
+            stats = DraftStats()
+            if options.draft == "on" and SAMPLER["repeat_penalty"] == 1.0:
+                sampler = Sampler(
+                    options.temperature,
+                    top_p=options.top_p,
+                    top_k=int(SAMPLER["top_k"]),
+                    min_p=SAMPLER["min_p"],
+                )
+                gen = draft_generate(llm, tokens, sampler=sampler, seed=seed, stats=stats)
+            else:
+                gen = llm.generate(
+                    tokens,
+                    temp=options.temperature,
+                    top_p=options.top_p,
+                    **SAMPLER,
+                )
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             vocab = llm._model.vocab
             room = self.info.context_length - len(tokens)
@@ -315,6 +330,9 @@ class LlamaBackend(Backend):
         finally:
             if gen is not None:
                 gen.close()
+                result.draft_rounds = stats.rounds
+                result.drafted = stats.drafted
+                result.draft_accepted = stats.accepted
             self._lock.release()
             self._active = None
 

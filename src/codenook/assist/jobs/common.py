@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codenook.assist import interactions
-from codenook.assist.jobs.registry import JobError
+from codenook.assist.jobs.registry import JobError, drafts
 from codenook.assist.prompts import code_budget, system_prompt
-from codenook.assist.session import Answer, ChatSession
+from codenook.assist.session import Answer, ChatSession, drafting
 from codenook.assist.tools.check import ParseProblem
 from codenook.assist.tools.files import SourceFileError, read_source, read_source_snapshot
 from codenook.assist.tools.language import (
@@ -23,7 +23,7 @@ from codenook.assist.tools.language import (
 from codenook.assist.tools.lint import Finding, Validation
 from codenook.assist.tools.sandbox import RunResult
 from codenook.config import PromptSettings
-from codenook.engine.backend import TokenStream
+from codenook.engine.backend import GenerationOptions, TokenStream
 from codenook.safefile import Snapshot, snapshot
 from codenook.store import conversations as store
 
@@ -219,10 +219,16 @@ class JobRun:
             task=self.name,
             language=self.language,
             shown=self.shown_for(text),
+            drafts=drafts(self.name),
         )
         self._title(new, text)
         self.result.answers.append(answer)
         return answer
+
+    @property
+    def options(self) -> GenerationOptions:
+        """The session's options for this job's one-off requests, drafting resolved."""
+        return drafting(self.session.options, drafts(self.name))
 
     def _title(self, new: bool, text: str) -> None:
         """A job's conversation is named by its request's first line ("Review tool.py ...")."""

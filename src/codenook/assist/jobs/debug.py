@@ -256,5 +256,6 @@ JOB = register(
         command="debug",
         help="run a file in the sandbox (or read a pasted traceback), explain the error, "
         "propose a fix",
+        drafts=True,
     )
 )

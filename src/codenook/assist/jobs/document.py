@@ -97,7 +97,8 @@ def _ask_one(job: JobRun, request: str, label: str, *, bash: bool = False) -> st
     """
     session = job.session
     options = dataclasses.replace(
-        session.options, max_tokens=min(session.options.max_tokens, DOC_TOKENS)
+        job.options,
+        max_tokens=min(session.options.max_tokens, DOC_TOKENS),
     )
     messages = [Message("system", job.system), Message("user", request)]
 
@@ -273,5 +274,6 @@ JOB = register(
         reads=CODE,
         command="doc",
         help="document a file: docstrings or Bash comments inserted without touching the code",
+        drafts=True,
     )
 )

@@ -54,6 +54,9 @@ class Job:
     routable: bool = True
     #: Whether it needs a language named (generate writes new code: nothing to detect from).
     needs_language: bool = False
+    #: Whether its answers copy their input (a diff's context lines, the documented code):
+    #: then "auto" prompt-lookup drafting is on for it (``generation.draft``).
+    drafts: bool = False
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -118,6 +121,12 @@ def names() -> tuple[str, ...]:
 def all_jobs() -> tuple[Job, ...]:
     """Every job, in the order they were registered."""
     return tuple(_jobs.values())
+
+
+def drafts(name: str) -> bool:
+    """Whether job ``name`` is declared ``drafts=True`` (an unknown name: no)."""
+    job = _jobs.get(name)
+    return job is not None and job.drafts
 
 
 def routable() -> tuple[str, ...]:

@@ -206,5 +206,6 @@ JOB = register(
         reads=CODE,
         command="review",
         help="review a file: ruff or ShellCheck findings first, then the model's review and a diff",
+        drafts=True,
     )
 )
