@@ -32,6 +32,8 @@ class GenerationOptions:
     #: Prompt-lookup drafting: "on" drafts where the runtime can; "auto" lets the job decide
     #: (the edit jobs turn it on); "off" never. Runtimes without it ignore the field.
     draft: str = "auto"
+    #: A GBNF grammar the answer must follow, where the runtime supports grammars.
+    grammar: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from codenook.engine.backend import (
 from codenook.engine.fillcut import trim_suffix_repeat
 from codenook.engine.formats import Prompt, chat_format
 from codenook.engine.gguf_file import check_model_file, diagnose_load_failure
+from codenook.engine.grammars import compile_grammar
 from codenook.engine.prompts import PromptModel
 from codenook.engine.speculative import DraftStats, Sampler
 from codenook.engine.speculative import generate as draft_generate
@@ -287,7 +288,11 @@ class LlamaBackend(Backend):
             seed = options.seed if options.seed is not None else random.randrange(2**31)
             llm.set_seed(seed)
             stats = DraftStats()
-            if options.draft == "on" and SAMPLER["repeat_penalty"] == 1.0:
+            grammar = (
+                compile_grammar(llm._model.vocab, options.grammar) if options.grammar else None
+            )
+            # Drafts are verified without the grammar's sampler, so a grammar answers plainly.
+            if options.draft == "on" and grammar is None and SAMPLER["repeat_penalty"] == 1.0:
                 sampler = Sampler(
                     options.temperature,
                     top_p=options.top_p,
@@ -300,6 +305,7 @@ class LlamaBackend(Backend):
                     tokens,
                     temp=options.temperature,
                     top_p=options.top_p,
+                    grammar=grammar,
                     **SAMPLER,
                 )
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")

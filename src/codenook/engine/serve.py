@@ -515,6 +515,7 @@ def chat_handler(prompts: Any) -> Callable[..., Any]:
         top_p: float = 0.95,
         stop: str | list[str] | None = None,
         seed: int | None = None,
+        grammar: Any = None,
         **_ignored: Any,
     ) -> Any:
         tokens = prompts.tokenize(prompts.chat_prompt(_messages(messages)))
@@ -537,6 +538,7 @@ def chat_handler(prompts: Any) -> Callable[..., Any]:
             top_p=top_p,
             stop=stops,
             seed=seed,
+            grammar=grammar,  # the request's GBNF, parsed by llama-cpp-python's server
         )
         return _convert_completion_to_chat(completion, stream=stream)
 
