@@ -70,9 +70,9 @@ def unified_diff_grammar(text: str, *, name: str = "file") -> str:
     for i, line in enumerate(lines):
         ctx, rem = literal(" " + line + "\n"), literal("-" + line + "\n")
         rules.append(f"u{i} ::= {ctx} u{i + 1} | {rem} w{i + 1} | add w{i}")
-        rules.append(f"w{i} ::= {ctx} w{i + 1} | {rem} w{i + 1} | add w{i} | \"\"")
+        rules.append(f'w{i} ::= {ctx} w{i + 1} | {rem} w{i + 1} | add w{i} | ""')
     rules.append(f"u{n} ::= add w{n}")
-    rules.append(f"w{n} ::= add w{n} | \"\"")
+    rules.append(f'w{n} ::= add w{n} | ""')
     return "\n".join(rules) + "\n"
 
 
