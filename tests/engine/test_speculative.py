@@ -29,9 +29,14 @@ DIFF = (
 )
 DOCUMENT = "Add a docstring to each function and repeat the code in full:\n```\n{}```"
 HINTS = "Rewrite this code with type hints, keeping everything else:\n```\n{}```"
+#: About 550 prompt tokens: past 256 cached tokens llama.cpp's attention changes kernels
+#: for a lone query, where batched and single evaluation could part ways.
+LONG_FILE = "".join(SNIPPETS) * 3
 EDIT_PROMPTS = [
-    *(DOCUMENT.format(s) for s in SNIPPETS),
-    *(HINTS.format(s) for s in SNIPPETS[:3]),
+    *(DOCUMENT.format(s) for s in SNIPPETS[:4]),
+    *(HINTS.format(s) for s in SNIPPETS[:2]),
+    DOCUMENT.format(LONG_FILE),
+    HINTS.format(LONG_FILE),
     f"Review this diff and repeat the changed function:\n```diff\n{DIFF}```",
     f"Fix the bug (division by zero) and show the whole file:\n```python\n{SNIPPETS[4]}```",
 ]
@@ -41,11 +46,13 @@ CHAT_PROMPTS = [
     "How do I read a file line by line in Bash?",
     "Explain recursion in two sentences.",
     "What does `set -euo pipefail` do?",
-    "Name three sorting algorithms.",
     "Why are tuples immutable?",
     "Write a function that reverses a string.",
     "What is the difference between a process and a thread?",
     "How do I install a package with pip?",
+    # A long question (about 500 tokens) whose answer has little to copy.
+    "Summarise what this shell history shows, in two sentences:\n"
+    + "\n".join(f"$ cd project{i} && make test && git push origin branch{i}" for i in range(30)),
 ]
 
 
@@ -134,15 +141,24 @@ def test_ngram_index_prefers_the_longest_suffix() -> None:
     assert index.draft(2) == [1, 9]  # the 3-gram (5, 6, 7), not the later 2-gram (6, 7)
 
 
-def test_pacer_pauses_after_rejections_and_grows_after_hits() -> None:
+def test_pacer_pauses_after_misses_and_grows_after_hits() -> None:
     pacer = Pacer(max_draft=8)
-    assert pacer.want() == 8
-    pacer.record(8, 0)
+    assert pacer.want() == 4  # a short first draft: a miss costs little
+    pacer.record(4, 1)  # one token saved does not pay for the batch: a miss
     assert [pacer.want() for _ in range(3)] == [0, 0, 2]
     pacer.record(2, 0)
     assert [pacer.want() for _ in range(5)] == [0, 0, 0, 0, 2]
     pacer.record(2, 2)
     assert pacer.want() == 4
+    pacer.record(4, 4)
+    assert pacer.want() == 8
+
+
+def test_pacer_pauses_up_to_a_limit() -> None:
+    pacer = Pacer()
+    for _ in range(12):
+        pacer.record(2, 0)
+    assert pacer._pause == 256
 
 
 @pytest.mark.parametrize("guess", [0, 1, 3, 7])

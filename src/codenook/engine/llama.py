@@ -96,9 +96,16 @@ class LlamaBackend(Backend):
                 n_threads_batch=threads,
                 n_gpu_layers=gpu_layers,
                 lora_path=str(lora_path) if lora_path else None,
-                # Flash attention computes each position alike whether it is evaluated alone
-                # or in a batch, so a drafted answer is token for token the plain one.
+                # Batch-invariant attention, so a drafted answer (verified in batches) is
+                # token for token the plain one (one token at a time), and an answer does not
+                # depend on how much of the prompt was cached: llama.cpp's CPU flash
+                # attention has three kernels (one query with 512+ cached tokens splits the
+                # cache across threads; 64+ queries are tiled; else one row at a time) that
+                # round differently, and the first two take only an f16/f32 cache. A q8_0
+                # cache (half the memory, near-lossless) always takes the row-at-a-time one.
                 flash_attn=True,
+                type_k=llama_cpp.GGML_TYPE_Q8_0,
+                type_v=llama_cpp.GGML_TYPE_Q8_0,
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:

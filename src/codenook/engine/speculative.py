@@ -22,10 +22,13 @@ import numpy as np
 NGRAM_SIZES = (4, 3, 2)
 #: Most tokens drafted at once.
 MAX_DRAFT = 12
-#: Fewest tokens drafted once the draft length has shrunk.
+#: Fewest tokens drafted once the draft length has shrunk; the first draft's length.
 MIN_DRAFT = 2
-#: Longest pause (in tokens) after drafts the model keeps rejecting.
-MAX_PAUSE = 64
+START_DRAFT = 4
+#: A draft that saved fewer tokens than this did not pay for its batch: a miss.
+PAYS = 2
+#: Longest pause (in tokens) after drafts that keep missing.
+MAX_PAUSE = 256
 
 
 @dataclass
@@ -197,14 +200,15 @@ def _prefill(llm: llama_cpp.Llama, tokens: Sequence[int]) -> np.ndarray:
 class Pacer:
     """How long the next draft may be, and when to stop drafting for a while.
 
-    The draft grows while the model keeps agreeing and shrinks to what it kept; drafts it
-    rejects outright pause drafting for a doubling number of tokens, so text with nothing to
-    copy costs (almost) only the n-gram look-up.
+    The draft starts short, grows while the model keeps agreeing and shrinks to what it
+    kept. A draft that saved fewer than :data:`PAYS` tokens did not pay for its batch: such
+    misses pause drafting for a doubling number of tokens (up to :data:`MAX_PAUSE`), so text
+    with nothing to copy (plain chat) costs almost only the n-gram look-up.
     """
 
     def __init__(self, max_draft: int = MAX_DRAFT) -> None:
         self.max_draft = max_draft
-        self.length = max_draft
+        self.length = min(START_DRAFT, max_draft)
         self._misses = 0
         self._pause = 0
 
@@ -218,14 +222,14 @@ class Pacer:
     def record(self, drafted: int, accepted: int) -> None:
         """Adapt to how much of a draft the model kept."""
         if accepted == drafted:
-            self.length = min(self.max_draft, self.length + 2)
+            self.length = min(self.max_draft, self.length * 2)
         else:
             self.length = max(MIN_DRAFT, accepted + 1)
-        if accepted == 0:
+        if accepted < min(PAYS, drafted):
             self._misses += 1
             self._pause = min(MAX_PAUSE, 2**self._misses)
         else:
-            self._misses = 0
+            self._misses = max(0, self._misses - 1)
 
 
 def generate(
