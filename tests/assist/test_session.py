@@ -2,7 +2,7 @@
 
 import pytest
 
-from codenook.assist.session import ChatSession, NotFoundError
+from codenook.assist.session import ChatSession, NotFoundError, drafting
 from codenook.engine.backend import GenerationOptions
 from codenook.engine.embedded import embedded_model_path
 from codenook.engine.llama import LlamaBackend
@@ -226,3 +226,36 @@ def test_record_whose_stream_cannot_start_is_kept_as_an_error(db, users) -> None
         s.record("q", start=broken, on_text=quiet, task="complete")  # type: ignore[arg-type]
     q, a = store.messages(db, alice.id, s.conversation_id)
     assert q.content == "q" and a.figures["finish_reason"] == "error"
+
+
+class _OptionsSeen(ScriptedBackend):
+    """A scripted backend that keeps the drafting each answer was asked with."""
+
+    def __init__(self, answers: list[str]) -> None:
+        super().__init__(answers)
+        self.drafts: list[str] = []
+
+    def stream_chat(self, messages, *, options: GenerationOptions, cache_key=None):  # type: ignore[override]
+        self.drafts.append(options.draft)
+        return super().stream_chat(messages, options=options, cache_key=cache_key)
+
+
+def test_auto_drafting_is_on_only_for_answers_that_copy_their_input(db, users) -> None:
+    alice, _ = users
+    backend = _OptionsSeen(["a\n", "b\n", "c\n"])
+    s = ChatSession(db, alice, backend, GenerationOptions(draft="auto"))
+    s.send("What is a generator?", on_text=lambda _: None)
+    s.send("Review this file.", on_text=lambda _: None, drafts=True)
+    s.regenerate(on_text=lambda _: None, drafts=True)
+    assert backend.drafts == ["off", "on", "on"]
+    # A user's choice of on or off holds whatever the job.
+    assert drafting(GenerationOptions(draft="off"), True).draft == "off"
+    assert drafting(GenerationOptions(draft="on"), False).draft == "on"
+
+
+def test_the_edit_jobs_are_declared_as_drafting() -> None:
+    from codenook.assist.jobs import registry
+
+    assert {j.name for j in registry.all_jobs() if j.drafts} == {"review", "debug", "document"}
+    assert registry.drafts("review") and not registry.drafts("ask")
+    assert not registry.drafts("no_such_job")

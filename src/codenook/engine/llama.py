@@ -33,6 +33,14 @@ from codenook.errors import GenerationError, ModelError
 
 log = logging.getLogger(__name__)
 
+#: The KV cache's type, for batch-invariant attention: a drafted answer (verified in
+#: batches) is then token for token the plain one (one token at a time), and an answer does
+#: not depend on how much of the prompt was cached. llama.cpp's CPU flash attention has
+#: three kernels (one query over 512+ cached cells splits them across threads; 64+ queries
+#: are tiled; else one row at a time) that round differently, and the first two take only an
+#: f16/f32 cache: a q8_0 cache (half the memory, near-lossless) always takes the third.
+KV_CACHE_TYPE = llama_cpp.GGML_TYPE_Q8_0
+
 #: The sampler beyond temperature and top-p, for every answer this model gives (in process
 #: and through ``codenook serve``, so both machines answer alike).
 SAMPLER = {"top_k": 40, "min_p": 0.05, "repeat_penalty": 1.0}
@@ -96,16 +104,9 @@ class LlamaBackend(Backend):
                 n_threads_batch=threads,
                 n_gpu_layers=gpu_layers,
                 lora_path=str(lora_path) if lora_path else None,
-                # Batch-invariant attention, so a drafted answer (verified in batches) is
-                # token for token the plain one (one token at a time), and an answer does not
-                # depend on how much of the prompt was cached: llama.cpp's CPU flash
-                # attention has three kernels (one query with 512+ cached tokens splits the
-                # cache across threads; 64+ queries are tiled; else one row at a time) that
-                # round differently, and the first two take only an f16/f32 cache. A q8_0
-                # cache (half the memory, near-lossless) always takes the row-at-a-time one.
                 flash_attn=True,
-                type_k=llama_cpp.GGML_TYPE_Q8_0,
-                type_v=llama_cpp.GGML_TYPE_Q8_0,
+                type_k=KV_CACHE_TYPE,
+                type_v=KV_CACHE_TYPE,
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
