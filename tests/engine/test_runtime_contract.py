@@ -22,7 +22,11 @@ from codenook.engine.transformers_backend import TransformersBackend
 from tests.cli.test_serve import start_serve, stop
 
 pytestmark = pytest.mark.timeout(600)
-RUNTIMES = ["llama.cpp", "transformers", "remote"]
+RUNTIMES = ["llama.cpp", "llama.cpp drafted", "llama.cpp grammar", "transformers", "remote"]
+#: Any text at all, as a GBNF grammar: the contract holds on the grammar-sampling path too.
+ANY_TEXT = "root ::= [^\\x00]*\n"
+#: Options the current runtime variant adds to every request (drafting, a grammar).
+_VARIANT: dict[str, object] = {}
 QUESTION = [
     Message("system", "You are a helpful coding assistant."),
     Message("user", "Write a Python function that adds two numbers, with a docstring."),
@@ -40,8 +44,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(params=RUNTIMES)
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """The embedded model behind each runtime."""
-    if request.param == "llama.cpp":
+    if request.param.startswith("llama.cpp"):
+        if request.param.endswith("drafted"):
+            _VARIANT["draft"] = "on"
+        elif request.param.endswith("grammar"):
+            _VARIANT["grammar"] = ANY_TEXT
         yield request.getfixturevalue("embedded_backend")
+        _VARIANT.clear()
     elif request.param == "transformers":
         yield request.getfixturevalue("transformers_backend")
     else:
@@ -52,7 +61,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
 
 def greedy(**changes: object) -> GenerationOptions:
     """Deterministic options for the contract."""
-    values: dict = {"max_tokens": 48, "temperature": 0.0, "seed": 11, **changes}
+    values: dict = {"max_tokens": 48, "temperature": 0.0, "seed": 11, **_VARIANT, **changes}
     return GenerationOptions(**values)
 
 
