@@ -43,14 +43,16 @@ def flawed() -> list[tuple[str, str, str]]:
     return module.FLAWED
 
 
-def measure(backend: LlamaBackend, *, tokens: int) -> dict[tuple[str, bool], tuple[int, float]]:
-    """(format, grammar) -> (answers that apply, median seconds per answer)."""
-    files = flawed()
+def measure(
+    backend: LlamaBackend, *, tokens: int, files: int
+) -> dict[tuple[str, bool], tuple[int, float]]:
+    """(format, grammar) -> (answers that apply, median seconds per answer), on ``files``."""
+    chosen = flawed()[:files]
     out = {}
     for fmt in FORMATS:
         for use_grammar in (False, True):
             ok, times = 0, []
-            for name, source, problem in files:
+            for name, source, problem in chosen:
                 req = edit_request(fmt, source, name=name)
                 ask = f"Fix this problem in {name}: {problem}.\n\n```python\n{source}```\n\n"
                 messages = [Message("system", SYSTEM), Message("user", ask + req.instruction)]
@@ -74,6 +76,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--no-qwen", action="store_true", help="the embedded model only")
     parser.add_argument("--qwen-only", action="store_true", help="the Qwen test model only")
+    parser.add_argument("--files", type=int, default=10, help="the first N flawed files")
     args = parser.parse_args()
     print(f"threads {default_threads()}, load average {os.getloadavg()[0]:.1f}")
     models = [] if args.qwen_only else [("smollm2", embedded_model_path())]
@@ -81,12 +84,12 @@ def main() -> None:
     if qwen is not None:
         models.append(("qwen0.5b", qwen))
     best: dict[str, tuple[str, float]] = {}
-    n = len(flawed())
+    n = min(args.files, len(flawed()))
     with tempfile.TemporaryDirectory() as home:
         os.environ["CODENOOK_HOME"] = home
         for label, path in models:
             with LlamaBackend(path, context_length=2048, gpu_layers=0) as backend:
-                figures = measure(backend, tokens=args.tokens)
+                figures = measure(backend, tokens=args.tokens, files=n)
             for fmt in FORMATS:
                 (a, ta), (b, tb) = figures[fmt, False], figures[fmt, True]
                 print(
