@@ -130,6 +130,21 @@ def _list(args: argparse.Namespace) -> None:
         )
     _table(table)
     print("* in use. 'codenook models pull NAME[:Q8_0]' downloads; 'models info NAME' explains.")
+    _list_adapters(settings.model.adapter)
+
+
+def _list_adapters(in_use: str | None) -> None:
+    """The LoRA adapters from 'codenook tune', each with its base and before/after figures."""
+    from codenook.library.registry import load_adapters
+
+    adapters = load_adapters()
+    if not adapters:
+        return
+    print("\nLoRA adapters ('codenook models use BASE --adapter NAME'):")
+    for a in adapters:
+        figures = a.figures()
+        mark = "*" if a.name == in_use else " "
+        print(f"{mark} {a.name}  for {a.base_name}{'  ' + figures if figures else ''}")
 
 
 def _info(args: argparse.Namespace) -> None:
