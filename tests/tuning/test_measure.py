@@ -127,3 +127,13 @@ def test_before_after_lines_align_both_measures() -> None:
     assert (
         before_after_lines(ppl_before=None, ppl_after=None, fim_before=None, fim_after=None) == []
     )
+
+
+def test_held_out_files_without_gaps_leave_the_fim_part_out_with_a_reason(tmp_path: Path) -> None:
+    said: list[str] = []
+    tiny = Dataset([], [Sample("causal", "r/a.py", "x\n")], Summary())
+    figures = session.measure_fim(
+        tiny, tmp_path / "base.gguf", tmp_path / "a.gguf", name="tiny", tasks=3, say=said.append
+    )
+    assert figures == (None, None)
+    assert said[-1].startswith("The fim before/after is left out:") and "hold out" in said[-1]

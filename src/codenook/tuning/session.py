@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codenook import config
+from codenook.errors import CodenookError
 from codenook.tuning.measure import DEFAULT_FIM_TASKS, EvalStore, FimFigures
 
 if TYPE_CHECKING:
@@ -175,17 +176,21 @@ def measure_fim(
             say(f"Measuring fill-in-the-middle {when}: {done}/{total} gaps")
 
         say(f"Measuring fill-in-the-middle {when} on the held-out files...")
-        got = measure.fim_eval(
-            gguf,
-            repo,
-            adapter=with_adapter,
-            label=f"adapter {name}" if with_adapter else None,
-            tasks=tasks,
-            seed=seed,
-            store=evals,
-            stop=stop,
-            on_task=told,
-        )
+        try:
+            got = measure.fim_eval(
+                gguf,
+                repo,
+                adapter=with_adapter,
+                label=f"adapter {name}" if with_adapter else None,
+                tasks=tasks,
+                seed=seed,
+                store=evals,
+                stop=stop,
+                on_task=told,
+            )
+        except CodenookError as exc:  # no gaps to draw, say: the trained adapter still counts
+            say(f"The fim before/after is left out: {exc}")
+            return None, None
         if got is None:
             say("Stopped while measuring: the adapter is kept without its fim figures.")
             return None, None
