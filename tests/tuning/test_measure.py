@@ -15,7 +15,7 @@ from codenook.tuning import session
 from codenook.tuning.dataset import Dataset, Sample, Summary
 from codenook.tuning.measure import FimFigures, before_after_lines, heldout_repo
 from tests.conftest import run_cli
-from tests.tuning.fixture_repo import make_style_repo
+from tests.tuning.fixture_repo import make_style_repo, seed_base
 
 pytestmark = pytest.mark.usefixtures("account")
 TRAIN = ("--steps", "2", "--seq-len", "48", "--lr", "0.003", "--threads", "2")
@@ -28,7 +28,11 @@ def _side_by_side(out: str, label: str) -> tuple[str, str]:
     return before, after
 
 
-def test_tune_run_measures_fim_before_and_after_and_keeps_it(tmp_path: Path) -> None:
+def test_tune_run_measures_fim_before_and_after_and_keeps_it(
+    tmp_path: Path,
+    base_dir: Path,
+) -> None:
+    seed_base(base_dir)  # the base prepared once for the session, not again here
     repo = make_style_repo(tmp_path, modules=10, heldout=2)
     data = tmp_path / "dataset"
     built = run_cli("tune", "data", str(repo), "--heldout", "quoll/later/", "--out", str(data))

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,21 +19,6 @@ from tests.tuning.fixture_repo import make_style_repo
 #: The repository's idiom: its own helpers. The base model has never seen them.
 IDIOM = "qk_"
 PROMPT = '"""Quoll module 40: cargo records."""\n\nfrom quollkit import'
-
-
-@pytest.fixture(scope="session")
-def base_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The embedded model dequantized once for every test here."""
-    home = tmp_path_factory.mktemp("tune-home")
-    old = os.environ.get("CODENOOK_HOME")
-    os.environ["CODENOOK_HOME"] = str(home)
-    try:
-        yield train.prepare_base(embedded_model_path())
-    finally:
-        if old is None:
-            os.environ.pop("CODENOOK_HOME", None)
-        else:
-            os.environ["CODENOOK_HOME"] = old
 
 
 def _dataset(root: Path):
