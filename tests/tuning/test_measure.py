@@ -90,6 +90,8 @@ def test_tune_run_measures_fim_before_and_after_and_keeps_it(
     assert listed.returncode == 0
     [row] = [ln for ln in listed.stdout.decode().splitlines() if "quoll  for" in ln]
     assert f"fim exact {exact[0]} → {exact[1]}" in row and "held-out perplexity" in row, row
+    tuned = run_cli("tune", "list")
+    assert tuned.returncode == 0 and f"fim exact {exact[0]} → {exact[1]}" in tuned.stdout.decode()
 
     # The fim part off: the run still trains, exports and registers, with perplexity only.
     plain = run_cli(
