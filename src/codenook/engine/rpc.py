@@ -283,7 +283,8 @@ def start_server(
     while time.monotonic() < end:
         if proc.poll() is not None:
             raise CodenookError(
-                f"rpc-server stopped at start (exit {proc.returncode}): is port {port} in use?"
+                f"rpc-server stopped at start (exit {proc.returncode}): is port {port} in use, "
+                f"or is {host} not an address of this machine?"
             )
         if reachable(endpoint, timeout=0.5) is None:
             return proc
