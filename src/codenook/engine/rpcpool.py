@@ -200,7 +200,8 @@ class PooledBackend(RemoteBackend):
         import httpx2
 
         remote_bytes = sum(s.bytes for s in plan.shares if s.remote)
-        deadline = time.monotonic() + START_SECONDS + remote_bytes / NETWORK_BYTES_S
+        wait = START_SECONDS + remote_bytes / NETWORK_BYTES_S
+        deadline = time.monotonic() + wait
         url = f"http://127.0.0.1:{port}/health"
         proc = self._proc
         assert proc is not None
@@ -216,7 +217,7 @@ class PooledBackend(RemoteBackend):
         self._stop()
         raise RpcError(
             f"Pool {self.spec.name}: llama-server did not load {self.spec.model.name} within "
-            f"{deadline - time.monotonic() + START_SECONDS:.0f} s; see {self._log.name}.",
+            f"{wait:.0f} s: {self._log_tail() or 'no output'}",
             url=self.spec.name,
             down=True,
         )
