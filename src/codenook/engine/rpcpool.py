@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import resource
+import secrets
 import socket
 import subprocess
 import tempfile
@@ -40,6 +41,7 @@ from codenook.engine.fit import (
 from codenook.engine.remote import FILL_CHAT, Extract, RemoteBackend, RemoteError
 from codenook.engine.rpc import DeviceMemory, Endpoint, RpcError
 from codenook.errors import ModelError
+from codenook.redact import register_secret
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +127,8 @@ def server_command(tool: Path, spec: PoolSpec, plan: PoolPlan, port: int) -> lis
         *("--ctx-size", str(spec.context_length), "--parallel", "1"),
         *("--threads", str(spec.threads or default_threads())),
         *("--flash-attn", "off", "--fit", "off", "--no-warmup"),
+        # Its log says where each layer went (a few lines a request, none a token).
+        *("--log-verbosity", "4"),
     ]
     if plan.gpu_layers:
         cmd += ["--tensor-split", ",".join(str(n) for n in plan.tensor_split)]
@@ -150,11 +154,14 @@ class PooledBackend(RemoteBackend):
         self._proc: subprocess.Popen[bytes] | None = None
         self._log = tempfile.NamedTemporaryFile(prefix="codenook-pool-", suffix=".log")  # noqa: SIM115
         self._restart_lock = threading.Lock()
+        self._key = secrets.token_hex(24)
+        register_secret(self._key)
         self.plan = plan or plan_for(spec)
         port = self._start(self.plan)
         try:
             super().__init__(
                 f"http://127.0.0.1:{port}",
+                api_key=self._key,
                 model=spec.name,
                 name=spec.name,
                 read_timeout=spec.read_timeout,
@@ -183,7 +190,9 @@ class PooledBackend(RemoteBackend):
         self._log.seek(0)
         self._log.truncate()
         # On a lost host llama.cpp aborts: at once, without a debugger's backtrace or a core.
-        env = {**os.environ, "GGML_NO_BACKTRACE": "1"}
+        # A key of its own (in its environment, which only this user can read): on loopback
+        # any local program, or a web page in a browser, could otherwise use the server.
+        env = {**os.environ, "GGML_NO_BACKTRACE": "1", "LLAMA_API_KEY": self._key}
         self._proc = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
