@@ -5,7 +5,8 @@ An rpc-server (CPU backend) runs on 127.0.0.1; the pool puts half of the model's
 (and its output layer) there and the rest in its own llama-server. Both sides continue
 the same text (temperature 0) for the same number of tokens, in turn over the rounds so
 machine noise hits both alike; speed is counted after the first token. Prints the median
-ratio pooled/local last, alone on its line.
+ratio pooled/local last, alone on its line. One thread each side by default
+(BENCH_THREADS): on two cores, two processes with two spinning threads each starve.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import tempfile
 from codenook.engine import rpc
 from codenook.engine.backend import GenerationOptions
 from codenook.engine.embedded import embedded_model_path
-from codenook.engine.llama import LlamaBackend, default_threads
+from codenook.engine.llama import LlamaBackend
 from codenook.engine.rpcpool import PooledBackend, PoolSpec
 
 TOKENS = int(os.environ.get("BENCH_TOKENS", "128"))
@@ -42,7 +43,7 @@ def main() -> None:
 
 def compare() -> None:
     """Run both sides in turn and print the ratio."""
-    threads = int(os.environ.get("BENCH_THREADS", "0")) or default_threads()
+    threads = int(os.environ.get("BENCH_THREADS", "1"))
     options = GenerationOptions(max_tokens=TOKENS, temperature=0.0, seed=1)
     port = _free_port()
     server = rpc.start_server("127.0.0.1", port, threads=threads, output=subprocess.DEVNULL)
