@@ -479,6 +479,17 @@ class RemoteBackendSettings:
         'Fill-in-the-middle: "chat", "suffix" or a FIM format name.',
         rule=text('"chat", "suffix" or a FIM format'),
     )
+    # A pooled model ('codenook backends add-pool'): codenook runs llama.cpp's llama-server
+    # on loopback (url) with the file's layers split over these rpc-servers.
+    rpc: tuple[str, ...] = setting(
+        (), "A pooled model's rpc-servers (HOST:PORT); empty: a server at url."
+    )
+    gguf: str = setting("", "A pooled model's GGUF file.")
+    gpu_layers: int | None = setting(
+        None,
+        "A pooled model's layers on the devices; empty: as many as fit.",
+        rule=whole_from(0, "a whole number of layers, 0 or more"),
+    )
 
 
 @dataclass(frozen=True)

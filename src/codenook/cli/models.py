@@ -15,7 +15,9 @@ from codenook.cli.account import interactive, read_stdin_lines
 from codenook.errors import UsageError
 
 if TYPE_CHECKING:
+    from codenook.engine.catalog import Choice
     from codenook.engine.download import Progress
+    from codenook.engine.gguf_meta import GGUFMetadata
 
 # The engine and library modules are imported by the actions that use them: every
 # codenook command imports this module, and most never touch models.
@@ -38,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("model", metavar="NAME|PATH")
     p.add_argument(
         "--context", type=int, metavar="N", help="context to plan for (default: setting)"
+    )
+    p.add_argument(
+        "--pool",
+        metavar="NAME",
+        help="also plan it on pool NAME: which layers go on which machine's device",
     )
     p = sub.add_parser("pull", help="download NAME[:QUANT] from Hugging Face (Q4_K_M by default)")
     p.add_argument("model", metavar="NAME[:QUANT]")
@@ -221,6 +228,33 @@ def _info(args: argparse.Namespace) -> None:
     width = max(len(k) for k, _ in rows) + 1
     for key, value in rows:
         print(f"{key + ':':<{width}} {value}")
+    if getattr(args, "pool", None):
+        _pool_plan(args.pool, meta, choice, args.context)
+
+
+def _pool_plan(
+    pool: str, meta: GGUFMetadata | None, choice: Choice | None, context: int | None
+) -> None:
+    """``models info --pool NAME``: where each layer of the model goes in that pool."""
+    from codenook.engine.fit import figures_from_metadata
+    from codenook.library import manager, routing
+
+    if meta is not None:
+        try:
+            figures = figures_from_metadata(meta)
+        except ValueError as exc:
+            raise UsageError(f"Cannot plan a pool for this model: {exc}.") from exc
+    elif choice is not None:
+        figures = manager.figures_for_choice(choice)
+    else:
+        raise UsageError("Cannot plan a pool for this model: no layer figures.")
+    plan = routing.pool_plan(config.load_settings(), pool, figures=figures, context=context)
+    print(f"pool {pool}:")
+    for line in plan.lines():
+        print(f"  {line}")
+    if plan.gpu_layers:
+        split = ",".join(str(n) for n in plan.tensor_split)
+        print(f"  llama-server: --n-gpu-layers {plan.gpu_layers} --tensor-split {split}")
 
 
 class _Bar:
