@@ -81,7 +81,7 @@ $(PY):
 
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install $(TORCH)
-	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install $(LLAMA_PIP) -e .
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install $(LLAMA_PIP) -e '.[torch]'
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)
