@@ -2,7 +2,8 @@
 # `make deb-torch`: dist/codenook-torch_VERSION_amd64.deb, the PyTorch part of codenook (the
 # torch extra: torch==2.13.0's CPU wheel, transformers, peft, accelerate, the embedding model)
 # as wheels in /opt/codenook/torch-wheels; installing it remakes /opt/codenook/venv with them.
-# Run after packaging/build-deb.sh (it reuses its build environment and wheels).
+# Run after packaging/build-deb.sh (it reuses its build environment and wheels). torch is the
+# +cpu build (pip's find-links must offer it, as on the build machines): never a CUDA one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -17,8 +18,9 @@ stage=$top/build/deb-torch/root
 PIP=("$cache/venv/bin/python" -m pip --disable-pip-version-check)
 rm -rf "$top/build/deb-torch" && mkdir -p "$stage/opt/codenook/torch-wheels" \
     "$stage/usr/share/doc/codenook-torch" "$stage/DEBIAN"
+rm -f "$cache/torch-wheelhouse"/codenook-*.whl
 "${PIP[@]}" wheel -q -w "$cache/torch-wheelhouse" --find-links "$core" \
-    --find-links "$cache/torch-wheelhouse" -c "$top/build/deb/constraints.txt" "torch==2.13.0" \
+    --find-links "$cache/torch-wheelhouse" -c "$top/build/deb/constraints.txt" "torch==2.13.0+cpu" \
     "${top}[torch]"
 "${PIP[@]}" download -q --no-index --find-links "$core" --find-links "$cache/torch-wheelhouse" \
     -c "$top/build/deb/constraints.txt" -d "$top/build/deb-torch/all" "codenook[torch]==$upstream"
@@ -53,5 +55,5 @@ for f in postinst postrm; do
 done
 deb=$out/codenook-torch_${version}_amd64.deb
 mkdir -p "$out"
-dpkg-deb --root-owner-group -Zxz -z1 --build "$stage" "$deb" >/dev/null
+dpkg-deb --root-owner-group -Zgzip -z1 --build "$stage" "$deb" >/dev/null
 ls -l "$deb"

@@ -54,12 +54,13 @@ wheels=$build/wheels
 rm -rf "$build" && mkdir -p "$wheels"
 echo "llama-cpp-python==$llama" > "$build/constraints.txt"
 say "wheels for Python $pyver"
+rm -f "$cache/wheelhouse"/codenook-*.whl
 "${PIP[@]}" wheel -q -w "$cache/wheelhouse" --find-links "$llama_dir" \
     --find-links "$cache/wheelhouse" -c "$build/constraints.txt" "$top"
 # Only what this codenook needs (the cache may hold older versions too), resolved offline.
 "${PIP[@]}" download -q --no-index --find-links "$cache/wheelhouse" --find-links "$llama_dir" \
     -c "$build/constraints.txt" -d "$wheels" "codenook==$upstream"
-if compgen -G "$wheels/torch-*" >/dev/null || compgen -G "$wheels/nvidia_*" >/dev/null; then
+if compgen -G "$wheels/torch-*" >/dev/null; then
     echo "PyTorch is in the core package's wheels; it belongs to the torch extra" >&2
     exit 1
 fi
@@ -85,9 +86,12 @@ sdist=$cache/sdist/llama_cpp_python-$llama.tar.gz
     "llama-cpp-python==$llama" -d "$cache/sdist"
 src=llama_cpp_python-$llama/vendor/llama.cpp
 tar xzf "$sdist" -C "$conv" --strip-components=3 --no-same-owner \
+    --exclude "$src/gguf-py/tests" --exclude "$src/gguf-py/examples" \
     "$src/convert_hf_to_gguf.py" "$src/convert_lora_to_gguf.py" "$src/conversion" "$src/gguf-py"
 echo "$llama" > "$conv/VERSION"
-find "$conv" -name '*.py' -exec chmod 0644 {} +
+find "$conv" -type f -exec chmod 0644 {} +
+# Scripts (a #! line) are executable, as lintian expects.
+grep -rlZ --include='*.py' -m1 '^#!' "$conv" | xargs -0 -r chmod 0755
 install -m 0755 packaging/codenook.sh "$stage/usr/bin/codenook"
 install -m 0755 packaging/make-venv.sh "$stage$opt/make-venv"
 # The menu entry: the text `codenook install-desktop` writes, for the installed command.
@@ -105,7 +109,7 @@ install -m 0644 packaging/debian/copyright "$stage/usr/share/doc/codenook/copyri
 {
     echo "codenook ($version) bookworm; urgency=medium"
     echo
-    echo "  * Built from $(git log -1 --format='%h: %s' 2>/dev/null | cut -c1-66 || echo 'a source tree')."
+    echo "  * Built from $(git log -1 --format='%h: %s' 2>/dev/null | cut -c1-60 || echo 'a source tree')."
     echo
     echo " -- codenook maintainers <codenook@localhost>  $(date -R -d "@${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")"
 } | gzip -9n > "$stage/usr/share/doc/codenook/changelog.Debian.gz"
@@ -129,5 +133,6 @@ chmod 0644 "$stage/DEBIAN/md5sums"
 
 deb=$out/codenook_${version}_amd64.deb
 say "building $deb"
-dpkg-deb --root-owner-group -Zxz -z1 --build "$stage" "$deb" >/dev/null
+# gzip, quickly: the wheels inside are compressed already (xz saves ~1% here and takes minutes).
+dpkg-deb --root-owner-group -Zgzip -z1 --build "$stage" "$deb" >/dev/null
 ls -l "$deb"
