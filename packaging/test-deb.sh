@@ -102,7 +102,8 @@ files() {
     in_root find / -xdev \( -path /proc -o -path /tmp -o -path /var/cache/apt -o -path \
         /var/lib/apt/lists -o -path /var/lib/dpkg -o -path /var/cache/debconf -o -path /var/log \
         -o -path /var/cache/man -o -path /home/tester -o -path /var/cache/ldconfig \
-        -o -path '/etc/*shadow-' -o -path /etc/group- -o -path /etc/passwd- \) -prune \
+        -o -path '/etc/*shadow-' -o -path /etc/group- -o -path /etc/passwd- -o -path /run \) \
+        -prune \
         -o -print | sort
 }
 files > "$T/files-before"
@@ -122,7 +123,8 @@ echo "   $got"
 [ "$got" = "codenook $upstream" ] || fail "codenook --version said: $got"
 say "an account, and codenook ask answered by the embedded model"
 echo correct-horse-battery | as_tester codenook users add tester --password-stdin >/dev/null
-answer=$(as_tester codenook ask --max-tokens 16 --temperature 0 "Write a Python function that adds two numbers")
+answer=$(as_tester codenook ask --max-tokens 16 --temperature 0 \
+    "Write a Python function that adds two numbers") || fail "codenook ask"
 echo "   answer: ${answer:0:120}"
 [ -n "$answer" ] || fail "codenook ask gave no answer"
 conversations() { as_tester codenook history list --json | /usr/bin/python3 -c \
@@ -139,7 +141,8 @@ echo "$man_text" | grep -q "usage: codenook \[-h\]" || fail "man codenook: $man_
 echo "$man_text" | grep -q "/etc/codenook/config.toml" || fail "man codenook lacks FILES"
 echo "   man codenook: $(echo "$man_text" | wc -l) lines"
 grep -q '^shared_folder = "/var/lib/codenook/models"$' "$root/etc/codenook/config.toml"
-[ "$(stat -c %G:%a "$root/var/lib/codenook/models")" = codenook:2775 ] || fail "models folder"
+# stat inside the root: the group codenook exists there, not here.
+[ "$(in_root stat -c %G:%a /var/lib/codenook/models)" = codenook:2775 ] || fail "models folder"
 as_tester codenook models list | grep -q "; shared /var/lib/codenook/models$" \
     || fail "codenook models list does not offer the shared folder"
 
