@@ -103,7 +103,7 @@ $(PY):
 
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install $(TORCH)
-	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install $(LLAMA_PIP) -e .
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install $(LLAMA_PIP) -e '.[torch]'
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)
@@ -113,3 +113,24 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .import_linter_cache
+
+# -- The Debian package (packaging/; README "Install as a package") -----------------------
+# `make deb` builds dist/codenook_VERSION_amd64.deb with Debian's own python3, wheels kept in
+# build/deb-cache (DEB_CACHE). `make test-deb` builds it, installs it into a Debian 12 root made
+# with debootstrap under build/test-deb (nothing goes into this machine's own system), and
+# checks running, the manual, the menu entry, purge, an upgrade, and llama.cpp on a Haswell.
+DEB_DEBS := dpkg-dev fakeroot help2man lintian desktop-file-utils python3-venv cmake g++ git
+TEST_DEB_DEBS := $(DEB_DEBS) debootstrap qemu-user-static binutils
+
+.PHONY: deb deb-torch test-deb
+deb:
+	@scripts/system-deps.sh $(DEB_DEBS)
+	packaging/build-deb.sh
+
+# codenook-torch: the PyTorch part as a second package (README says why).
+deb-torch: deb
+	packaging/build-deb-torch.sh
+
+test-deb:
+	@scripts/system-deps.sh $(TEST_DEB_DEBS)
+	packaging/test-deb.sh

@@ -32,6 +32,8 @@ def codenook_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own CODENOOK_HOME, so no test touches the user's files."""
     home = tmp_path / "home"
     monkeypatch.setenv("CODENOOK_HOME", str(home))
+    # Nor the machine-wide settings a Debian package may have written.
+    monkeypatch.setenv("CODENOOK_SYSTEM_CONFIG", str(tmp_path / "no-system-config.toml"))
     return home
 
 

@@ -48,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     p = sub.add_parser("pull", help="download NAME[:QUANT] from Hugging Face (Q4_K_M by default)")
     p.add_argument("model", metavar="NAME[:QUANT]")
+    p.add_argument("--shared", action="store_true", help="into the machine's shared models folder")
     p = sub.add_parser("scan", help="register the GGUF files in FOLDER (they stay where they are)")
     p.add_argument("folder", metavar="FOLDER")
     p = sub.add_parser(
@@ -122,6 +123,10 @@ def _list(args: argparse.Namespace) -> None:
         or "no usable GPU"
     )
     print(f"This machine: {gpu}, {hw.physical_cores} cores; planned for {context:,} context.")
+    folders = manager.weights_folders(settings)
+    print("Models folders: " + "; ".join(f"{label} {path}" for label, path in folders))
+    if len(folders) > 1:
+        print("  ('pull --shared' puts a model in the shared one; 'scan FOLDER' uses its files)")
     table = [["", "NAME", "SIZE", "INSTALLED", "ON THIS MACHINE"]]
     for r in rows:
         mark = "*" if r.installed and r.installed == (current or "embedded") else ""
@@ -297,7 +302,7 @@ class _Bar:
 def _pull(args: argparse.Namespace) -> None:
     from codenook.library import manager
 
-    folder = manager.weights_folder()
+    folder = manager.weights_folder(shared=args.shared)
     bar = _Bar(args.model)
     try:
         result = manager.pull(args.model, folder=folder, on_progress=bar)

@@ -25,7 +25,14 @@ from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see engine/transformers_backend.py
 
-import torch
+from codenook.engine import torchcheck
+
+try:
+    import torch
+except ImportError:
+    # PyTorch is optional (engine/torchcheck.py): one clear line, not an ImportError.
+    torchcheck.require("Tuning", (*torchcheck.PACKAGES, "peft"))
+    raise
 
 from codenook import config
 from codenook.engine.model_hash import sha256_of
