@@ -23,7 +23,9 @@ from codenook.store import evals as store
 from codenook.store.evals import EvalRun, TaskResult
 
 NAME = "eval"
-HELP = "measure a model on a suite (humaneval, bash, fim, project); list, show and compare the runs"
+HELP = (
+    f"measure a model on a suite ({', '.join(runner.SUITE_NAMES)}); list, show and compare the runs"
+)
 ACTIONS = ("list", "show", "compare")
 #: Runtimes this version can run a model with (the settings' list, where it has one).
 
@@ -60,6 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="project suite: ask without the repository's passages (as ask --no-context)",
     )
+    g.add_argument(
+        "--bare",
+        action="store_true",
+        help=f"job suites ({', '.join(runner.JOB_SUITES)}): the model asked plainly, without "
+        "codenook's job (compare the two runs with eval compare)",
+    )
     g.add_argument("--resume", type=int, metavar="ID", help="finish the unfinished tasks of run ID")
     g.add_argument(
         "--answers",
@@ -85,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
             f"Unknown suite or action {args.what!r}; use one of "
             f"{', '.join((*runner.SUITE_NAMES, *ACTIONS))}."
         )
+    if args.bare and args.what not in runner.JOB_SUITES:
+        raise UsageError(f"--bare goes with a job suite ({', '.join(runner.JOB_SUITES)}).")
     for name, value, least in (("--limit", args.limit, 1), ("--jobs", args.jobs, 1)):
         if value is not None and value < least:
             raise UsageError(f"{name} must be at least {least}.")
@@ -134,6 +144,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             repo=args.repo,
             fim_tasks=fim_tasks,
             context=not args.no_context,
+            side="bare" if args.bare else runner.DEFAULT_SIDE,
             extra={"answers": answers, "context_length": settings.model.context_length},
         )
     if answers == "model":
@@ -328,7 +339,11 @@ def _headline(run: EvalRun) -> str:
 
 
 def _grounding(run: EvalRun) -> str:
-    """The mark of a project run asked without the repository's passages."""
+    """The mark of a project run asked without the repository's passages, or of a job
+    suite's side (codenook's job or the bare model)."""
+    side = run.settings.get("side")
+    if side:
+        return f" ({side})"
     return " (no context)" if run.settings.get("context") is False else ""
 
 
