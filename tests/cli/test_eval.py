@@ -207,3 +207,5 @@ def test_a_job_suites_sides_are_stored_and_paired_by_compare(suite: str) -> None
     assert proc.returncode == 0, proc.stderr.decode()
     assert f"{suite} (codenook)" in out and f"{suite} (bare)" in out
     assert "only A passed: 4; only B passed: 0; common tasks: 4" in out
+    listed = run_cli("eval", "list").stdout.decode()
+    assert f"{suite} (codenook)" in listed and f"{suite} (bare)" in listed

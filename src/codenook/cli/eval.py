@@ -273,12 +273,12 @@ def _stored(args: argparse.Namespace) -> int:
         if not runs:
             print("No evaluation runs yet: codenook eval humaneval --limit 10")
             return 0
-        print(f"{'ID':>4}  {'SUITE':<9} {'DONE':>9}  {'SCORE':>7}  {'STATUS':<8}  MODEL")
+        print(f"{'ID':>4}  {'SUITE':<16} {'DONE':>9}  {'SCORE':>7}  {'STATUS':<8}  MODEL")
         for r in runs:
             score = f"{r.mean_score:.3f}" if r.suite in GRADED_SUITES else _pct(r.passed, r.done)
             where = "" if r.backend == "local" else f" @ {r.backend}"
             print(
-                f"{r.id:>4}  {r.suite:<9} {f'{r.done}/{r.total}':>9}  {score:>7}  "
+                f"{r.id:>4}  {r.suite + _grounding(r):<16} {f'{r.done}/{r.total}':>9}  {score:>7}  "
                 f"{r.status:<8}  {r.model}{where} ({r.runtime}, "
                 f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(r.created))})"
             )
@@ -338,7 +338,7 @@ def _headline(run: EvalRun) -> str:
     )
 
 
-def _grounding(run: EvalRun) -> str:
+def _grounding(run: EvalRun | store.RunSummary) -> str:
     """The mark of a project run asked without the repository's passages, or of a job
     suite's side (codenook's job or the bare model)."""
     side = run.settings.get("side")
