@@ -11,7 +11,7 @@ Published figure to compare: Qwen reports HumanEval pass@1 61.6 for
 Qwen2.5-Coder-0.5B-Instruct at full precision; this file is a Q4_K_M quantization
 converted from the AWQ checkpoint, so a few points below that are expected.
 
-    python benchmarks/eval.py [--limit N] [--jobs N] [--threads N]
+    python benchmarks/eval.py [--limit N] [--jobs N] [--threads N] [--models qwen,embedded]
                               [--suites humaneval,bash,gen,review,debug,doc]
 """
 
@@ -39,6 +39,11 @@ from codenook.engine.llama import LlamaBackend, default_threads  # noqa: E402
 from codenook.store.evals import EvalRun, TaskResult  # noqa: E402
 
 PUBLISHED_QWEN_HUMANEVAL = 61.6
+#: The models measured (--models picks some): name shown, and where its file is.
+MODELS = {
+    "qwen": ("qwen2.5-coder-0.5b-instruct-q4_k_m", qwen_model_path),
+    "embedded": ("smollm2-135m-instruct-q4_1", embedded_model_path),
+}
 
 
 def evaluate(
@@ -115,15 +120,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=runner.default_jobs())
     parser.add_argument("--suites", default="humaneval,bash," + ",".join(runner.JOB_SUITES))
     parser.add_argument("--threads", type=int, default=default_threads())
+    parser.add_argument("--models", default=",".join(MODELS), help="qwen, embedded or both")
     args = parser.parse_args()
     suites = [s for s in args.suites.split(",") if s]
     unknown = [s for s in suites if s not in runner.MAX_TOKENS]
     if unknown:
         parser.error(f"unknown suite(s): {', '.join(unknown)}")
-    models = {
-        "qwen2.5-coder-0.5b-instruct-q4_k_m": qwen_model_path(),
-        "smollm2-135m-instruct-q4_1": embedded_model_path(),
-    }
+    models = {name: path() for key, (name, path) in MODELS.items() if key in args.models.split(",")}
+    if not models:
+        parser.error(f"--models takes {', '.join(MODELS)}")
     runs: dict[str, EvalRun] = {}
     with tempfile.TemporaryDirectory() as home:
         os.environ["CODENOOK_HOME"] = home
@@ -166,8 +171,10 @@ def main() -> None:
         print(f"eval_humaneval_qwen_pass_at_1: {pct:.1f}")
     else:
         first = suites[0]
-        key = f"{first} {next(iter(models))}" + (" codenook" if first in runner.JOB_SUITES else "")
-        print(f"eval_{first}_qwen_pass_at_1: {pass_rate(runs[key]):.1f}")
+        model = next(iter(models))
+        key = f"{first} {model}" + (" codenook" if first in runner.JOB_SUITES else "")
+        short = "qwen" if model.startswith("qwen") else "embedded"
+        print(f"eval_{first}_{short}_pass_at_1: {pass_rate(runs[key]):.1f}")
 
 
 def table(suites: list[str], models: list[str], runs: dict[str, EvalRun]) -> None:
