@@ -15,7 +15,7 @@ from codenook.store.evals import EvalRun
 
 #: Room for an answer on two tasks: enough for a short review with its diff, a fix, a
 #: function, and a small documented file (the suites' own limits are for the full runs).
-MAX_TOKENS = {"gen": 384, "review": 384, "debug": 384, "doc": 320}
+MAX_TOKENS = {"gen": 256, "review": 384, "debug": 384, "doc": 320}
 
 
 def _run(db, user, backend, suite: str, side: str) -> EvalRun:
