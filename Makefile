@@ -87,7 +87,7 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	$(VENV)/bin/lint-imports
 
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev $(LLAMA_TOOLS)/VERSION
 	@set -e; for b in benchmarks/[!_]*.py; do echo "== $$b"; $(PY) $$b; done
 
 system-deps:
