@@ -123,7 +123,10 @@ def _serve_rpc(args: argparse.Namespace) -> int:
     rpc.check_listen(args.host, allow_any=args.allow_any_address)
     for line in rpc.warning_lines(args.host, port):
         print(f"codenook serve: {line}", file=sys.stderr, flush=True)
-    proc = rpc.start_server(args.host, port, threads=args.threads)
+    # rpc-server's own chatter goes to stderr: stdout carries only codenook's two lines,
+    # which scripts (and the tests) read, and rpc-server would otherwise race them.
+    sys.stdout.flush()
+    proc = rpc.start_server(args.host, port, threads=args.threads, output=sys.stderr.fileno())
     shown = rpc.Endpoint(serve.lan_address() if args.host in ("0.0.0.0", "::") else args.host, port)
     print(f"codenook serve: rpc-server listening on {rpc.Endpoint(args.host, port)}", flush=True)
     print(
