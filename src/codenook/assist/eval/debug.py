@@ -35,20 +35,13 @@ def program(task: DebugTask, completion: str) -> str:
     return f"{completion}\n\n# The task's own tests, again.\n{task.tests}"
 
 
-class DebugSuite:
+class DebugSuite(jobside.EditSuite):
     """Buggy programs with tests; ``debug --verify`` or the bare model's fix; tests judge."""
 
     name = NAME
+    task_list = TASKS
     description = f"debug: {len(TASKS)} buggy programs with tests; fixes that pass, vs bare"
     runs_code = True
-
-    def __init__(self, side: str = "codenook") -> None:
-        self.side = jobside.check_side(side)
-        self._private = jobside.PrivateSession()
-
-    def tasks(self) -> list[Task]:
-        """Every buggy program, in a stable order."""
-        return [Task(t.id, NAME, {"task": t}) for t in TASKS]
 
     def ask(self, backend: Backend, task: Task, options: GenerationOptions) -> Generated:
         """The program after this side's fix (``""`` when none applies)."""
@@ -107,10 +100,6 @@ class DebugSuite:
         outcome = "wrong" if result.ended is Ended.EXIT else str(result.ended)
         detail = clip(f"{result.detail}\n{result.stderr}".strip())
         return Verdict(False, 0.0, outcome, detail, seconds)
-
-    def close(self) -> None:
-        """Drop the private database of the jobs' conversations."""
-        self._private.close()
 
 
 def source_of(task: Task) -> str:

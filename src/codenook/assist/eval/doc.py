@@ -66,20 +66,13 @@ def judge(original: str, completion: str) -> Verdict:
     return Verdict(True, 1.0, "passed")
 
 
-class DocSuite:
+class DocSuite(jobside.EditSuite):
     """Undocumented files; codenook's doc job or the bare model's whole file; the AST judges."""
 
     name = NAME
+    task_list = TASKS
     description = f"doc: {len(TASKS)} files; only docstrings changed and every definition got one"
     runs_code = False
-
-    def __init__(self, side: str = "codenook") -> None:
-        self.side = jobside.check_side(side)
-        self._private = jobside.PrivateSession()
-
-    def tasks(self) -> list[Task]:
-        """Every file to document, in a stable order."""
-        return [Task(t.id, NAME, {"task": t}) for t in TASKS]
 
     def ask(self, backend: Backend, task: Task, options: GenerationOptions) -> Generated:
         """The file as this side documented it (``""`` when there is none)."""
@@ -114,10 +107,6 @@ class DocSuite:
         started = time.perf_counter()
         v = judge(source_of(task), completion)
         return Verdict(v.passed, v.score, v.outcome, v.detail, time.perf_counter() - started)
-
-    def close(self) -> None:
-        """Drop the private database of the jobs' conversations."""
-        self._private.close()
 
 
 def source_of(task: Task) -> str:

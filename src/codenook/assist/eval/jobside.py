@@ -21,7 +21,7 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,30 @@ class PrivateSession:
                     db.close()  # made in another thread: the file goes anyway
                 shutil.rmtree(folder, ignore_errors=True)
                 self._made = None
+
+
+class EditSuite:
+    """What the edit suites (review, debug, doc) share: the side, the private session in
+    which codenook's side runs its job, the task list and closing.
+
+    A subclass sets :attr:`name` and :attr:`task_list` (records with an ``id``) and
+    writes its own ``ask``, ``reference`` and ``check``.
+    """
+
+    name: str = ""
+    task_list: Sequence[Any] = ()
+
+    def __init__(self, side: str = "codenook") -> None:
+        self.side = check_side(side)
+        self._private = PrivateSession()
+
+    def tasks(self) -> list[Task]:
+        """Every task, in a stable order."""
+        return [Task(t.id, self.name, {"task": t}) for t in self.task_list]
+
+    def close(self) -> None:
+        """Drop the private session's database."""
+        self._private.close()
 
 
 def ignore_text(_: str) -> None:

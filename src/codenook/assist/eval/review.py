@@ -64,20 +64,13 @@ def figures(task_id: str, completion: str) -> tuple[bool, int, int]:
 _TASKS: dict[str, ReviewTask] = {t.id: t for t in TASKS}
 
 
-class ReviewSuite:
+class ReviewSuite(jobside.EditSuite):
     """Flawed files; codenook's review job or the bare model's diff; ruff and tests judge."""
 
     name = NAME
+    task_list = TASKS
     description = f"review: {len(TASKS)} flawed Python files; diffs that apply and fix, vs bare"
     runs_code = True
-
-    def __init__(self, side: str = "codenook") -> None:
-        self.side = jobside.check_side(side)
-        self._private = jobside.PrivateSession()
-
-    def tasks(self) -> list[Task]:
-        """Every flawed file, in a stable order."""
-        return [Task(t.id, NAME, {"task": t}) for t in TASKS]
 
     def ask(self, backend: Backend, task: Task, options: GenerationOptions) -> Generated:
         """The file after this side's edit (``""`` when none applies)."""
@@ -138,10 +131,6 @@ class ReviewSuite:
                 tail = clip(f"{result.detail}\n{result.stderr}".strip(), 1500)
                 return verdict(False, "test-failed", f"{said}\n{tail}")
         return verdict(True, "passed", said)
-
-    def close(self) -> None:
-        """Drop the private database of the jobs' conversations."""
-        self._private.close()
 
 
 def source_of(task: Task) -> str:
