@@ -12,7 +12,11 @@ Qwen2.5-Coder-0.5B-Instruct at full precision; this file is a Q4_K_M quantizatio
 converted from the AWQ checkpoint, so a few points below that are expected.
 
     python benchmarks/eval.py [--limit N] [--jobs N] [--threads N] [--models qwen,embedded]
-                              [--suites humaneval,bash,gen,review,debug,doc]
+                              [--suites humaneval,bash,gen,review,debug,doc] [--home DIR]
+
+The full table takes hours on a small CPU. ``--home DIR`` keeps the runs in DIR instead
+of a throw-away home: a second call with the same settings reuses each finished run and
+resumes each unfinished one, so the table can be built over several sittings.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/qwen.py finds and checks the test model
@@ -36,9 +41,14 @@ from codenook.assist.eval.stats import compare, wilson  # noqa: E402
 from codenook.engine.backend import GenerationOptions  # noqa: E402
 from codenook.engine.embedded import embedded_model_path  # noqa: E402
 from codenook.engine.llama import LlamaBackend, default_threads  # noqa: E402
+from codenook.store import evals as store  # noqa: E402
 from codenook.store.evals import EvalRun, TaskResult  # noqa: E402
 
+if TYPE_CHECKING:
+    from codenook.auth import Auth
+
 PUBLISHED_QWEN_HUMANEVAL = 61.6
+BENCH_USER = "bench"
 #: The models measured (--models picks some): name shown, and where its file is.
 MODELS = {
     "qwen": ("qwen2.5-coder-0.5b-instruct-q4_k_m", qwen_model_path),
@@ -56,13 +66,25 @@ def evaluate(
     jobs: int,
     side: str = runner.DEFAULT_SIDE,
 ) -> tuple[EvalRun, float]:
-    """One suite on one model (a job suite on one side): the stored run and its seconds."""
+    """One suite on one model (a job suite on one side): the stored run and its seconds.
+
+    A finished run with the same model file and settings is reused as it is; an
+    unfinished one is resumed (see ``--home``).
+    """
     options = GenerationOptions(max_tokens=runner.MAX_TOKENS[suite], temperature=0.0, seed=0)
     run_plan = runner.plan(suite, options=options, limit=limit, seed=0, jobs=jobs, side=side)
     identity = runner.model_identity(backend)
-    run_id = runner.start(
-        db, user_id, run_plan, identity=identity, runtime=backend.info.backend, backend="local"
-    )
+    earlier = stored_run(db, user_id, suite, identity, run_plan.settings)
+    if earlier is not None and not earlier.remaining():
+        print(f"  reusing finished run {earlier.id}", flush=True)
+        return earlier, sum(r.generate_seconds + r.check_seconds for r in earlier.results)
+    if earlier is not None:
+        print(f"  resuming run {earlier.id}: {earlier.done}/{len(earlier.task_ids)} done")
+        run_id, run_plan = earlier.id, runner.plan_resume(earlier, jobs=jobs)
+    else:
+        run_id = runner.start(
+            db, user_id, run_plan, identity=identity, runtime=backend.info.backend, backend="local"
+        )
     started = time.monotonic()
 
     def progress(p: runner.Progress, result: TaskResult) -> None:
@@ -82,6 +104,27 @@ def evaluate(
         if close is not None:
             close()
     return run, time.monotonic() - started
+
+
+def stored_run(
+    db: sqlite3.Connection,
+    user_id: int,
+    suite: str,
+    identity: dict[str, object],
+    settings: dict[str, object],
+) -> EvalRun | None:
+    """The newest stored run of ``suite`` on the same model file with the same settings
+    (the number of parallel checks aside: it does not change an outcome)."""
+    same = {k: v for k, v in settings.items() if k != "jobs"}
+    for summary in store.list_runs(db, user_id, limit=1000):
+        if summary.suite != suite:
+            continue
+        run = store.get_run(db, user_id, summary.id)
+        if run is None or run.model_sha256 != identity.get("model_sha256"):
+            continue
+        if {k: v for k, v in run.settings.items() if k != "jobs"} == same:
+            return run
+    return None
 
 
 def pass_rate(run: EvalRun) -> float:
@@ -114,6 +157,14 @@ def paired(suite: str, name: str, runs: dict[str, EvalRun]) -> None:
     print(f"  codenook vs bare on {name}: {compare(*outcomes, graded=False).sentence()}")
 
 
+def bench_user(db: sqlite3.Connection, auth: Auth) -> int:
+    """The benchmark's own account in the home (made on first use)."""
+    row = db.execute("SELECT id FROM users WHERE name = ?", (BENCH_USER,)).fetchone()
+    if row is not None:
+        return int(row[0])
+    return auth.create_user(BENCH_USER, "benchmark-pass-phrase-1").id
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="only N tasks of each suite (a quick check)")
@@ -121,6 +172,7 @@ def main() -> None:
     parser.add_argument("--suites", default="humaneval,bash," + ",".join(runner.JOB_SUITES))
     parser.add_argument("--threads", type=int, default=default_threads())
     parser.add_argument("--models", default=",".join(MODELS), help="qwen, embedded or both")
+    parser.add_argument("--home", type=Path, help="keep the runs here; reuse and resume them")
     args = parser.parse_args()
     suites = [s for s in args.suites.split(",") if s]
     unknown = [s for s in suites if s not in runner.MAX_TOKENS]
@@ -130,13 +182,13 @@ def main() -> None:
     if not models:
         parser.error(f"--models takes {', '.join(MODELS)}")
     runs: dict[str, EvalRun] = {}
-    with tempfile.TemporaryDirectory() as home:
-        os.environ["CODENOOK_HOME"] = home
+    with tempfile.TemporaryDirectory() as scratch:
+        os.environ["CODENOOK_HOME"] = str(args.home or scratch)
         from codenook.auth import Auth
         from codenook.store.db import open_database
 
         db = open_database()
-        user = Auth(db).create_user("bench", "benchmark-pass-phrase-1")
+        user_id = bench_user(db, Auth(db))
         for name, path in models.items():
             backend = LlamaBackend(path, context_length=4096, threads=args.threads)
             try:
@@ -146,7 +198,7 @@ def main() -> None:
                         label = " ".join(filter(None, (suite, name, side)))
                         print(f"== {label}", flush=True)
                         run, seconds = evaluate(
-                            db, user.id, backend, suite, limit=args.limit, jobs=args.jobs,
+                            db, user_id, backend, suite, limit=args.limit, jobs=args.jobs,
                             side=side or runner.DEFAULT_SIDE,
                         )  # fmt: skip
                         runs[label] = run
