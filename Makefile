@@ -36,6 +36,28 @@ TEST_DEBS := $(RUN_DEBS) xvfb xauth xdotool imagemagick desktop-file-utils
 # for 'codenook models import' and the adapters 'codenook tune' exports.
 # Fetched here, at install time, never when codenook runs.
 LLAMA_CONVERT := $(VENV)/share/codenook/llama.cpp-convert
+# The sdist is kept (one download) for the llama.cpp tools below.
+LLAMA_SDIST := $(VENV)/share/codenook/llama-cpp-python-sdist
+
+# llama.cpp's own rpc-server, llama-server and llama-cli, built with the RPC backend from
+# that same sdist (scripts/build-llama-tools.sh), for 'codenook serve --rpc' and pooled
+# backends ('codenook backends add-pool'). Release, static, only those three targets.
+LLAMA_TOOLS := $(VENV)/share/codenook/llama-tools
+LLAMA_TOOLS_CMAKE := $(if $(filter yes,$(HAVE_CUDA)),-DGGML_CUDA=on)
+LLAMA_TOOLS_DEBS := cmake g++
+
+.PHONY: llama-tools
+llama-tools: $(LLAMA_TOOLS)/VERSION
+
+$(LLAMA_TOOLS)/VERSION: $(LLAMA_CONVERT)/VERSION scripts/build-llama-tools.sh
+	@scripts/system-deps.sh $(LLAMA_TOOLS_DEBS)
+	@set -e; v=$$(cat $(LLAMA_CONVERT)/VERSION); sdist=$(LLAMA_SDIST)/llama_cpp_python-$$v.tar.gz; \
+	if [ ! -f "$$sdist" ]; then \
+		mkdir -p $(LLAMA_SDIST); \
+		$(PIP) download -q --no-deps --no-binary :all: "llama-cpp-python==$$v" -d $(LLAMA_SDIST); \
+	fi; \
+	LLAMA_TOOLS_CFLAGS='$(NO_AMX)' LLAMA_TOOLS_CMAKE='$(LLAMA_TOOLS_CMAKE)' \
+		scripts/build-llama-tools.sh "$$sdist" $(LLAMA_TOOLS)
 
 .PHONY: run setup test lint bench clean system-deps system-deps-test convert-tools
 
@@ -48,16 +70,16 @@ convert-tools: $(LLAMA_CONVERT)/VERSION
 
 $(LLAMA_CONVERT)/VERSION: $(VENV)/.installed
 	@set -e; v=$$($(PY) -c 'import importlib.metadata as m; print(m.version("llama-cpp-python"))'); \
-	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	echo "Fetching llama.cpp's GGUF converter from the llama-cpp-python $$v sdist"; \
-	$(PIP) download -q --no-deps --no-binary :all: "llama-cpp-python==$$v" -d "$$tmp"; \
+	mkdir -p $(LLAMA_SDIST); rm -f $(LLAMA_SDIST)/*.tar.gz; \
+	$(PIP) download -q --no-deps --no-binary :all: "llama-cpp-python==$$v" -d $(LLAMA_SDIST); \
 	src=llama_cpp_python-$$v/vendor/llama.cpp; \
 	rm -rf $(LLAMA_CONVERT); mkdir -p $(LLAMA_CONVERT); \
-	tar xzf "$$tmp"/llama_cpp_python-$$v.tar.gz -C $(LLAMA_CONVERT) --strip-components=3 \
+	tar xzf $(LLAMA_SDIST)/llama_cpp_python-$$v.tar.gz -C $(LLAMA_CONVERT) --strip-components=3 \
 		$$src/convert_hf_to_gguf.py $$src/convert_lora_to_gguf.py $$src/conversion $$src/gguf-py; \
 	echo "$$v" > $@
 
-test: $(VENV)/.installed-dev $(LLAMA_CONVERT)/VERSION system-deps-test lint
+test: $(VENV)/.installed-dev $(LLAMA_CONVERT)/VERSION $(LLAMA_TOOLS)/VERSION system-deps-test lint
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed-dev
@@ -65,7 +87,7 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	$(VENV)/bin/lint-imports
 
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev $(LLAMA_TOOLS)/VERSION
 	@set -e; for b in benchmarks/[!_]*.py; do echo "== $$b"; $(PY) $$b; done
 
 system-deps:
@@ -81,7 +103,7 @@ $(PY):
 
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install $(TORCH)
-	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install $(LLAMA_PIP) -e .
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install $(LLAMA_PIP) -e '.[torch]'
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)
@@ -91,3 +113,24 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .import_linter_cache
+
+# -- The Debian package (packaging/; README "Install as a package") -----------------------
+# `make deb` builds dist/codenook_VERSION_amd64.deb with Debian's own python3, wheels kept in
+# build/deb-cache (DEB_CACHE). `make test-deb` builds it, installs it into a Debian 12 root made
+# with debootstrap under build/test-deb (nothing goes into this machine's own system), and
+# checks running, the manual, the menu entry, purge, an upgrade, and llama.cpp on a Haswell.
+DEB_DEBS := dpkg-dev fakeroot help2man lintian desktop-file-utils python3-venv cmake g++ git
+TEST_DEB_DEBS := $(DEB_DEBS) debootstrap qemu-user-static binutils
+
+.PHONY: deb deb-torch test-deb
+deb:
+	@scripts/system-deps.sh $(DEB_DEBS)
+	packaging/build-deb.sh
+
+# codenook-torch: the PyTorch part as a second package (README says why).
+deb-torch: deb
+	packaging/build-deb-torch.sh
+
+test-deb:
+	@scripts/system-deps.sh $(TEST_DEB_DEBS)
+	packaging/test-deb.sh

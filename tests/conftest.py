@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +22,13 @@ from codenook.engine.llama import LlamaBackend
 if TYPE_CHECKING:
     from codenook.engine.transformers_backend import TransformersBackend
 
+# A run started in the background by a shell without job control (`make test &` in a
+# script) inherits SIGINT ignored, and so would every codenook the tests start: the Ctrl-C
+# tests would then wait for a stop that never comes. A handler here (not an ignore) is
+# reset to the default in each child at exec, so the children take Ctrl-C as a user's do.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 CODENOOK = Path(sys.executable).with_name("codenook")
 ROOT = Path(__file__).resolve().parents[1]
 #: A loopback port where nothing listens: a request there is refused at once.
@@ -32,6 +40,8 @@ def codenook_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own CODENOOK_HOME, so no test touches the user's files."""
     home = tmp_path / "home"
     monkeypatch.setenv("CODENOOK_HOME", str(home))
+    # Nor the machine-wide settings a Debian package may have written.
+    monkeypatch.setenv("CODENOOK_SYSTEM_CONFIG", str(tmp_path / "no-system-config.toml"))
     return home
 
 

@@ -342,3 +342,19 @@ def test_a_corrupt_state_file_is_ignored_with_a_warning(content: bytes, caplog) 
     assert config.read_settings().warnings == (), "not the user's file: logged, not theirs to fix"
     config.save_window_state(s)  # the next close writes a good one
     assert config.load_settings() == s
+
+
+def test_the_machine_wide_file_names_the_shared_models_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    system = tmp_path / "config.toml"
+    monkeypatch.setenv(config.SYSTEM_CONFIG_ENV, str(system))
+    assert config.system_models().shared_folder is None
+    system.write_text('[models]\nshared_folder = "/srv/models"\n')
+    assert config.system_models().shared_folder == "/srv/models"
+    system.write_text("[models]\nshared_folder = 3\n")
+    assert config.system_models().shared_folder is None
+    assert "models.shared_folder" in caplog.text
+    system.write_text("[models\n")
+    assert config.system_models() == config.SystemModelsSettings()
+    assert system.read_text() == "[models\n"  # the system's file: never set aside

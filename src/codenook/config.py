@@ -303,6 +303,47 @@ class ModelsSettings:
         return Path(self.folder).expanduser() if self.folder else (p or paths()).models
 
 
+#: Machine-wide settings, written by the Debian package (its debconf question; changed with
+#: ``dpkg-reconfigure codenook``); ``CODENOOK_SYSTEM_CONFIG`` names another file (tests).
+SYSTEM_CONFIG = Path("/etc/codenook/config.toml")
+SYSTEM_CONFIG_ENV = "CODENOOK_SYSTEM_CONFIG"
+
+
+@dataclass(frozen=True)
+class SystemModelsSettings:
+    """The ``[models]`` table of the machine-wide settings file."""
+
+    shared_folder: str | None = setting(
+        None,
+        "A models folder shared by everyone on this machine (group codenook may add to it); "
+        "empty: none.",
+        rule=text("the path of a folder"),
+    )
+
+
+def system_config_file() -> Path:
+    """The machine-wide settings file in force."""
+    return Path(os.environ.get(SYSTEM_CONFIG_ENV) or SYSTEM_CONFIG)
+
+
+def system_models() -> SystemModelsSettings:
+    """The machine-wide ``[models]`` settings; defaults (with a warning) where unreadable.
+
+    The file belongs to the system: it is read, never written or set aside here.
+    """
+    file = system_config_file()
+    problems: list[str] = []
+    raw: dict[str, Any] = {}
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        problems.append(f"cannot be read ({exc})")
+    values = _values(SystemModelsSettings, raw.get("models", {}), "models", problems)
+    for problem in problems:
+        _warn_once(f"Machine-wide settings file {file}: {problem}.")
+    return SystemModelsSettings(**values)
+
+
 @dataclass(frozen=True)
 class UiSettings:
     """How the window looks, and (``state``) what it remembers between runs."""
@@ -485,6 +526,17 @@ class RemoteBackendSettings:
         "chat",
         'Fill-in-the-middle: "chat", "suffix" or a FIM format name.',
         rule=text('"chat", "suffix" or a FIM format'),
+    )
+    # A pooled model ('codenook backends add-pool'): codenook runs llama.cpp's llama-server
+    # on loopback (url) with the file's layers split over these rpc-servers.
+    rpc: tuple[str, ...] = setting(
+        (), "A pooled model's rpc-servers (HOST:PORT); empty: a server at url."
+    )
+    gguf: str = setting("", "A pooled model's GGUF file.")
+    gpu_layers: int | None = setting(
+        None,
+        "A pooled model's layers on the devices; empty: as many as fit.",
+        rule=whole_from(0, "a whole number of layers, 0 or more"),
     )
 
 

@@ -200,3 +200,37 @@ def test_url_credentials_stay_out_of_settings_output_and_logs(
     for path in files:
         assert password.encode() not in path.read_bytes(), path
     assert run_cli("backends", "remove", "xeon").returncode == 0
+
+
+def test_add_pool_lists_plans_and_refuses_bad_input(tmp_path: Path) -> None:
+    from codenook.engine.embedded import embedded_model_path
+    from tests.rpcserver import rpc_server
+
+    model = str(embedded_model_path())
+    with rpc_server() as (endpoint, _):
+        added = run_cli("backends", "add-pool", "both", "--rpc", str(endpoint), "--model", model)
+        assert added.returncode == 0, added.stderr.decode()
+        assert f"Added pool both: {model} over {endpoint}" in added.stdout.decode()
+        listed = run_cli("backends", "list").stdout.decode()
+        assert f"both: pool of {model} over rpc-servers {endpoint}" in listed
+        assert run_cli("backends", "route", "ask", "both").returncode == 0
+        info = run_cli("models", "info", model, "--pool", "both", "--context", "2048")
+        assert info.returncode == 0, info.stderr.decode()
+        out = info.stdout.decode()
+        # The rpc-server's device is this machine's RAM: all 30 layers and the output fit.
+        assert f"  {endpoint} (rpc-server, " in out and "layers 0–29 (30)" in out
+        assert "fits pooled with 2,048 context: every layer on a device." in out
+        assert "llama-server: --n-gpu-layers 31 --tensor-split 31" in out
+    down = run_cli("models", "info", model, "--pool", "both")
+    assert down.returncode == 2
+    assert down.stderr.decode().startswith(
+        f"codenook: error: The rpc-server at {endpoint} is unavailable (connection refused"
+    )
+    for bad, said in (
+        (("--rpc", "host-without-port"), "not an rpc-server address"),
+        (("--rpc", str(endpoint), "--model", str(tmp_path / "none.gguf")), "No model file"),
+    ):
+        args = ("--model", model, *bad) if "--model" not in bad else bad
+        proc = run_cli("backends", "add-pool", "other", *args)
+        assert proc.returncode == 2 and said in proc.stderr.decode(), proc.stderr
+    assert run_cli("models", "info", model, "--pool", "nope").returncode == 2

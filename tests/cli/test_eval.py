@@ -149,6 +149,7 @@ def test_list_show_compare_json_and_plot(tmp_path: Path) -> None:
         (["bash", "--resume", "99"], "No evaluation run 99 of yours"),
         (["fim", "--answers", "reference"], "give --repo DIR"),
         (["bash", "--limit", "0"], "--limit must be at least 1"),
+        (["bash", "--bare"], "--bare goes with a job suite (gen, review, debug, doc)"),
     ],
 )
 def test_bad_input_is_one_line(args: list[str], message: str) -> None:
@@ -191,3 +192,20 @@ def test_project_suite_with_and_without_context_is_stored_as_such() -> None:
     assert bare["passed"] == 0 and bare["settings"]["context"] is False
     shown = run_cli("eval", "show", str(bare["id"])).stdout.decode()
     assert "project (no context)" in shown
+
+
+@pytest.mark.parametrize("suite", ["review", "debug", "doc"])
+def test_a_job_suites_sides_are_stored_and_paired_by_compare(suite: str) -> None:
+    # The known-good answers on codenook's side, none on the bare side: compare pairs them.
+    good = _json_run(suite, "--answers", "reference", "--limit", "4", "--seed", "2")
+    assert good["settings"]["side"] == "codenook" and good["passed"] == 4
+    bare = _json_run(suite, "--answers", "empty", "--bare", "--limit", "4", "--seed", "2")
+    assert bare["settings"]["side"] == "bare" and bare["passed"] == 0
+    assert _run(good["id"]).task_ids == _run(bare["id"]).task_ids
+    proc = run_cli("eval", "compare", str(good["id"]), str(bare["id"]))
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert f"{suite} (codenook)" in out and f"{suite} (bare)" in out
+    assert "only A passed: 4; only B passed: 0; common tasks: 4" in out
+    listed = run_cli("eval", "list").stdout.decode()
+    assert f"{suite} (codenook)" in listed and f"{suite} (bare)" in listed

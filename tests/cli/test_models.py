@@ -59,6 +59,20 @@ def test_list_shows_the_catalog_with_fit_and_the_model_in_use() -> None:
     assert all(r["fit"] and r["tokens_per_second"] for r in rows)
 
 
+def test_list_offers_the_shared_models_folder_beside_yours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "no shared models folder" in refused("models", "pull", "--shared", NAMES[1])
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    system = tmp_path / "system.toml"
+    system.write_text(f'[models]\nshared_folder = "{shared}"\n')
+    monkeypatch.setenv("CODENOOK_SYSTEM_CONFIG", str(system))
+    out, _ = ok("models", "list")
+    line = next(x for x in out.splitlines() if x.startswith("Models folders: "))
+    assert line.endswith(f"; shared {shared}") and "yours " in line
+
+
 def test_info_of_a_catalog_model_and_of_the_embedded_file() -> None:
     out, _ = ok("models", "info", "codellama-7b-instruct:Q8_0")
     assert "codellama-7b-instruct:Q8_0 (Code Llama 7B Instruct)" in out

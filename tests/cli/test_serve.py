@@ -457,3 +457,42 @@ def test_generation_stops_when_the_client_goes_away(served: str, stream: bool) -
     print(f"model free {took:.2f} s after the client left ({'streamed' if stream else 'whole'})")
     assert listing.status_code == 200
     assert took < 5
+
+
+# -- serve --rpc: llama.cpp's rpc-server, never beyond a trusted network ----------------------
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "8.8.8.8", "2001:4860:4860::8888"])
+def test_serve_rpc_refuses_every_and_public_addresses(host: str) -> None:
+    proc = run_cli("serve", "--rpc", "--host", host, timeout=60)
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert err.startswith(f"codenook: error: Refusing to serve llama.cpp's RPC on {host}")
+    assert "--allow-any-address" in err and "SSH tunnel" in err
+
+
+def test_serve_rpc_with_the_override_warns_serves_and_stops_on_ctrl_c() -> None:
+    from codenook.engine import rpc
+    from tests.rpcserver import free_port
+
+    port = free_port()
+    command = [str(CODENOOK), "serve", "--rpc", "--host", "0.0.0.0", "--port", str(port)]
+    proc = subprocess.Popen(
+        [*command, "--allow-any-address", "--threads", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(2)]
+        assert lines[0].startswith(f"codenook serve: rpc-server listening on 0.0.0.0:{port}")
+        assert lines[1].startswith("On the main machine: codenook backends add-pool NAME --rpc ")
+        memory = rpc.device_memory(rpc.Endpoint("127.0.0.1", port))
+        assert memory and memory[0].total > 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "no authentication and no encryption" in err and "ufw allow from MAIN-IP" in err
+    assert rpc.reachable(rpc.Endpoint("127.0.0.1", port), timeout=1) is not None  # stopped too

@@ -9,10 +9,12 @@ from codenook.engine.catalog import load_catalog
 from codenook.engine.embedded import embedded_model_path
 from codenook.engine.fit import (
     ModelFigures,
+    PoolDevice,
     compute_buffer_bytes,
     figures_from_metadata,
     kv_cache_bytes,
     plan,
+    plan_pool,
 )
 from codenook.engine.gguf_meta import read_metadata
 from codenook.engine.hardware import Gpu, Hardware
@@ -153,3 +155,89 @@ def test_short_text_for_tables() -> None:
     assert plan(figures("codellama-7b:Q8_0"), machine(RTX4060), context=4096).short.startswith(
         "GPU 25/32 layers, ~"
     )
+
+
+# -- pooled models: layers over this machine's GPU and an rpc-server's ------------------------
+
+# Qwen2.5-Coder-14B-Instruct (config.json): 48 layers, 40 heads, 8 KV heads of 128, a
+# 152,064-token vocabulary; its Q4_K_M file is 8.99 GB.
+QWEN14B = ModelFigures(
+    "qwen2.5-coder-14b-instruct:Q4_K_M", 8_990_000_000, 48, 8, 128, 40, 152_064, 14_770_000_000
+)
+# Qwen2.5-Coder-32B-Instruct: 64 layers, 40 heads, 8 KV heads of 128; Q4_K_M 19.85 GB.
+QWEN32B = ModelFigures(
+    "qwen2.5-coder-32b-instruct:Q4_K_M", 19_850_000_000, 64, 8, 128, 40, 152_064, 32_760_000_000
+)
+# The pair: the RTX 4060 here (7.5 GiB free), the GTX 1050 Ti behind an rpc-server
+# (4,000 MiB free, as its GET_DEVICE_MEMORY reports).
+HERE = PoolDevice("NVIDIA GeForce RTX 4060 (GPU 0)", int(7.5 * GIB))
+THERE = PoolDevice("192.168.1.20:50052", 4000 * MIB, remote=True)
+
+
+def test_pool_14b_q4_k_m_8k_on_8gb_plus_4gb_all_but_four_layers_on_the_cards() -> None:
+    # KV: 2 x 48 x 8,192 x 8 x 128 x 2 = 1,610,612,736.
+    # Per layer: (8,990,000,000 + 1,610,612,736) / 48 = 220,846,098.67.
+    # Each device keeps the CUDA context (367,001,600) and its attention scores free:
+    # 512 x 4 x 8,192 x 40 heads = 671,088,640 -> 1,038,090,240 on the rpc-server;
+    # the device with the output layer (the last: this GPU) the logits too, 512 x 4 x
+    # 152,064 = 311,427,072 -> 1,349,517,312.
+    # rpc-server: (4,194,304,000 - 1,038,090,240) / 220,846,098.67 = 14.29 -> 14 layers.
+    # RTX 4060:  (8,053,063,680 - 1,349,517,312) / 220,846,098.67 = 30.35 -> 30 layers.
+    # 44 of 48: the first 4 stay on the CPU (llama.cpp offloads the last layers), the
+    # rpc-server comes first in llama.cpp's device order: layers 4-17, this GPU 18-47.
+    p = plan_pool(QWEN14B, [HERE, THERE], context=8192)
+    assert p.kv_bytes == 1_610_612_736
+    assert [(s.device, s.layers, s.first) for s in p.shares] == [
+        ("192.168.1.20:50052", 14, 4),
+        ("NVIDIA GeForce RTX 4060 (GPU 0)", 30, 18),
+    ]
+    assert p.cpu_layers == 4 and not p.fits
+    # llama-server: -ngl counts the output layer, which goes with the last device.
+    assert p.gpu_layers == 45 and p.tensor_split == (14, 31)
+    assert p.shares[0].span == "layers 4–17" and p.shares[1].span == "layers 18–47"
+    assert p.shares[0].bytes == int(14 * 10_600_612_736 / 48) == 3_091_845_381
+    assert "does not fit even pooled with 8,192 context" in p.sentence
+    assert "the devices hold 44 of 48 layers; the first 4 would run on this" in p.sentence
+
+
+def test_pool_14b_q4_k_m_4k_on_8gb_plus_4gb_fits_in_proportion() -> None:
+    # KV: 805,306,368; per layer (8,990,000,000 + 805,306,368) / 48 = 204,068,882.67.
+    # Reserves: scores 512 x 4 x 4,096 x 40 = 335,544,320 -> 702,545,920 there and
+    # 1,013,972,992 here. Capacity: 3,491,758,080 / 204,068,882.67 = 17.1 -> 17 there,
+    # 7,039,090,688 / 204,068,882.67 = 34.5 -> 34 here: 51 >= 48, so all 48 go, in
+    # proportion 17 : 34: 48 x 17 // 51 = 16 there, 48 x 34 // 51 = 32 here.
+    p = plan_pool(QWEN14B, [HERE, THERE], context=4096)
+    assert p.fits and p.cpu_layers == 0
+    assert [(s.layers, s.first) for s in p.shares] == [(16, 0), (32, 16)]
+    assert p.gpu_layers == 49 and p.tensor_split == (16, 33)
+    assert p.sentence == "fits pooled with 4,096 context: every layer on a device."
+    assert p.lines()[1:3] == [
+        "  192.168.1.20:50052 (rpc-server, 4.2 GB free): layers 0–15 (16), ~3.3 GB",
+        "  NVIDIA GeForce RTX 4060 (GPU 0) (this machine, 8.1 GB free): layers 16–47 (32), ~6.5 GB",
+    ]
+
+
+def test_pool_32b_does_not_fit_even_pooled() -> None:
+    # KV: 2 x 64 x 8,192 x 8 x 128 x 2 = 2,147,483,648; per layer (19,850,000,000 +
+    # 2,147,483,648) / 64 = 343,710,682. Capacity with the 8k reserves above:
+    # 3,156,213,760 / 343,710,682 = 9.2 -> 9 there, 6,703,546,368 / 343,710,682 = 19.5 ->
+    # 19 here: 28 of 64 layers, 36 on the CPU.
+    p = plan_pool(QWEN32B, [HERE, THERE], context=8192, ram_available=28 * 10**9)
+    assert not p.fits
+    assert [s.layers for s in p.shares] == [9, 19] and p.cpu_layers == 36
+    assert "does not fit even pooled" in p.sentence and "36 would run" in p.sentence
+    # Its CPU part (36 x 343,710,682 = 12.4 GB) fits in RAM, so no swapping clause; with
+    # 10 GB available there is one.
+    assert "RAM" not in p.sentence
+    low_ram = plan_pool(QWEN32B, [HERE, THERE], context=8192, ram_available=10 * 10**9)
+    assert "needs 12.4 GB of RAM but 10.0 GB is available" in low_ram.sentence
+
+
+def test_pool_half_the_layers_on_one_rpc_device_as_asked() -> None:
+    m = figures_from_metadata(read_metadata(embedded_model_path()))  # SmolLM2-135M: 30 layers
+    cpu_rpc = PoolDevice("127.0.0.1:50052", 8 * GIB, remote=True)
+    p = plan_pool(m, [cpu_rpc], context=2048, layers=15)
+    assert p.cpu_layers == 15 and p.shares[0].layers == 15 and p.shares[0].first == 15
+    assert p.gpu_layers == 16 and p.tensor_split == (16,)
+    # Unasked, everything fits there.
+    assert plan_pool(m, [cpu_rpc], context=2048).fits

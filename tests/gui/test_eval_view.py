@@ -6,6 +6,8 @@ import tkinter as tk
 
 from codenook.assist.eval import runner
 from codenook.assist.eval.bash import BashSuite
+from codenook.assist.eval.review import ReviewSuite
+from codenook.assist.tools.diffs import make_diff
 from codenook.gui.app import App
 from codenook.gui.eval_view import EvaluateView
 from codenook.store import evals as store
@@ -67,3 +69,29 @@ def test_progress_moves_stop_keeps_finished_tasks_and_the_chart_appears(window) 
     assert run.status == "stopped" and 2 <= run.done < 20
     assert run.passed == run.done  # every kept task was judged, none cut off mid-check
     assert earlier.status == "finished" and earlier.passed == 3
+
+
+def test_the_job_suites_are_offered_with_a_side_and_the_side_is_stored(window) -> None:  # noqa: F811
+    root, app = window
+    login(root, app)
+    suite = ReviewSuite("bare")
+    tasks = runner.select(suite.tasks(), limit=2, seed=0)
+    fixes = [make_diff(t.data["task"].source, suite.reference(t), "task.py") for t in tasks]
+    view = _open(root, app, [f"Here is the fix.\n```diff\n{d}```\n" for d in fixes])
+    assert tuple(view.suite.cget("values")) == runner.WINDOW_SUITES
+    assert set(runner.JOB_SUITES) <= set(view.suite.cget("values"))
+    assert str(view.side.cget("state")) == "disabled"  # bash has no sides
+    view.suite.set("review")
+    view.suite.event_generate("<<ComboboxSelected>>")
+    root.update()
+    assert str(view.side.cget("state")) == "readonly"
+    view.side.set("bare")
+    view.start()
+    pump(root, lambda: not view.running, 120)
+    assert "finished: 2/2 passed" in view.status.cget("text"), view.status.cget("text")
+    db = open_database()
+    try:
+        run = store.get_run(db, app.user.id, view.run_id)
+    finally:
+        db.close()
+    assert run is not None and run.suite == "review" and run.settings["side"] == "bare"

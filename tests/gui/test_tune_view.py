@@ -1,7 +1,9 @@
-"""Tune on my code… in the real window under Xvfb: the embedded model, a fixture repository."""
+"""Tune on my code… in the real window under Xvfb: the embedded model, two fixture
+repositories, a Q&A dataset and a liked answer."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 import time
@@ -9,7 +11,7 @@ import tkinter as tk
 from pathlib import Path
 
 from codenook.gui.tune_view import TuneView
-from codenook.store import interactions
+from codenook.store import conversations, interactions
 from codenook.store.db import open_database
 from codenook.tuning import session
 from tests.gui.conftest import pump
@@ -38,9 +40,41 @@ class Ticks:
         return max(b - a for a, b in zip(self.times, self.times[1:], strict=False))
 
 
-def _configure(view: TuneView, repo: Path, *, steps: int, name: str) -> None:
-    view.repo.delete(0, "end")
-    view.repo.insert(0, str(repo))
+def _material(root: Path) -> tuple[Path, Path, Path]:
+    """Two repositories (the Python fixture, and a folder of Bash tools) and a Q&A file."""
+    repo = make_style_repo(root, modules=12, heldout=2)
+    (repo / "vendor").mkdir()
+    (repo / "vendor" / "six.py").write_text("def six():\n    return 6\n")
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    tools = root / "tools"
+    tools.mkdir()
+    for i in range(3):
+        (tools / f"qk_tool_{i}.sh").write_text(
+            f'#!/usr/bin/env bash\nset -euo pipefail\nqk_log() {{ echo "tool {i}: $*"; }}\n'
+            f'qk_log "start"\nfor f in "$@"; do\n    qk_log "$f"\ndone\n'
+        )
+    qa = root / "qa.jsonl"
+    records = [
+        {"instruction": f"What does qk_fold {i} do?", "output": "Folds a batch."} for i in range(2)
+    ]
+    qa.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return repo, tools, qa
+
+
+def _like_an_answer(user_id: int) -> None:
+    db = open_database()
+    try:
+        cid = conversations.create_conversation(db, user_id, title="t", system_prompt="sys")
+        conversations.add_message(db, user_id, cid, role="user", content="How do I guard?")
+        mid = conversations.add_message(
+            db, user_id, cid, role="assistant", content="Call qk_guard(batch, name) first."
+        )
+        assert interactions.set_vote(db, user_id, mid, 1)
+    finally:
+        db.close()
+
+
+def _configure(view: TuneView, *, steps: int, name: str) -> None:
     view.steps.set(str(steps))
     view.seq_len.set("64")
     view.lr.set("0.003")
@@ -54,10 +88,8 @@ def test_tune_window_trains_off_the_tk_thread_stops_and_shows_the_result(
 ) -> None:
     root, app = window
     login(root, app)
-    repo = make_style_repo(tmp_path, modules=12, heldout=2)
-    (repo / "vendor").mkdir()
-    (repo / "vendor" / "six.py").write_text("def six():\n    return 6\n")
-    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    repo, scripts, qa = _material(tmp_path)
+    _like_an_answer(app.user.id)
     # Tools ▸ Tune on my code… opens it; a second time raises the same window.
     bar = app.menu
     [tools] = [
@@ -73,12 +105,21 @@ def test_tune_window_trains_off_the_tk_thread_stops_and_shows_the_result(
     assert view.steps.get() == "200" and view.rank.get() == "8"  # the tuning module's defaults
     ticks = Ticks(root)
 
-    # The summary first (nothing trained): the files used, and what was skipped and why.
-    _configure(view, repo, steps=500, name="stopped")
+    # The summary first (nothing trained): the files used from both folders, the Q&A
+    # records and the liked answer, and what was skipped and why.
+    view.sources.add_repo(str(repo))
+    view.sources.add_repo(str(scripts))
+    view.sources.add_repo(str(scripts))  # once is enough
+    view.sources.add_qa(str(qa))
+    view.sources.liked.set(True)
+    assert view.sources.material().repos == (str(repo), str(scripts))
+    _configure(view, steps=500, name="stopped")
     view.check()
     pump(root, lambda: not view.running, 120)
     summary = view.summary.cget("text")
-    assert "Files: 12 used" in summary and "Skipped: 1 vendored." in summary, summary
+    assert "Files: 15 used" in summary, (summary, view.status.cget("text"))
+    assert "Skipped: 1 vendored." in summary, summary
+    assert "3 chat" in summary, summary  # two Q&A records and the liked answer
     assert not view.losses and not session.adapter_folder("stopped").exists()
 
     # A long run, stopped once the loss curve has begun: the checkpoint stays.
@@ -103,12 +144,16 @@ def test_tune_window_trains_off_the_tk_thread_stops_and_shows_the_result(
     assert (session.adapter_folder("stopped") / "checkpoint.pt").is_file()
     assert str(view.use_button.cget("state")) == "disabled" and view.adapter is None
 
-    # A short run to the end: the before/after figures, the adapter, and "Use this adapter".
-    _configure(view, repo, steps=3, name="quoll")
+    # A short run to the end: the before/after figures (perplexity, and the fim suite on
+    # the held-out files), the adapter, and "Use this adapter".
+    _configure(view, steps=3, name="quoll")
+    view.fim_tasks.set("3")
     view.start()
-    pump(root, lambda: not view.running, 180)
+    pump(root, lambda: not view.running, 400)
     result = view.result.cget("text")
-    assert "Held-out perplexity:" in result and "→" in result, view.status.cget("text")
+    assert "held-out perplexity" in result, (result, view.status.cget("text"))
+    assert "fim exact match (3 gaps)" in result and "fim edit similarity" in result, result
+    assert "codenook eval compare" in result, result
     adapter = session.adapter_folder("quoll") / "adapter.gguf"
     assert adapter.is_file() and str(adapter) in result
     assert str(view.use_button.cget("state")) == "normal"
@@ -124,7 +169,9 @@ def test_tune_window_trains_off_the_tk_thread_stops_and_shows_the_result(
     pump(root, lambda: answered(app), 120)
     db = open_database()
     try:
-        [entry] = interactions.answers(db, app.user.id)
+        # The newest answer; the other is the liked one planted before training.
+        entry, liked = interactions.answers(db, app.user.id)
     finally:
         db.close()
     assert entry.adapter == "quoll" and entry.complete
+    assert liked.vote == 1 and liked.adapter is None

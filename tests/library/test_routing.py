@@ -189,3 +189,34 @@ def test_a_job_registered_later_is_routed_and_sent_back_home(codenook_home: Path
         routing.set_route("shout", "xeon")
     routing.remove_backend("xeon")
     assert config.load_settings().routing.for_job("shout") == config.LOCAL
+
+
+def test_a_pool_is_saved_checked_routed_and_removed(tmp_path: Path) -> None:
+    from codenook.engine.embedded import embedded_model_path
+    from codenook.library.pool import BackendPool
+
+    model = str(embedded_model_path())
+    entry = routing.add_pool("both", ["192.168.1.20:50052", "[fd00::2]:6000"], model, gpu_layers=20)
+    assert entry.rpc == ("192.168.1.20:50052", "[fd00::2]:6000")
+    assert entry.gguf == model and entry.gpu_layers == 20 and entry.url == routing.POOL_URL
+    routing.set_route("ask", "both")
+    saved = config.load_settings()
+    assert saved.backends["both"] == entry and saved.routing.for_job("ask") == "both"
+    spec = routing.pool_spec("both", entry)
+    assert [str(e) for e in spec.rpc] == ["192.168.1.20:50052", "[fd00::2]:6000"]
+    assert spec.model == Path(model) and spec.gpu_layers == 20
+    # A pool is keyed like any backend: a changed plan opens it afresh.
+    changed = replace(saved, backends={"both": replace(entry, gpu_layers=10)})
+    assert BackendPool.key(saved, "ask") != BackendPool.key(changed, "ask")
+    for rpc, file, said in (
+        ([], model, "at least one rpc-server"),
+        (["a:1", "a:1"], model, "named twice"),
+        (["a:1"], str(tmp_path / "none.gguf"), "No model file"),
+    ):
+        with pytest.raises(ConfigError, match=said):
+            routing.add_pool("other", rpc, file)
+    with pytest.raises(ConfigError, match="No pool named 'xeon'"):
+        routing.pool_plan(saved, "xeon")
+    routing.remove_backend("both")
+    after = config.load_settings()
+    assert "both" not in after.backends and after.routing.for_job("ask") == "local"

@@ -52,3 +52,12 @@ def make_style_repo(root: Path, *, modules: int = 24, heldout: int = 4, git: boo
         subprocess.run(["git", "init", "-q", str(repo)], check=True)
         subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
     return repo
+
+
+def seed_base(base: Path) -> None:
+    """Let this test's CODENOOK_HOME find the prepared base (a link, not a second copy)."""
+    from codenook import config
+
+    cache = config.paths().cache / "tuning"
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / base.name).symlink_to(base, target_is_directory=True)

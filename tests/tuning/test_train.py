@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,21 +19,6 @@ from tests.tuning.fixture_repo import make_style_repo
 #: The repository's idiom: its own helpers. The base model has never seen them.
 IDIOM = "qk_"
 PROMPT = '"""Quoll module 40: cargo records."""\n\nfrom quollkit import'
-
-
-@pytest.fixture(scope="session")
-def base_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The embedded model dequantized once for every test here."""
-    home = tmp_path_factory.mktemp("tune-home")
-    old = os.environ.get("CODENOOK_HOME")
-    os.environ["CODENOOK_HOME"] = str(home)
-    try:
-        yield train.prepare_base(embedded_model_path())
-    finally:
-        if old is None:
-            os.environ.pop("CODENOOK_HOME", None)
-        else:
-            os.environ["CODENOOK_HOME"] = old
 
 
 def _dataset(root: Path):
@@ -174,6 +157,28 @@ def test_memory_plan_refuses_early_with_what_fits() -> None:
         params=int(7e9), hidden=4096, layers=32, seq_len=512, **dict(pascal, ram_free=8 * gb)
     )
     assert not tight.fits and "RAM" in tight.message
+
+
+def test_cuda_qlora_plan_and_refusals_without_a_gpu() -> None:
+    """The CUDA path's plan and refusals, checked on this CPU (no GPU machine lent)."""
+    gb = 2**30
+    common = dict(params=int(1.5e9), hidden=1536, layers=28, seq_len=512, batch=1, ram_free=gb)
+    none = train.plan_training(
+        device="cuda", gpu_name=None, gpu_capability=None, gpu_free=0, **common
+    )
+    assert not none.fits and "No CUDA GPU is visible" in none.message
+    h200 = train.plan_training(
+        device="cuda", gpu_name="NVIDIA H200", gpu_capability=(9, 0), gpu_free=130 * gb, **common
+    )
+    assert h200.fits and h200.device == "cuda" and "4 bits (QLoRA)" in h200.message
+    assert h200.need_bytes < 4 * gb  # NF4 weights: far below float32's 6 GB for 1.5B
+    old = train.plan_training(
+        device="cuda", gpu_name="GTX 1050 Ti", gpu_capability=(6, 1), gpu_free=4 * gb, **common
+    )
+    assert not old.fits and "too old" in old.message and "train on the CPU" in old.message
+    with pytest.raises(train.TuneError, match="needs the bitsandbytes package"):
+        train.require_qlora(find=lambda _name: None)
+    train.require_qlora(find=lambda name: name)  # present: no refusal
 
 
 def test_adapter_checks(base_dir: Path, tmp_path: Path) -> None:

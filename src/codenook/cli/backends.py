@@ -32,6 +32,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MODE",
         help='fill-in-the-middle: "chat" (default), "suffix", or a FIM format name',
     )
+    pool = sub.add_parser(
+        "add-pool",
+        help="add (or change) a pooled model: one GGUF split over this machine and "
+        "rpc-servers ('codenook serve --rpc' on the others)",
+    )
+    pool.add_argument("name", help="a short name, e.g. both")
+    pool.add_argument(
+        "--rpc",
+        metavar="HOST:PORT",
+        action="append",
+        required=True,
+        help="an rpc-server to put layers on; repeat for more",
+    )
+    pool.add_argument("--model", metavar="FILE", required=True, help="the GGUF file to load")
+    pool.add_argument("--context", type=int, metavar="N", help="context length (default 4096)")
+    pool.add_argument(
+        "--gpu-layers",
+        type=int,
+        metavar="N",
+        help="layers to put on the devices (default: as many as fit; the rest on the CPU)",
+    )
+    pool.add_argument("--timeout", type=float, metavar="S", help="read timeout in seconds")
     sub.add_parser("list", help="list the backends and the job routes")
     test = sub.add_parser("test", help="connect; report latency and the server's models")
     test.add_argument("name", help="a backend's name, or a URL")
@@ -57,6 +79,13 @@ def _list() -> None:
     if not settings.backends:
         print("No remote backends. Add one: codenook backends add NAME http://HOST:PORT")
     for name, b in settings.backends.items():
+        if b.rpc:
+            layers = "layers as fit" if b.gpu_layers is None else f"{b.gpu_layers} layers"
+            print(
+                f"{name}: pool of {b.gguf} over rpc-servers {', '.join(b.rpc)} "
+                f"({layers}; context {b.context_length:,})"
+            )
+            continue
         key = "key stored" if backendkeys.load_key(name) else "no key"
         model = b.model or "the server's first model"
         print(f"{name}: {display_url(b.url)} ({model}; {key}; read timeout {b.read_timeout:g} s)")
@@ -95,6 +124,19 @@ def run(args: argparse.Namespace) -> int:
         for line in said:
             print(line)
         print(f"Check it: codenook backends test {args.name}")
+        return 0
+    if args.action == "add-pool":
+        entry = routing.add_pool(
+            args.name,
+            args.rpc,
+            args.model,
+            context_length=args.context,
+            gpu_layers=args.gpu_layers,
+            read_timeout=args.timeout,
+        )
+        print(f"Added pool {args.name}: {entry.gguf} over {', '.join(entry.rpc)}")
+        print(f"See its plan: codenook models info {entry.gguf} --pool {args.name}")
+        print(f"Route a job to it: codenook backends route ask {args.name}")
         return 0
     if args.action == "list":
         _list()

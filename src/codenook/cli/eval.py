@@ -23,7 +23,9 @@ from codenook.store import evals as store
 from codenook.store.evals import EvalRun, TaskResult
 
 NAME = "eval"
-HELP = "measure a model on a suite (humaneval, bash, fim, project); list, show and compare the runs"
+HELP = (
+    f"measure a model on a suite ({', '.join(runner.SUITE_NAMES)}); list, show and compare the runs"
+)
 ACTIONS = ("list", "show", "compare")
 #: Runtimes this version can run a model with (the settings' list, where it has one).
 
@@ -60,6 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="project suite: ask without the repository's passages (as ask --no-context)",
     )
+    g.add_argument(
+        "--bare",
+        action="store_true",
+        help=f"job suites ({', '.join(runner.JOB_SUITES)}): the model asked plainly, without "
+        "codenook's job (compare the two runs with eval compare)",
+    )
     g.add_argument("--resume", type=int, metavar="ID", help="finish the unfinished tasks of run ID")
     g.add_argument(
         "--answers",
@@ -85,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
             f"Unknown suite or action {args.what!r}; use one of "
             f"{', '.join((*runner.SUITE_NAMES, *ACTIONS))}."
         )
+    if args.bare and args.what not in runner.JOB_SUITES:
+        raise UsageError(f"--bare goes with a job suite ({', '.join(runner.JOB_SUITES)}).")
     for name, value, least in (("--limit", args.limit, 1), ("--jobs", args.jobs, 1)):
         if value is not None and value < least:
             raise UsageError(f"{name} must be at least {least}.")
@@ -134,6 +144,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             repo=args.repo,
             fim_tasks=fim_tasks,
             context=not args.no_context,
+            side="bare" if args.bare else runner.DEFAULT_SIDE,
             extra={"answers": answers, "context_length": settings.model.context_length},
         )
     if answers == "model":
@@ -262,12 +273,12 @@ def _stored(args: argparse.Namespace) -> int:
         if not runs:
             print("No evaluation runs yet: codenook eval humaneval --limit 10")
             return 0
-        print(f"{'ID':>4}  {'SUITE':<9} {'DONE':>9}  {'SCORE':>7}  {'STATUS':<8}  MODEL")
+        print(f"{'ID':>4}  {'SUITE':<16} {'DONE':>9}  {'SCORE':>7}  {'STATUS':<8}  MODEL")
         for r in runs:
             score = f"{r.mean_score:.3f}" if r.suite in GRADED_SUITES else _pct(r.passed, r.done)
             where = "" if r.backend == "local" else f" @ {r.backend}"
             print(
-                f"{r.id:>4}  {r.suite:<9} {f'{r.done}/{r.total}':>9}  {score:>7}  "
+                f"{r.id:>4}  {r.suite + _grounding(r):<16} {f'{r.done}/{r.total}':>9}  {score:>7}  "
                 f"{r.status:<8}  {r.model}{where} ({r.runtime}, "
                 f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(r.created))})"
             )
@@ -327,8 +338,12 @@ def _headline(run: EvalRun) -> str:
     )
 
 
-def _grounding(run: EvalRun) -> str:
-    """The mark of a project run asked without the repository's passages."""
+def _grounding(run: EvalRun | store.RunSummary) -> str:
+    """The mark of a project run asked without the repository's passages, or of a job
+    suite's side (codenook's job or the bare model)."""
+    side = run.settings.get("side")
+    if side:
+        return f" ({side})"
     return " (no context)" if run.settings.get("context") is False else ""
 
 

@@ -15,7 +15,9 @@ from codenook.cli.account import interactive, read_stdin_lines
 from codenook.errors import UsageError
 
 if TYPE_CHECKING:
+    from codenook.engine.catalog import Choice
     from codenook.engine.download import Progress
+    from codenook.engine.gguf_meta import GGUFMetadata
 
 # The engine and library modules are imported by the actions that use them: every
 # codenook command imports this module, and most never touch models.
@@ -39,8 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--context", type=int, metavar="N", help="context to plan for (default: setting)"
     )
+    p.add_argument(
+        "--pool",
+        metavar="NAME",
+        help="also plan it on pool NAME: which layers go on which machine's device",
+    )
     p = sub.add_parser("pull", help="download NAME[:QUANT] from Hugging Face (Q4_K_M by default)")
     p.add_argument("model", metavar="NAME[:QUANT]")
+    p.add_argument("--shared", action="store_true", help="into the machine's shared models folder")
     p = sub.add_parser("scan", help="register the GGUF files in FOLDER (they stay where they are)")
     p.add_argument("folder", metavar="FOLDER")
     p = sub.add_parser(
@@ -115,6 +123,10 @@ def _list(args: argparse.Namespace) -> None:
         or "no usable GPU"
     )
     print(f"This machine: {gpu}, {hw.physical_cores} cores; planned for {context:,} context.")
+    folders = manager.weights_folders(settings)
+    print("Models folders: " + "; ".join(f"{label} {path}" for label, path in folders))
+    if len(folders) > 1:
+        print("  ('pull --shared' puts a model in the shared one; 'scan FOLDER' uses its files)")
     table = [["", "NAME", "SIZE", "INSTALLED", "ON THIS MACHINE"]]
     for r in rows:
         mark = "*" if r.installed and r.installed == (current or "embedded") else ""
@@ -130,6 +142,21 @@ def _list(args: argparse.Namespace) -> None:
         )
     _table(table)
     print("* in use. 'codenook models pull NAME[:Q8_0]' downloads; 'models info NAME' explains.")
+    _list_adapters(settings.model.adapter)
+
+
+def _list_adapters(in_use: str | None) -> None:
+    """The LoRA adapters from 'codenook tune', each with its base and before/after figures."""
+    from codenook.library.registry import load_adapters
+
+    adapters = load_adapters()
+    if not adapters:
+        return
+    print("\nLoRA adapters ('codenook models use BASE --adapter NAME'):")
+    for a in adapters:
+        figures = a.figures()
+        mark = "*" if a.name == in_use else " "
+        print(f"{mark} {a.name}  for {a.base_name}{'  ' + figures if figures else ''}")
 
 
 def _info(args: argparse.Namespace) -> None:
@@ -206,6 +233,33 @@ def _info(args: argparse.Namespace) -> None:
     width = max(len(k) for k, _ in rows) + 1
     for key, value in rows:
         print(f"{key + ':':<{width}} {value}")
+    if getattr(args, "pool", None):
+        _pool_plan(args.pool, meta, choice, args.context)
+
+
+def _pool_plan(
+    pool: str, meta: GGUFMetadata | None, choice: Choice | None, context: int | None
+) -> None:
+    """``models info --pool NAME``: where each layer of the model goes in that pool."""
+    from codenook.engine.fit import figures_from_metadata
+    from codenook.library import manager, routing
+
+    if meta is not None:
+        try:
+            figures = figures_from_metadata(meta)
+        except ValueError as exc:
+            raise UsageError(f"Cannot plan a pool for this model: {exc}.") from exc
+    elif choice is not None:
+        figures = manager.figures_for_choice(choice)
+    else:
+        raise UsageError("Cannot plan a pool for this model: no layer figures.")
+    plan = routing.pool_plan(config.load_settings(), pool, figures=figures, context=context)
+    print(f"pool {pool}:")
+    for line in plan.lines():
+        print(f"  {line}")
+    if plan.gpu_layers:
+        split = ",".join(str(n) for n in plan.tensor_split)
+        print(f"  llama-server: --n-gpu-layers {plan.gpu_layers} --tensor-split {split}")
 
 
 class _Bar:
@@ -248,7 +302,7 @@ class _Bar:
 def _pull(args: argparse.Namespace) -> None:
     from codenook.library import manager
 
-    folder = manager.weights_folder()
+    folder = manager.weights_folder(shared=args.shared)
     bar = _Bar(args.model)
     try:
         result = manager.pull(args.model, folder=folder, on_progress=bar)

@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from codenook.cli.options import settings_from
-from codenook.engine import serve
+from codenook.engine import rpc, serve
+from codenook.errors import UsageError
 from codenook.library.backendkeys import read_key_file
 
 NAME = "serve"
@@ -17,6 +18,19 @@ HELP = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``serve``."""
+    parser.add_argument(
+        "--rpc",
+        action="store_true",
+        help="serve this machine's GPU (or CPU) to another machine's pooled model with "
+        f"llama.cpp's rpc-server instead (port {rpc.DEFAULT_PORT} unless --port; no "
+        "authentication: loopback or a private network only)",
+    )
+    parser.add_argument(
+        "--allow-any-address",
+        action="store_true",
+        help="with --rpc: listen on a public or every address too (only behind a firewall "
+        "that lets the main machine alone in)",
+    )
     parser.add_argument(
         "--model",
         metavar="NAME|PATH",
@@ -31,8 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port",
         type=int,
-        default=serve.DEFAULT_PORT,
-        help=f"port (default {serve.DEFAULT_PORT}; 0 picks a free one)",
+        default=None,
+        help=f"port (default {serve.DEFAULT_PORT}, with --rpc {rpc.DEFAULT_PORT}; 0: a free one)",
     )
     parser.add_argument(
         "--api-key-file",
@@ -65,10 +79,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the model, print the URL and the line to paste, then serve until Ctrl-C."""
+    if args.rpc:
+        return _serve_rpc(args)
+    if args.allow_any_address:
+        raise UsageError("--allow-any-address is for --rpc (the API server wants a key instead).")
+    port = serve.DEFAULT_PORT if args.port is None else args.port
     key = read_key_file(args.api_key_file) if args.api_key_file else None
     serve.check_listen(args.host, key)  # before the slow load
     settings = settings_from(args)  # --model NAME|PATH resolved as for every command
-    sock = serve.bind(args.host, args.port)
+    sock = serve.bind(args.host, port)
     try:
         served = serve.build_app(
             settings.model,
@@ -92,3 +111,32 @@ def run(args: argparse.Namespace) -> int:
     print("codenook serve: Ctrl-C stops.", file=sys.stderr, flush=True)
     serve.run(served, sock)
     return 0
+
+
+def _serve_rpc(args: argparse.Namespace) -> int:
+    """``serve --rpc``: llama.cpp's rpc-server on a loopback or private address, until Ctrl-C."""
+    port = rpc.DEFAULT_PORT if args.port is None else args.port
+    if not 0 < port < 65536:
+        raise UsageError(f"--port {port}: rpc-server needs a port from 1 to 65535.")
+    if args.api_key_file:
+        raise UsageError("rpc-server takes no API key: its protocol has no authentication.")
+    rpc.check_listen(args.host, allow_any=args.allow_any_address)
+    for line in rpc.warning_lines(args.host, port):
+        print(f"codenook serve: {line}", file=sys.stderr, flush=True)
+    # rpc-server's own chatter goes to stderr: stdout carries only codenook's two lines,
+    # which scripts (and the tests) read, and rpc-server would otherwise race them.
+    sys.stdout.flush()
+    proc = rpc.start_server(args.host, port, threads=args.threads, output=sys.stderr.fileno())
+    shown = rpc.Endpoint(serve.lan_address() if args.host in ("0.0.0.0", "::") else args.host, port)
+    print(f"codenook serve: rpc-server listening on {rpc.Endpoint(args.host, port)}", flush=True)
+    print(
+        f"On the main machine: codenook backends add-pool NAME --rpc {shown} --model FILE",
+        flush=True,
+    )
+    print("codenook serve: Ctrl-C stops.", file=sys.stderr, flush=True)
+    try:
+        return proc.wait() and 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        rpc.stop_server(proc)

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 
 from codenook import config
 from codenook.errors import UsageError
+from codenook.tuning.measure import DEFAULT_FIM_TASKS, MAX_FIM_TASKS
 
 if TYPE_CHECKING:
     # Annotations only: the tuning modules pull in PyTorch, which 'tune' loads when it runs.
+    from codenook.tuning.measure import EvalStore
     from codenook.tuning.train import Progress, TrainOptions
 
 NAME = "tune"
@@ -56,6 +58,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--resume", action="store_true", help="continue the stopped run")
     p.add_argument("--no-export", action="store_true", help="skip the GGUF adapter for llama.cpp")
+    p.add_argument(
+        "--fim-tasks",
+        type=int,
+        default=DEFAULT_FIM_TASKS,
+        metavar="N",
+        help=f"fill-in-the-middle gaps measured on the held-out files before and after "
+        f"(default {DEFAULT_FIM_TASKS}; 0: none)",
+    )
 
     sub.add_parser("list", help="the adapters trained here")
 
@@ -103,6 +113,8 @@ def _train_options(args: argparse.Namespace) -> TrainOptions:
 
     if args.steps < 1 or args.seq_len < 16 or args.batch < 1 or args.rank < 1:
         raise UsageError("--steps, --batch and --rank must be at least 1, --seq-len 16.")
+    if not 0 <= args.fim_tasks <= MAX_FIM_TASKS:
+        raise UsageError(f"--fim-tasks must be from 0 (none) to {MAX_FIM_TASKS}.")
     return TrainOptions(
         steps=args.steps,
         seq_len=args.seq_len,
@@ -136,6 +148,7 @@ def _run(args: argparse.Namespace) -> int:
 
     options = _train_options(args)
     dataset = Dataset.load(_dataset_folder(args))
+    evals = _eval_store() if args.fim_tasks and not args.no_export else None
     stop = threading.Event()
     # Ctrl-C finishes the step and saves a checkpoint instead of losing the run.
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -150,9 +163,13 @@ def _run(args: argparse.Namespace) -> int:
             on_progress=_show_progress,
             say=lambda line: print(line, flush=True),
             export=not args.no_export,
+            fim_tasks=args.fim_tasks,
+            evals=evals,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
+        if evals is not None:
+            evals.db.close()
     if not result.finished:
         print(
             f"Stopped at step {result.step}; checkpoint saved. Continue with "
@@ -160,9 +177,17 @@ def _run(args: argparse.Namespace) -> int:
             flush=True,
         )
         return 130
-    if result.ppl_before and result.ppl_after:
-        figures = f"held-out perplexity {result.ppl_before:.3f} -> {result.ppl_after:.3f}"
-        print(f"Before/after: {figures}", flush=True)
+    from codenook.tuning.measure import before_after_lines
+
+    lines = before_after_lines(
+        ppl_before=result.ppl_before,
+        ppl_after=result.ppl_after,
+        fim_before=tuned.fim_before if tuned else None,
+        fim_after=tuned.fim_after if tuned else None,
+    )
+    if lines:
+        print("Before and after, on the held-out files:")
+        print("\n".join(lines), flush=True)
     if tuned is not None:
         print(
             f"Adapter {tuned.name!r} saved ({tuned.path}); use it with "
@@ -173,6 +198,22 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_store() -> EvalStore | None:
+    """The logged-in user's eval runs, where the fim before/after is kept (None: not
+    logged in; the figures are then measured but not stored)."""
+    from codenook.auth import NotLoggedInError, current_user
+    from codenook.cli.account import open_auth
+    from codenook.tuning.measure import EvalStore
+
+    auth = open_auth()
+    try:
+        return EvalStore(auth.db, current_user(auth).id)
+    except NotLoggedInError:
+        auth.db.close()
+        print("Not logged in: the fim before/after is measured but not kept as eval runs.")
+        return None
+
+
 def _list(_args: argparse.Namespace) -> int:
     from codenook.library.registry import load_adapters
 
@@ -180,9 +221,7 @@ def _list(_args: argparse.Namespace) -> int:
     if not adapters:
         print("No adapters yet: 'codenook tune data REPO' then 'codenook tune run'.")
     for a in adapters:
-        figures = ""
-        if a.ppl_before and a.ppl_after:
-            figures = f"  held-out perplexity {a.ppl_before:.2f} -> {a.ppl_after:.2f}"
+        figures = f"  {a.figures()}" if a.figures() else ""
         print(f"{a.name}  base {a.base_name} ({a.base_sha256[:12]}){figures}")
     return 0
 

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from codenook.engine import torchcheck
 from codenook.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ def to_gguf(
     outtype = CONVERTER_TYPES.get(quant.lower())
     if outtype is None and quant_key not in QUANT_TYPES:
         raise ModelError(f"Unknown quantization {quant!r}; use one of {', '.join(quant_names())}.")
+    # llama.cpp's converter imports torch (engine/torchcheck.py: PyTorch is optional).
+    torchcheck.require("Converting a Hugging Face folder to GGUF")
     tools = converter_folder()
     out.parent.mkdir(parents=True, exist_ok=True)
     wide = out.with_name(out.stem + ".f16.partial.gguf") if outtype is None else out

@@ -239,3 +239,188 @@ def plan(m: ModelFigures, hw: Hardware, *, context: int) -> Fit:
         f"runs on the CPU with {ctx}: {why}; about {{speed}} ({hw.physical_cores} cores, "
         f"RAM at ~{CPU_BANDWIDTH_GBS:.0f} GB/s assumed){ram}",
     )
+
+
+# -- pooled models: layers over this machine's GPUs and other machines' rpc-servers ---------
+
+
+@dataclass(frozen=True)
+class PoolDevice:
+    """A device a pooled model may put layers on: a GPU here, or an rpc-server's device."""
+
+    name: str
+    free_bytes: int
+    #: True for an rpc-server's device (llama.cpp puts those first, to save network hops).
+    remote: bool = False
+
+
+@dataclass(frozen=True)
+class PoolShare:
+    """The layers one device holds in a pool plan (``first`` is the first layer's index)."""
+
+    device: str
+    free_bytes: int
+    layers: int
+    first: int
+    bytes: int
+    remote: bool
+
+    @property
+    def span(self) -> str:
+        """Layer numbers as a person reads them: "layers 5–17", or "no layer"."""
+        if self.layers == 0:
+            return "no layer"
+        last = self.first + self.layers - 1
+        return f"layer {self.first}" if last == self.first else f"layers {self.first}–{last}"
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """Where a pooled model's layers go; llama-server's ``-ngl`` and ``--tensor-split``."""
+
+    model: str
+    context: int
+    layers: int
+    weights_bytes: int
+    kv_bytes: int
+    #: Devices in llama.cpp's order (rpc-servers first, then this machine's GPUs).
+    shares: tuple[PoolShare, ...]
+    #: The first layers, kept on this machine's CPU (and RAM).
+    cpu_layers: int
+    #: Every layer is on a device.
+    fits: bool
+    sentence: str
+
+    @property
+    def gpu_layers(self) -> int:
+        """llama-server's ``-ngl``: the layers on devices, plus the output layer with them.
+
+        llama.cpp offloads the last ``-ngl`` of its layers 0..n, n being the output layer,
+        so n repeating layers on devices take ``-ngl n+1`` (the output goes with the last).
+        """
+        on_devices = sum(s.layers for s in self.shares)
+        return on_devices + 1 if on_devices else 0
+
+    @property
+    def tensor_split(self) -> tuple[int, ...]:
+        """llama-server's ``--tensor-split``: each device's share of the ``-ngl`` layers."""
+        counts = [s.layers for s in self.shares]
+        if counts and sum(counts):
+            last = max(i for i, n in enumerate(counts) if n)
+            counts[last] += 1  # the output layer goes with the last device that holds layers
+        return tuple(counts)
+
+    def lines(self) -> list[str]:
+        """The plan for a person: one line per place, then the verdict."""
+        out = [
+            f"{self.model}: {self.layers} layers, {gb(self.weights_bytes)} of weights, "
+            f"KV cache {gb(self.kv_bytes)} at {self.context:,} context"
+        ]
+        if self.cpu_layers:
+            out.append(f"  this machine's CPU: layers 0–{self.cpu_layers - 1} ({self.cpu_layers})")
+        for s in self.shares:
+            where = "rpc-server" if s.remote else "this machine"
+            out.append(
+                f"  {s.device} ({where}, {gb(s.free_bytes)} free): {s.span} ({s.layers}), "
+                f"~{gb(s.bytes)}"
+            )
+        out.append(self.sentence)
+        return out
+
+
+def _pool_reserve(m: ModelFigures, context: int, *, output: bool) -> int:
+    """What a device needs besides its layers: the CUDA context and its compute buffer.
+
+    Every device holds the attention scores of its own layers (f32, context x UBATCH x
+    heads); only the device with the output layer holds the logits (vocabulary x UBATCH).
+    """
+    scores = UBATCH * 4 * context * m.heads
+    logits = UBATCH * 4 * m.vocab if output else 0
+    return CUDA_OVERHEAD + scores + logits
+
+
+def _share_out(layers: int, caps: list[int]) -> list[int]:
+    """``layers`` over devices that can hold ``caps`` each, in proportion to what they hold.
+
+    Largest remainders first, never above a device's capacity (sum(caps) >= layers).
+    """
+    total = sum(caps)
+    counts = [min(c, layers * c // total) for c in caps]
+    rest = layers - sum(counts)
+    order = sorted(range(len(caps)), key=lambda i: (-(layers * caps[i] % total), i))
+    while rest > 0:
+        for i in order:
+            if rest and counts[i] < caps[i]:
+                counts[i] += 1
+                rest -= 1
+    return counts
+
+
+def plan_pool(
+    m: ModelFigures,
+    devices: list[PoolDevice],
+    *,
+    context: int,
+    ram_available: int | None = None,
+    layers: int | None = None,
+) -> PoolPlan:
+    """Split ``m``'s layers over ``devices`` by their free memory at ``context`` tokens.
+
+    Each layer brings its share of the weights and its slice of the KV cache; each device
+    keeps :func:`_pool_reserve` free. Devices take layers in proportion to how many they
+    hold; what none holds stays on this machine's CPU (the first layers: llama.cpp
+    offloads the last ones). ``layers`` asks for that many on the devices instead (capped
+    by what they hold), as ``add-pool --gpu-layers`` does.
+    """
+    devices = sorted(devices, key=lambda d: not d.remote)  # llama.cpp's order: RPC first
+    kv = kv_cache_bytes(m, context)
+    per_layer = (m.weights_bytes + kv) / m.layers
+    caps = []
+    for i, d in enumerate(devices):
+        reserve = _pool_reserve(m, context, output=i == len(devices) - 1)
+        caps.append(max(0, int((d.free_bytes - reserve) // per_layer)))
+    room = sum(caps)
+    wanted = m.layers if layers is None else max(0, min(layers, m.layers))
+    placed = min(room, wanted)
+    counts = _share_out(placed, caps) if placed else [0] * len(devices)
+    cpu = m.layers - placed
+    shares, first = [], cpu
+    for d, n in zip(devices, counts, strict=True):
+        shares.append(PoolShare(d.name, d.free_bytes, n, first, int(n * per_layer), d.remote))
+        first += n
+    fits = placed == m.layers
+    ctx = f"{context:,} context"
+    if fits:
+        sentence = f"fits pooled with {ctx}: every layer on a device."
+    elif layers is not None and placed == wanted:
+        sentence = f"{placed} of {m.layers} layers on the devices, as asked; the rest on the CPU."
+    else:
+        need = m.weights_bytes + kv
+        free = sum(d.free_bytes for d in devices)
+        sentence = (
+            f"does not fit even pooled with {ctx}: the weights and KV cache take {gb(need)} "
+            f"and each device keeps its buffers free, of {gb(free)} free in all, so the "
+            f"devices hold {room} of {m.layers} layers; the first {cpu} would run on this "
+            "machine's CPU (slow): choose a smaller quantization or context, or add a device."
+        )
+        cpu_bytes = int(cpu * per_layer)
+        if ram_available is not None and cpu_bytes > ram_available:
+            sentence += (
+                f" Its CPU part needs {gb(cpu_bytes)} of RAM but {gb(ram_available)} is available."
+            )
+    return PoolPlan(
+        model=m.name,
+        context=context,
+        layers=m.layers,
+        weights_bytes=m.weights_bytes,
+        kv_bytes=kv,
+        shares=tuple(shares),
+        cpu_layers=cpu,
+        fits=fits,
+        sentence=sentence,
+    )
+
+
+def local_pool_devices(hw: Hardware) -> list[PoolDevice]:
+    """This machine's usable GPUs as pool devices."""
+    return [PoolDevice(f"{g.name} (GPU {g.index})", g.free_bytes) for g in hw.usable_gpus]

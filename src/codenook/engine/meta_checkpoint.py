@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from codenook import config
+from codenook.engine import torchcheck
 from codenook.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -187,6 +188,7 @@ def convert(
 
     ``on_progress(done, total)`` hears each converted layer. Returns the folder.
     """
+    torchcheck.require("Converting Meta's checkpoint")
     import torch
     from safetensors.torch import save_file
     from transformers import GenerationConfig

@@ -2,7 +2,10 @@
 codenook's GPU-layer fit, context length and prompt formats.
 
 The server renders chat prompts with codenook's own formats (the same tokens as in
-process), and samples as the in-process backend does. It never listens beyond loopback
+process), and samples as the in-process backend does. A completion with a ``suffix``
+is a fill-in-the-middle through codenook's own FIM prompt (the vocabulary's marker ids,
+as ``codenook complete`` builds it): it ends at a FIM marker and never writes the suffix
+again. It never listens beyond loopback
 without an API key.
 
 llama-cpp-python's app trusts its clients: it reads any body before checking the key,
@@ -31,6 +34,7 @@ from typing import Any
 
 from codenook.config import ModelSettings
 from codenook.engine.backend import Message
+from codenook.engine.fillcut import trim_suffix_repeat
 from codenook.errors import CodenookError
 
 log = logging.getLogger(__name__)
@@ -575,11 +579,14 @@ def prompt_checker(llm: Any, prompts: Any) -> Callable[[str, Any], str | None]:
     return check
 
 
-def _bound_completion(llm: Any, name: str) -> Callable[..., Any]:
-    """``llm.create_completion`` that stops when the client has gone and names no path.
+def _bound_completion(llm: Any, name: str, prompts: Any) -> Callable[..., Any]:
+    """``llm.create_completion`` that stops when the client has gone, names no path, and
+    fills a gap through codenook's own FIM prompt.
 
     llama-cpp-python names the model by its absolute path unless told a name, and a
-    non-streamed answer runs to its end even when nobody waits for it.
+    non-streamed answer runs to its end even when nobody waits for it. Its own ``suffix``
+    path writes FIM marker ids of 0; a request with a ``suffix`` gets the prompt that
+    ``codenook complete`` builds (:func:`fill_request`) and only the middle back.
     """
     import llama_cpp
 
@@ -587,14 +594,90 @@ def _bound_completion(llm: Any, name: str) -> Callable[..., Any]:
 
     def create_completion(*args: Any, **kwargs: Any) -> Any:
         kwargs["model"] = name
+        criteria = llama_cpp.StoppingCriteriaList()
         gone = CLIENT_GONE.get()
         if gone is not None:
-            criteria = llama_cpp.StoppingCriteriaList([lambda _ids, _logits: gone.is_set()])
+            criteria.append(lambda _ids, _logits: gone.is_set())
+        suffix = fill_request(prompts, kwargs) if not args else None
+        if suffix is not None:
+            control, start = prompts.vocab.control_tokens(), len(kwargs["prompt"])
+            # A FIM marker written (<|fim_pad|>, <|file_sep|>, <|endoftext|>) ends the
+            # middle; the prompt's own last token, <|fim_middle|>, does not.
+            criteria.append(lambda ids, _logits: len(ids) > start and int(ids[-1]) in control)
+        if criteria:
             criteria.extend(kwargs.get("stopping_criteria") or [])
             kwargs["stopping_criteria"] = criteria
-        return original(*args, **kwargs)
+        result = original(*args, **kwargs)
+        if suffix is None:
+            return result
+        if kwargs.get("stream"):
+            return _trimmed_chunks(result, suffix)
+        return _trimmed_completion(result, suffix)
 
     return create_completion
+
+
+def fill_request(prompts: Any, kwargs: dict[str, Any]) -> str | None:
+    """Turn a completion request with a ``suffix`` into codenook's FIM prompt, in place.
+
+    Returns the suffix (None: not a fill, or a model without FIM tokens, left as asked).
+    The prompt becomes the token ids of the model's FIM format with the vocabulary's own
+    marker ids, and the format's stop strings are added to the request's.
+    """
+    suffix, prefix = kwargs.get("suffix"), kwargs.get("prompt")
+    if not isinstance(suffix, str) or not suffix or not isinstance(prefix, str):
+        return None
+    if not prompts.formats.fill_format:
+        return None
+    asked = kwargs.get("stop") or []
+    stop = [asked] if isinstance(asked, str) else list(asked)
+    stop += [s for s in prompts.fill_stop() if s not in stop]
+    kwargs.update(
+        prompt=prompts.tokenize(prompts.fill_prompt(prefix, suffix)),
+        suffix=None,
+        stop=stop,
+        echo=False,  # the FIM prompt is no text to echo
+    )
+    return suffix
+
+
+def _trimmed_completion(result: Any, suffix: str) -> Any:
+    """A whole completion cut where it writes the suffix again."""
+    choice = result["choices"][0]
+    text = choice["text"]
+    kept = "".join(piece for piece, _ in trim_suffix_repeat(iter([(text, 0)]), suffix))
+    if kept != text:
+        choice["text"], choice["finish_reason"] = kept, "stop"
+    return result
+
+
+def _trimmed_chunks(chunks: Iterator[Any], suffix: str) -> Iterator[Any]:
+    """Streamed chunks cut where the answer writes the suffix again (generation stops)."""
+    last: dict[str, Any] = {}
+    ended: list[Any] = []
+
+    def pieces() -> Iterator[tuple[str, int]]:
+        try:
+            for chunk in chunks:
+                last.update(chunk)
+                choice = chunk["choices"][0]
+                if choice.get("finish_reason"):
+                    ended.append(choice["finish_reason"])
+                yield choice.get("text") or "", 1
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # a cut stops the model
+
+    def chunk(text: str, finish: Any) -> dict[str, Any]:
+        choice = {**last["choices"][0], "text": text, "finish_reason": finish, "logprobs": None}
+        return {**last, "choices": [choice]}
+
+    for text, _ in trim_suffix_repeat(pieces(), suffix):
+        if text:
+            yield chunk(text, None)
+    if last:
+        yield chunk("", ended[-1] if ended else "stop")
 
 
 @dataclass
@@ -657,7 +740,7 @@ def build_app(
     llm = server_app._llama_proxy()  # the model create_app loaded
     prompts = PromptModel(llm, chat_format_name=model.chat_format)
     llm.chat_handler = chat_handler(prompts)
-    llm.create_completion = _bound_completion(llm, name)
+    llm.create_completion = _bound_completion(llm, name, prompts)
     max_body = limits.max_body or body_limit(llm.n_ctx())
     guarded = guard(
         app,

@@ -30,7 +30,14 @@ import psutil
 # a value in the environment wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import torch
+from codenook.engine import torchcheck
+
+try:
+    import torch
+except ImportError:
+    # PyTorch is optional (engine/torchcheck.py): one clear line, not an ImportError.
+    torchcheck.require("The transformers runtime")
+    raise
 
 from codenook.engine.backend import (
     Backend,

@@ -33,11 +33,9 @@ class AdaptersListed:
 
 
 def describe(adapter: registry.InstalledAdapter) -> str:
-    """One line for the list: name, base, and what training did to held-out perplexity."""
-    text = f"{adapter.name} (for {adapter.base_name}"
-    if adapter.ppl_before is not None and adapter.ppl_after is not None:
-        text += f"; held-out perplexity {adapter.ppl_before:.1f} → {adapter.ppl_after:.1f}"
-    return text + ")"
+    """One line for the list: name, base, and what training did (perplexity, fim)."""
+    figures = adapter.figures()
+    return f"{adapter.name} (for {adapter.base_name}{'; ' + figures if figures else ''})"
 
 
 class AdapterRow(ttk.Frame):

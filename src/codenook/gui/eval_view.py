@@ -19,7 +19,8 @@ from tkinter import ttk
 from typing import TYPE_CHECKING
 
 from codenook.assist.eval import runner
-from codenook.assist.eval.plot import figure
+from codenook.assist.eval.jobside import SIDES
+from codenook.assist.eval.plot import GRADED_SUITES, figure
 from codenook.assist.eval.stats import compare
 from codenook.engine.backend import Backend, GenerationOptions
 from codenook.gui.bus import Subscriptions
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from codenook.gui.host import ModelsHost
 
 #: Suites the window offers (fim needs a repository: the command line has it).
-SUITES = ("humaneval", "bash")
+SUITES = runner.WINDOW_SUITES
 #: Earlier runs of the same suite drawn next to the new one.
 CHART_RUNS = 4
 
@@ -77,7 +78,7 @@ def chart_png(runs: list[EvalRun]) -> bytes:
 
     comparison = None
     if len(runs) >= 2 and runs[0].suite == runs[1].suite:
-        graded = runs[0].suite == "fim"
+        graded = runs[0].suite in GRADED_SUITES
         a = {r.task_id: (r.passed, r.score) for r in runs[0].results}
         b = {r.task_id: (r.passed, r.score) for r in runs[1].results}
         comparison = compare(a, b, graded=graded)
@@ -109,6 +110,12 @@ class EvaluateView(tk.Toplevel):
         self.suite = ttk.Combobox(row, values=SUITES, state="readonly", width=12)
         self.suite.set(SUITES[0])
         self.suite.pack(side="left", padx=(4, 12))
+        self.suite.bind("<<ComboboxSelected>>", lambda _e: self._side_for_suite())
+        # A job suite runs codenook's job, or the bare model on the same tasks.
+        ttk.Label(row, text="Side").pack(side="left")
+        self.side = ttk.Combobox(row, values=SIDES, state="disabled", width=9)
+        self.side.set(SIDES[0])
+        self.side.pack(side="left", padx=(4, 12))
         ttk.Label(row, text="Tasks").pack(side="left")
         self.limit = ttk.Spinbox(row, from_=1, to=500, width=6)
         self.limit.set("10")
@@ -165,13 +172,19 @@ class EvaluateView(tk.Toplevel):
             self.status.config(text="Tasks must be a whole number.")
             return
         suite = self.suite.get()
+        side = self.side.get() if suite in runner.JOB_SUITES else runner.DEFAULT_SIDE
         self.cancel = threading.Event()
         self.done = 0
         self.start_button.config(state="disabled")
         self.stop_button.config(state="normal")
         self.status.config(text=f"Starting {suite} on {limit} tasks…")
         user_id, backend, cancel = app.user.id, app.backend, self.cancel
-        app.model.submit(lambda: self._run(user_id, backend, suite, limit, cancel))
+        app.model.submit(lambda: self._run(user_id, backend, suite, side, limit, cancel))
+
+    def _side_for_suite(self) -> None:
+        """The side choice is open for the job suites only."""
+        job = self.suite.get() in runner.JOB_SUITES
+        self.side.config(state="readonly" if job else "disabled")
 
     def stop(self) -> None:
         """Stop the run; the finished tasks stay."""
@@ -227,16 +240,23 @@ class EvaluateView(tk.Toplevel):
     # -- model worker ----------------------------------------------------------------
 
     def _run(
-        self, user_id: int, backend: Backend, suite: str, limit: int, cancel: threading.Event
+        self,
+        user_id: int,
+        backend: Backend,
+        suite: str,
+        side: str,
+        limit: int,
+        cancel: threading.Event,
     ) -> None:
         """Run the suite. Runs on the model worker."""
         db = open_database()
+        plan = None
         try:
             options = GenerationOptions(
                 max_tokens=runner.MAX_TOKENS[suite], temperature=0.0, seed=0
             )
             plan = runner.plan(
-                suite, options=options, limit=limit, seed=0, jobs=runner.default_jobs()
+                suite, options=options, limit=limit, seed=0, jobs=runner.default_jobs(), side=side
             )
             run_id = runner.start(
                 db,
@@ -266,4 +286,7 @@ class EvaluateView(tk.Toplevel):
         except Exception as exc:  # a stopped run stays stored; the view says why it ended
             self.app.model.post(EvalFailed(self, str(exc)))
         finally:
+            close = getattr(plan.suite, "close", None) if plan is not None else None
+            if close is not None:
+                close()  # a job suite's private database
             db.close()

@@ -1,11 +1,12 @@
-"""Tune on my code…: pick a repository (and a Q&A dataset), train a LoRA adapter, use it.
+"""Tune on my code…: pick repositories, docs, Q&A datasets and liked answers; train; use it.
 
 The run goes through the same steps as ``codenook tune`` (:mod:`codenook.tuning.session`)
 on a thread of its own: training takes minutes and must not hold the chat's model worker.
 Its progress comes back as typed events on the window's bus (:class:`TuneSummary`,
 :class:`TuneNote`, :class:`TuneProgress`, :class:`TuneEnded`, :class:`TuneFailed`), so the
 Tk thread never waits. Stop ends the run after the current step and keeps its checkpoint;
-Start with "Continue the stopped run" ticked resumes it, like ``tune run --resume``.
+Start with "Continue the stopped run" ticked resumes it, like ``tune run --resume``. A
+finished run shows perplexity and the ``fim`` suite on the held-out files, before and after.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import threading
 import tkinter as tk
 from dataclasses import dataclass, replace
 from pathlib import Path
-from tkinter import filedialog, ttk
+from tkinter import ttk
 from typing import TYPE_CHECKING, Any
+
+from codenook.gui.tune_sources import Material, TuneSources
+from codenook.tuning.measure import DEFAULT_FIM_TASKS, MAX_FIM_TASKS, FimFigures
 
 if TYPE_CHECKING:
     from codenook.gui.host import ModelsHost
@@ -66,6 +70,8 @@ class TuneEnded:
     ppl_after: float | None
     adapter: str | None
     path: str | None
+    fim_before: FimFigures | None = None
+    fim_after: FimFigures | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,7 @@ class TuneView(tk.Toplevel):
         self.app = app
         self.title("Tune on my code — codenook")
         self.transient(master)
-        self.geometry("760x640")
+        self.geometry("780x800")
         self.stop_event: threading.Event | None = None
         self.thread: threading.Thread | None = None
         self.losses: list[float] = []
@@ -103,8 +109,8 @@ class TuneView(tk.Toplevel):
         self.threads: int | None = None
         body = ttk.Frame(self, padding=10)
         body.pack(fill="both", expand=True)
-        self.repo = self._path_row(body, "Repository folder", self._pick_repo)
-        self.qa = self._path_row(body, "Q&A / doc JSONL (optional)", self._pick_qa)
+        self.sources = TuneSources(body)
+        self.sources.pack(fill="x")
         self._build_options(body)
         self.summary = ttk.Label(body, text="", justify="left", anchor="w")
         self.summary.pack(fill="x", pady=(8, 0))
@@ -112,9 +118,9 @@ class TuneView(tk.Toplevel):
         self.curve.pack(fill="x", pady=(8, 4))
         self.bar = ttk.Progressbar(body, mode="determinate", maximum=1)
         self.bar.pack(fill="x")
-        self.status = ttk.Label(body, text="Pick a repository folder and press Start.")
+        self.status = ttk.Label(body, text="Pick repository folders or datasets; press Start.")
         self.status.pack(fill="x", pady=(4, 0))
-        self.result = ttk.Label(body, text="", justify="left", anchor="w")
+        self.result = ttk.Label(body, text="", justify="left", anchor="w", font="TkFixedFont")
         self.result.pack(fill="x", pady=(8, 0))
         self.use_button = ttk.Button(
             body, text="Use this adapter", command=self.use_adapter, state="disabled"
@@ -122,15 +128,6 @@ class TuneView(tk.Toplevel):
         self.use_button.pack(anchor="w", pady=(4, 0))
         self.protocol("WM_DELETE_WINDOW", self.close)
         self._subscribe()
-
-    def _path_row(self, body: ttk.Frame, label: str, pick: Any) -> ttk.Entry:
-        row = ttk.Frame(body)
-        row.pack(fill="x", pady=2)
-        ttk.Label(row, text=label, width=24).pack(side="left")
-        entry = ttk.Entry(row)
-        entry.pack(side="left", fill="x", expand=True, padx=4)
-        ttk.Button(row, text="Browse…", command=pick).pack(side="left")
-        return entry
 
     def _build_options(self, body: ttk.Frame) -> None:
         d = _defaults()
@@ -146,6 +143,9 @@ class TuneView(tk.Toplevel):
         self.name = ttk.Entry(row, width=16)
         self.name.insert(0, "my-code")
         self.name.pack(side="left", padx=(4, 12))
+        self.fim_tasks = self._spin(
+            row, "Fill-in gaps measured", DEFAULT_FIM_TASKS, 0, MAX_FIM_TASKS
+        )
         self.resume = tk.BooleanVar(self, value=False)
         ttk.Checkbutton(row, text="Continue the stopped run", variable=self.resume).pack(
             side="left"
@@ -193,20 +193,6 @@ class TuneView(tk.Toplevel):
         """Whether a run is in progress."""
         return self.stop_event is not None
 
-    def _pick_repo(self) -> None:
-        folder = filedialog.askdirectory(parent=self, title="Repository to learn from")
-        if folder:
-            self.repo.delete(0, "end")
-            self.repo.insert(0, folder)
-
-    def _pick_qa(self) -> None:
-        path = filedialog.askopenfilename(
-            parent=self, title="Q&A dataset", filetypes=[("JSON lines", "*.jsonl")]
-        )
-        if path:
-            self.qa.delete(0, "end")
-            self.qa.insert(0, path)
-
     def _chosen(self) -> dict[str, Any] | None:
         """The chosen options, checked (None, with the reason shown, when one is wrong)."""
         try:
@@ -215,12 +201,18 @@ class TuneView(tk.Toplevel):
                 "rank": int(self.rank.get()),
                 "lr": float(self.lr.get()),
                 "seq_len": int(self.seq_len.get()),
+                "fim_tasks": int(self.fim_tasks.get()),
             }
         except ValueError:
-            self.status.config(text="Steps, rank and tokens are whole numbers; the rate a number.")
+            self.status.config(
+                text="Steps, rank, tokens and gaps are whole numbers; the rate a number."
+            )
             return None
         if chosen["steps"] < 1 or chosen["rank"] < 1 or chosen["seq_len"] < 16 or chosen["lr"] <= 0:
             self.status.config(text="Steps and rank must be at least 1, tokens 16, the rate > 0.")
+            return None
+        if not 0 <= chosen["fim_tasks"] <= MAX_FIM_TASKS:
+            self.status.config(text=f"Fill-in gaps: from 0 (none) to {MAX_FIM_TASKS}.")
             return None
         return chosen
 
@@ -230,12 +222,12 @@ class TuneView(tk.Toplevel):
 
     def start(self, *, dry_run: bool = False) -> None:
         """Build the dataset and train on the tune thread (``dry_run``: the summary only)."""
-        repo, qa, name = self.repo.get().strip(), self.qa.get().strip(), self.name.get().strip()
+        material, name = self.sources.material(), self.name.get().strip()
         options = self._chosen()
         if self.running or options is None:
             return
-        if not repo and not qa:
-            self.status.config(text="Pick a repository folder (or a Q&A dataset) first.")
+        if material.empty:
+            self.status.config(text="Pick a repository folder, documentation or a dataset first.")
             return
         if not name:
             self.status.config(text="Give the adapter a name.")
@@ -251,8 +243,9 @@ class TuneView(tk.Toplevel):
         self.summary_button.config(state="disabled")
         self.stop_button.config(state="normal")
         self.bar.config(maximum=options["steps"], value=0)
-        self.status.config(text="Reading the repository…")
-        job = {"repo": repo, "qa": qa, "name": name, "resume": self.resume.get(), **options}
+        self.status.config(text="Reading the material…")
+        job = {"material": material, "name": name, "resume": self.resume.get(), **options}
+        job["user"] = self.app.user  # read here: the tune thread touches no window state
         job["dry_run"] = dry_run
         self.thread = threading.Thread(
             target=self._run, args=(job, self.stop_event), name="codenook-tune", daemon=True
@@ -319,10 +312,17 @@ class TuneView(tk.Toplevel):
                 'run" and Start to go on (same options).'
             )
             return
+        from codenook.tuning.measure import before_after_lines
+
         self.status.config(text=f"Finished: {e.step} steps.")
-        lines = []
-        if e.ppl_before and e.ppl_after:
-            lines.append(f"Held-out perplexity: {e.ppl_before:.3f} → {e.ppl_after:.3f}")
+        lines = before_after_lines(
+            ppl_before=e.ppl_before,
+            ppl_after=e.ppl_after,
+            fim_before=e.fim_before,
+            fim_after=e.fim_after,
+        )
+        if lines:
+            lines.insert(0, "Before and after, on the held-out files:")
         if e.adapter:
             lines.append(f"Adapter {e.adapter!r}: {e.path}")
             self.adapter = e.adapter
@@ -344,48 +344,73 @@ class TuneView(tk.Toplevel):
     # -- tune thread -----------------------------------------------------------------
 
     def _run(self, job: dict[str, Any], stop: threading.Event) -> None:
-        """Build the dataset and train. Runs on the tune thread."""
-        post = self.app.bus.put
-        try:
-            from codenook.tuning import session
-            from codenook.tuning.train import TrainOptions
+        """Build the dataset and train. Runs on the tune thread, with its own database
+        connection (the liked answers, and the fim before/after kept as eval runs)."""
+        from codenook.store.db import open_database
 
-            gguf = session.base_model(self.app.settings.model.path)
-            dataset = session.build(
-                [Path(job["repo"])] if job["repo"] else [],
-                gguf=gguf,
-                qa_files=[Path(job["qa"])] if job["qa"] else [],
-            )
-            post(TuneSummary(self, dataset.summary.lines(), job["dry_run"]))
-            if job["dry_run"]:
-                return
-            options = TrainOptions(
-                steps=job["steps"],
-                rank=job["rank"],
-                lr=job["lr"],
-                seq_len=job["seq_len"],
-                threads=self.threads,
-            )
-            result, tuned = session.run(
-                dataset,
-                gguf,
-                name=job["name"],
-                options=options,
-                resume=job["resume"],
-                stop=stop,
-                on_progress=lambda p: post(TuneProgress(self, **vars(p))),
-                say=lambda line: post(TuneNote(self, line)),
-            )
-            post(
-                TuneEnded(
-                    self,
-                    result.finished,
-                    result.step,
-                    result.ppl_before,
-                    result.ppl_after,
-                    tuned.name if tuned else None,
-                    str(tuned.path) if tuned else None,
-                )
-            )
+        post = self.app.bus.put
+        db = open_database()
+        try:
+            self._build_and_train(job, stop, db, job["user"])
         except Exception as exc:  # the view says why; the window keeps working
             post(TuneFailed(self, str(exc)))
+        finally:
+            db.close()
+
+    def _build_and_train(
+        self, job: dict[str, Any], stop: threading.Event, db: Any, user: Any
+    ) -> None:
+        from codenook.tuning import session
+        from codenook.tuning.measure import EvalStore
+        from codenook.tuning.train import TrainOptions
+
+        post = self.app.bus.put
+        material: Material = job["material"]
+        liked: list[dict[str, Any]] = []
+        if material.liked and user is not None:
+            from codenook.assist.export import liked_records
+
+            liked, _ = liked_records(db, user)
+        gguf = session.base_model(self.app.settings.model.path)
+        dataset = session.build(
+            [Path(r) for r in material.repos],
+            gguf=gguf,
+            docs=Path(material.docs) if material.docs else None,
+            qa_files=[Path(q) for q in material.qa],
+            liked=liked,
+        )
+        post(TuneSummary(self, dataset.summary.lines(), job["dry_run"]))
+        if job["dry_run"]:
+            return
+        options = TrainOptions(
+            steps=job["steps"],
+            rank=job["rank"],
+            lr=job["lr"],
+            seq_len=job["seq_len"],
+            threads=self.threads,
+        )
+        result, tuned = session.run(
+            dataset,
+            gguf,
+            name=job["name"],
+            options=options,
+            resume=job["resume"],
+            stop=stop,
+            on_progress=lambda p: post(TuneProgress(self, **vars(p))),
+            say=lambda line: post(TuneNote(self, line)),
+            fim_tasks=job["fim_tasks"],
+            evals=EvalStore(db, user.id) if user is not None else None,
+        )
+        post(
+            TuneEnded(
+                self,
+                result.finished,
+                result.step,
+                result.ppl_before,
+                result.ppl_after,
+                tuned.name if tuned else None,
+                str(tuned.path) if tuned else None,
+                tuned.fim_before if tuned else None,
+                tuned.fim_after if tuned else None,
+            )
+        )

@@ -7,6 +7,7 @@ call the same (``register_folder``, ``pull`` with ``on_progress`` and ``cancel``
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -42,8 +43,10 @@ __all__ = [
     "register_folder",
     "remove",
     "resolve",
+    "shared_folder",
     "use",
     "weights_folder",
+    "weights_folders",
 ]
 
 
@@ -51,10 +54,40 @@ class NotInstalledError(CodenookError):
     """A catalog model that has not been downloaded yet."""
 
 
-def weights_folder(settings: config.Settings | None = None) -> Path:
-    """Where pulled models go (setting ``models.folder``)."""
-    settings = settings or config.load_settings()
-    return settings.models.folder_path()
+def weights_folder(settings: config.Settings | None = None, *, shared: bool = False) -> Path:
+    """Where pulled models go: setting ``models.folder``, or (``shared``) the machine's shared
+    folder, which must exist and take this person's files (group codenook)."""
+    if not shared:
+        settings = settings or config.load_settings()
+        return settings.models.folder_path()
+    folder = shared_folder()
+    if folder is None:
+        raise ModelError(
+            "This machine has no shared models folder: it is [models] shared_folder in "
+            f"{config.system_config_file()} (the Debian package asks: dpkg-reconfigure codenook)."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ModelError(
+            f"You cannot add models to the shared folder {folder}: join the group codenook "
+            "(sudo adduser $USER codenook, then log in again)."
+        )
+    return folder
+
+
+def shared_folder() -> Path | None:
+    """The models folder shared by everyone on this machine, where one is set and exists."""
+    where = config.system_models().shared_folder
+    folder = Path(where) if where else None
+    return folder if folder is not None and folder.is_dir() else None
+
+
+def weights_folders(settings: config.Settings | None = None) -> list[tuple[str, Path]]:
+    """The folders models can go to, labelled: this person's, and the machine's shared one."""
+    folders = [("yours", weights_folder(settings))]
+    shared = shared_folder()
+    if shared is not None:
+        folders.append(("shared", shared))
+    return folders
 
 
 def figures_for_choice(choice: Choice) -> ModelFigures:

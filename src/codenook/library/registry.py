@@ -245,6 +245,30 @@ class InstalledAdapter:
     ppl_before: float | None = None
     ppl_after: float | None = None
     summary: str | None = None
+    #: The ``fim`` suite on the held-out files: gaps, exact matches and mean edit
+    #: similarity, base alone (before) and with the adapter (after), and the eval runs.
+    fim_tasks: int | None = None
+    fim_exact_before: int | None = None
+    fim_exact_after: int | None = None
+    fim_similarity_before: float | None = None
+    fim_similarity_after: float | None = None
+    eval_before: int | None = None
+    eval_after: int | None = None
+
+    def figures(self) -> str:
+        """What training did, before → after: held-out perplexity and fim (may be empty)."""
+        parts = []
+        if self.ppl_before is not None and self.ppl_after is not None:
+            parts.append(f"held-out perplexity {self.ppl_before:.1f} → {self.ppl_after:.1f}")
+        if self.fim_tasks and self.fim_similarity_before is not None:
+            parts.append(
+                f"fim exact {self.fim_exact_before}/{self.fim_tasks} → "
+                f"{self.fim_exact_after}/{self.fim_tasks}, similarity "
+                f"{self.fim_similarity_before:.2f} → {self.fim_similarity_after:.2f}"
+            )
+        if self.eval_before and self.eval_after:
+            parts.append(f"eval runs {self.eval_before}, {self.eval_after}")
+        return "; ".join(parts)
 
 
 def adapter_registry_file() -> Path:

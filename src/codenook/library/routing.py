@@ -19,9 +19,14 @@ from codenook.errors import ConfigError
 from codenook.library import backendkeys
 
 if TYPE_CHECKING:
+    from codenook.engine.fit import ModelFigures, PoolPlan
     from codenook.engine.remote import RemoteBackend
+    from codenook.engine.rpcpool import PoolSpec
 
 log = logging.getLogger(__name__)
+
+#: Where a pooled model's llama-server listens: loopback (its port is chosen at start).
+POOL_URL = "http://127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ def open_remote(
                 f"'codenook backends add {target} http://HOST:PORT'."
             )
         name = target
+        if remote.rpc:
+            return open_pool(name, remote)
         if split_credentials(remote.url)[1] is not None:
             remote = _move_credentials(name, remote)
         credentials = backendkeys.load_credentials(name)
@@ -74,6 +81,60 @@ def open_remote(
         context_length=remote.context_length,
         fill=remote.fill,
     )
+
+
+def pool_spec(name: str, remote: RemoteBackendSettings) -> PoolSpec:
+    """The pooled model ``[backends.NAME]`` describes (its ``rpc`` and ``gguf``)."""
+    from pathlib import Path
+
+    from codenook.engine.rpc import parse_endpoint
+    from codenook.engine.rpcpool import PoolSpec
+
+    return PoolSpec(
+        name=name,
+        model=Path(remote.gguf).expanduser(),
+        rpc=tuple(parse_endpoint(e) for e in remote.rpc),
+        context_length=remote.context_length,
+        gpu_layers=remote.gpu_layers,
+        read_timeout=remote.read_timeout,
+        fill=remote.fill,
+    )
+
+
+def pool_plan(
+    settings: Settings,
+    name: str,
+    *,
+    figures: ModelFigures | None = None,
+    context: int | None = None,
+) -> PoolPlan:
+    """How pool ``name`` lays out its model (or ``figures``' model) at ``context`` tokens.
+
+    Asks each of its rpc-servers for its free memory now: an RpcError names one that does
+    not answer (or is serving a pooled model already: it serves one client at a time).
+    """
+    from dataclasses import replace as changed
+
+    from codenook.engine.rpcpool import plan_for
+
+    remote = settings.backends.get(name)
+    if remote is None or not remote.rpc:
+        pools = ", ".join(n for n, b in settings.backends.items() if b.rpc) or "none yet"
+        raise ConfigError(
+            f"No pool named {name!r} (pools: {pools}); add one with "
+            f"'codenook backends add-pool {name} --rpc HOST:PORT --model FILE'."
+        )
+    spec = pool_spec(name, remote)
+    if context is not None:
+        spec = changed(spec, context_length=context)
+    return plan_for(spec, figures=figures)
+
+
+def open_pool(name: str, remote: RemoteBackendSettings) -> RemoteBackend:
+    """Start pooled model ``name``'s llama-server; an RpcError (``down``) names a lost host."""
+    from codenook.engine.rpcpool import PooledBackend
+
+    return PooledBackend(pool_spec(name, remote))
 
 
 def _move_credentials(name: str, remote: RemoteBackendSettings) -> RemoteBackendSettings:
@@ -302,6 +363,56 @@ def add_backend(
         backendkeys.delete_credentials(name)
     config.save_settings(new)
     return said
+
+
+def add_pool(
+    name: str,
+    rpc: Sequence[str],
+    model: str,
+    *,
+    context_length: int | None = None,
+    gpu_layers: int | None = None,
+    read_timeout: float | None = None,
+) -> RemoteBackendSettings:
+    """Save pooled model ``[backends.NAME]``: ``model`` split over the ``rpc`` servers.
+
+    The addresses and the file are checked here (not the servers: they may be off now).
+    """
+    from pathlib import Path
+
+    from codenook.engine.rpc import parse_endpoint
+
+    config.check_backend_name(name)
+    if not rpc:
+        raise ConfigError("A pool needs at least one rpc-server: --rpc HOST:PORT.")
+    endpoints = tuple(str(parse_endpoint(e)) for e in rpc)
+    if len(set(endpoints)) != len(endpoints):
+        raise ConfigError(f"An rpc-server is named twice in {', '.join(endpoints)}.")
+    path = Path(model).expanduser().resolve()
+    if not path.is_file():
+        raise ConfigError(f"No model file {path}; a pool loads a GGUF file (--model FILE).")
+    settings = config.load_settings()
+    old = settings.backends.get(name)
+    entry = replace(
+        old or RemoteBackendSettings(url=POOL_URL),
+        url=POOL_URL,
+        model="",
+        rpc=endpoints,
+        gguf=str(path),
+        gpu_layers=gpu_layers,
+    )
+    changes = {
+        k: v
+        for k, v in (("read_timeout", read_timeout), ("context_length", context_length))
+        if v is not None
+    }
+    entry = replace(entry, **changes)
+    new = replace(settings, backends={**settings.backends, name: entry})
+    config.validate(new)
+    if old is not None and not old.rpc:
+        backendkeys.delete_key(name)  # a server's key has nothing to do with a pool
+    config.save_settings(new)
+    return entry
 
 
 def remove_backend(name: str) -> None:

@@ -197,6 +197,8 @@ class RunSummary:
     done: int
     passed: int
     mean_score: float
+    #: The settings the run started with (a job suite's side, a project run's context).
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The summary as plain data (for --json)."""
@@ -207,6 +209,7 @@ def list_runs(db: sqlite3.Connection, user_id: int, *, limit: int = 100) -> list
     """The user's runs, newest first, with their counts."""
     rows = db.execute(
         "SELECT r.id, r.suite, r.model, r.runtime, r.backend, r.status, r.created, r.task_ids, "
+        "r.settings, "
         "COUNT(e.id) AS done, COALESCE(SUM(e.passed), 0) AS passed, "
         "COALESCE(AVG(e.score), 0) AS mean_score "
         "FROM eval_runs r LEFT JOIN eval_results e ON e.run_id = r.id AND e.user_id = r.user_id "
@@ -217,5 +220,6 @@ def list_runs(db: sqlite3.Connection, user_id: int, *, limit: int = 100) -> list
     for r in rows:
         values = dict(r)
         values["total"] = len(json.loads(values.pop("task_ids")))
+        values["settings"] = json.loads(values["settings"])
         out.append(RunSummary(**values))
     return out

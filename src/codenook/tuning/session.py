@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codenook import config
+from codenook.errors import CodenookError
+from codenook.tuning.measure import DEFAULT_FIM_TASKS, EvalStore, FimFigures
 
 if TYPE_CHECKING:
     # Annotations only: training pulls in PyTorch, loaded when a run starts.
@@ -32,6 +34,9 @@ class TunedAdapter:
     name: str
     path: Path
     base_name: str
+    #: The ``fim`` suite on the held-out files, base alone and with the adapter (or None).
+    fim_before: FimFigures | None = None
+    fim_after: FimFigures | None = None
 
 
 def base_model(chosen: str | Path | None = None) -> Path:
@@ -86,11 +91,16 @@ def run(
     on_progress: Callable[[Progress], None] | None = None,
     say: Say = lambda _line: None,
     export: bool = True,
+    fim_tasks: int = DEFAULT_FIM_TASKS,
+    evals: EvalStore | None = None,
 ) -> tuple[RunResult, TunedAdapter | None]:
     """Prepare the base, train adapter ``name`` and (finished, ``export``) register it.
 
     ``stop`` set from another thread ends the run after the current step with a
-    checkpoint that ``resume`` continues. Runs on the caller's thread: never the Tk one.
+    checkpoint that ``resume`` continues. A finished, exported run is then measured with
+    ``fim_tasks`` gaps of the ``fim`` suite on its held-out files, before and after
+    (0: not at all), kept as eval runs in ``evals``. Runs on the caller's thread: never
+    the Tk one.
     """
     from codenook.engine.model_hash import sha256_of
     from codenook.tuning import train
@@ -112,43 +122,118 @@ def run(
     )
     if not result.finished or not export:
         return result, None
-    tuned = export_and_register(
-        name, out=out, base=base, gguf=gguf, digest=digest, result=result, dataset=dataset
+    from codenook.tuning.export import export_gguf
+
+    gguf_adapter = export_gguf(out / "peft", base, out / "adapter.gguf")
+    fim = (
+        measure_fim(
+            dataset,
+            gguf,
+            gguf_adapter,
+            name=name,
+            tasks=fim_tasks,
+            evals=evals,
+            stop=stop,
+            say=say,
+            seed=options.seed,
+        )
+        if fim_tasks > 0
+        else (None, None)
+    )
+    tuned = register(
+        name, gguf_adapter, gguf=gguf, digest=digest, result=result, dataset=dataset, fim=fim
     )
     return result, tuned
 
 
-def export_and_register(
-    name: str,
+def measure_fim(
+    dataset: Dataset,
+    gguf: Path,
+    adapter: Path,
     *,
-    out: Path,
-    base: Path,
+    name: str,
+    tasks: int = DEFAULT_FIM_TASKS,
+    evals: EvalStore | None = None,
+    stop: threading.Event | None = None,
+    say: Say = lambda _line: None,
+    seed: int = 0,
+) -> tuple[FimFigures | None, FimFigures | None]:
+    """The ``fim`` suite on the held-out files: the base, then the base with ``adapter``.
+
+    (None, None) when nothing is held out or ``stop`` cut it short: the adapter is kept
+    without those figures.
+    """
+    from codenook.tuning import measure
+
+    repo = measure.heldout_repo(dataset, adapter_folder(name) / "heldout")
+    if repo is None:
+        say("No held-out code files: the fim before/after is left out.")
+        return None, None
+    figures = []
+    for when, with_adapter in (("before", None), ("after", adapter)):
+
+        def told(done: int, total: int, when: str = when) -> None:
+            say(f"Measuring fill-in-the-middle {when}: {done}/{total} gaps")
+
+        say(f"Measuring fill-in-the-middle {when} on the held-out files...")
+        try:
+            got = measure.fim_eval(
+                gguf,
+                repo,
+                adapter=with_adapter,
+                label=f"adapter {name}" if with_adapter else None,
+                tasks=tasks,
+                seed=seed,
+                store=evals,
+                stop=stop,
+                on_task=told,
+            )
+        except CodenookError as exc:  # no gaps to draw, say: the trained adapter still counts
+            say(f"The fim before/after is left out: {exc}")
+            return None, None
+        if got is None:
+            say("Stopped while measuring: the adapter is kept without its fim figures.")
+            return None, None
+        figures.append(got)
+    return figures[0], figures[1]
+
+
+def register(
+    name: str,
+    gguf_adapter: Path,
+    *,
     gguf: Path,
     digest: str,
     result: RunResult,
     dataset: Dataset,
+    fim: tuple[FimFigures | None, FimFigures | None] = (None, None),
 ) -> TunedAdapter:
-    """Write the trained adapter as GGUF and record it in the library under ``name``."""
+    """Record the exported adapter in the library under ``name``, with its figures."""
     from codenook.engine.catalog import load_catalog
     from codenook.library.registry import InstalledAdapter, register_adapter
-    from codenook.tuning.export import export_gguf
 
-    gguf_adapter = out / "adapter.gguf"
     # The name 'models use' takes: the catalog's, else the file's.
     choice = load_catalog().by_file(gguf.name)
     base_name = choice.entry.name if choice else gguf.name
-    export_gguf(out / "peft", base, gguf_adapter)
+    before, after = fim
     register_adapter(
         InstalledAdapter(
             name=name,
             path=str(gguf_adapter),
-            peft=str(out / "peft"),
+            peft=str(gguf_adapter.parent / "peft"),
             base_name=base_name,
             base_sha256=digest,
             added=round(time.time(), 3),
             ppl_before=result.ppl_before,
             ppl_after=result.ppl_after,
             summary=" ".join(dataset.summary.lines()[:3]),
+            fim_tasks=before.tasks if before else None,
+            fim_exact_before=before.exact if before else None,
+            fim_exact_after=after.exact if after else None,
+            fim_similarity_before=round(before.similarity, 4) if before else None,
+            fim_similarity_after=round(after.similarity, 4) if after else None,
+            eval_before=before.run_id if before else None,
+            eval_after=after.run_id if after else None,
         )
     )
-    return TunedAdapter(name, gguf_adapter, base_name)
+    return TunedAdapter(name, gguf_adapter, base_name, before, after)

@@ -25,7 +25,14 @@ from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see engine/transformers_backend.py
 
-import torch
+from codenook.engine import torchcheck
+
+try:
+    import torch
+except ImportError:
+    # PyTorch is optional (engine/torchcheck.py): one clear line, not an ImportError.
+    torchcheck.require("Tuning", (*torchcheck.PACKAGES, "peft"))
+    raise
 
 from codenook import config
 from codenook.engine.model_hash import sha256_of
@@ -251,6 +258,17 @@ def _hidden_for(billions: float) -> int:
 
 def _layers_for(billions: float) -> int:
     return {0.5: 24, 1.5: 28, 3: 36, 7: 28}.get(billions, 32)
+
+
+def require_qlora(find: Callable[[str], object] | None = None) -> None:
+    """Refuse a CUDA run early when QLoRA's 4-bit weights cannot be had (no bitsandbytes)."""
+    import importlib.util
+
+    if (find or importlib.util.find_spec)("bitsandbytes") is None:
+        raise TuneError(
+            "Training on CUDA loads the base in 4 bits (QLoRA), which needs the bitsandbytes "
+            "package: pip install bitsandbytes, or train on the CPU (--device cpu)."
+        )
 
 
 def plan_here(folder: Path, options: TrainOptions) -> Plan:
@@ -582,6 +600,8 @@ def train(
     plan = plan_here(base, options)
     if not plan.fits:
         raise TuneError(plan.message)
+    if plan.device == "cuda":
+        require_qlora()
     log.info("%s", plan.message)
     device = torch.device(plan.device)
     tokenizer, model = _load_for_training(base, plan.device, options)

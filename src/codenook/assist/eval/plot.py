@@ -21,9 +21,10 @@ GRADED_SUITES = {"fim"}
 
 
 def run_label(run: EvalRun) -> str:
-    """A short label for a run: its id, model and backend."""
+    """A short label for a run: its id, model and backend (and a job suite's side)."""
     where = "" if run.backend == "local" else f" @ {run.backend}"
-    return f"#{run.id} {run.model}{where}"
+    side = f" ({run.settings['side']})" if run.settings.get("side") else ""
+    return f"#{run.id} {run.model}{where}{side}"
 
 
 def score_and_interval(run: EvalRun) -> tuple[float, float, float]:

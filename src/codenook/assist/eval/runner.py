@@ -21,18 +21,41 @@ from pathlib import Path
 from typing import Any
 
 from codenook.assist.eval.bash import BashSuite
+from codenook.assist.eval.debug import DebugSuite
+from codenook.assist.eval.doc import DocSuite
 from codenook.assist.eval.fim import DEFAULT_TASKS, FimSuite
+from codenook.assist.eval.gen import GenSuite
 from codenook.assist.eval.humaneval import HumanEval
+from codenook.assist.eval.jobside import SIDES, check_side
 from codenook.assist.eval.project import ProjectSuite
+from codenook.assist.eval.review import ReviewSuite
 from codenook.assist.eval.tasks import EvalError, Generated, Suite, Task, Verdict
 from codenook.assist.tools.sandbox import Limits
 from codenook.engine.backend import Backend, GenerationOptions
 from codenook.store import evals as store
 from codenook.store.evals import EvalRun, TaskResult
 
-SUITE_NAMES = ("humaneval", "bash", "fim", "project")
-#: Longest answer per suite, in tokens (a HumanEval function, a Bash script, a gap).
-MAX_TOKENS = {"humaneval": 512, "bash": 384, "fim": 192, "project": 160}
+#: The suites that measure codenook's own jobs, each run on a side (see :data:`SIDES`).
+JOB_SUITES = ("gen", "review", "debug", "doc")
+#: Every suite, by name: the one list the command line and the window read.
+SUITE_NAMES = ("humaneval", "bash", "fim", "project", *JOB_SUITES)
+#: The suites the window offers (fim needs a repository, project codenook's source tree).
+WINDOW_SUITES = ("humaneval", "bash", *JOB_SUITES)
+#: Longest answer per suite, in tokens (a HumanEval function, a Bash script, a gap,
+#: a review or a fix with its diff).
+MAX_TOKENS = {
+    "humaneval": 512,
+    "bash": 384,
+    "fim": 192,
+    "project": 160,
+    "gen": 512,
+    "review": 768,
+    "debug": 768,
+    "doc": 1024,
+}
+#: The job suites, by name (each made with its side).
+_JOB_SUITE_TYPES = {"gen": GenSuite, "review": ReviewSuite, "debug": DebugSuite, "doc": DocSuite}
+DEFAULT_SIDE = SIDES[0]
 DEFAULT_FIM_TASKS = DEFAULT_TASKS
 #: Per-task sandbox time limit, seconds.
 DEFAULT_TIMEOUT = 10.0
@@ -47,9 +70,12 @@ def make_suite(
     seed: int = 0,
     fim_tasks: int = DEFAULT_TASKS,
     context: bool = True,
+    side: str = DEFAULT_SIDE,
 ) -> Suite:
     """The suite called ``name`` (``fim`` needs ``repo``; ``project`` grounds unless not
-    ``context``)."""
+    ``context``; a job suite answers on ``side``: codenook's job or the bare model)."""
+    if name in _JOB_SUITE_TYPES:
+        return _JOB_SUITE_TYPES[name](check_side(side))
     if name == "humaneval":
         return HumanEval()
     if name == "bash":
@@ -255,10 +281,13 @@ def plan(
     repo: str | Path | None = None,
     fim_tasks: int = DEFAULT_TASKS,
     context: bool = True,
+    side: str = DEFAULT_SIDE,
     extra: dict[str, Any] | None = None,
 ) -> RunPlan:
     """The tasks and settings of a new run."""
-    suite = make_suite(suite_name, repo=repo, seed=seed, fim_tasks=fim_tasks, context=context)
+    suite = make_suite(
+        suite_name, repo=repo, seed=seed, fim_tasks=fim_tasks, context=context, side=side
+    )
     tasks = select(suite.tasks(), limit=limit, seed=seed)
     limits = Limits(timeout=timeout).check()
     settings: dict[str, Any] = {
@@ -271,6 +300,7 @@ def plan(
         "timeout": timeout,
         **({"repo": str(Path(repo).resolve()), "fim_tasks": fim_tasks} if repo else {}),
         **({"context": context} if suite_name == "project" else {}),
+        **({"side": side} if suite_name in JOB_SUITES else {}),
         **(extra or {}),
     }
     return RunPlan(suite, tasks, limits, max(1, jobs), settings)
@@ -285,6 +315,7 @@ def _suite_of(run: EvalRun) -> Suite:
         seed=s.get("seed", 0),
         fim_tasks=s.get("fim_tasks", 100),
         context=bool(s.get("context", True)),
+        side=str(s.get("side", DEFAULT_SIDE)),
     )
 
 

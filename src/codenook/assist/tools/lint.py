@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ ERROR_RULES: tuple[str, ...] = ("F", "E9")
 #: ShellCheck levels, most severe first.
 SHELLCHECK_LEVELS: tuple[str, ...] = ("error", "warning", "info", "style")
 TOOL_TIMEOUT_S = 30.0
+_FIND_LOCK = threading.Lock()
 
 
 class LintError(CodenookError):
@@ -85,7 +87,10 @@ def _run(argv: list[str], code: str, *, tool: str) -> subprocess.CompletedProces
 def ruff_binary() -> str:
     """The path of the ruff executable installed with codenook."""
     try:
-        return str(find_ruff_bin())
+        # One thread at a time: its first use reads sysconfig, whose lazy set-up is not
+        # thread-safe before Python 3.13 (two eval checks at once saw EXE as None).
+        with _FIND_LOCK:
+            return str(find_ruff_bin())
     except FileNotFoundError:
         raise LintError("ruff is not installed; reinstall codenook (make setup).") from None
 
