@@ -20,12 +20,15 @@ class ScriptedBackend(Backend):
         fills: Sequence[str] = (),
         can_fill: bool = False,
         context_length: int = 4096,
+        grammars: bool = True,
     ) -> None:
         super().__init__()
         self.answers = list(answers)
         self.fills = list(fills)
         #: The messages of every stream_chat call, in order.
         self.calls: list[list[Message]] = []
+        #: The options of every stream_chat call, in order (a job's grammar, drafting).
+        self.options: list[GenerationOptions] = []
         self.fill_calls: list[tuple[str, str]] = []
         #: How many pieces each stream handed out before it was stopped or ran out.
         self.served: list[int] = []
@@ -42,6 +45,8 @@ class ScriptedBackend(Backend):
             gpu_offload_supported=False,
             can_fill=can_fill,
             fill_format="test" if can_fill else None,
+            runtime="scripted",
+            grammars=grammars,
         )
 
     def _stream(self, text: str) -> TokenStream:
@@ -67,6 +72,7 @@ class ScriptedBackend(Backend):
     ) -> TokenStream:
         """The next scripted answer."""
         self.calls.append(list(messages))
+        self.options.append(options)
         if not self.answers:
             raise AssertionError("the script has no more answers")
         return self._stream(self.answers.pop(0))

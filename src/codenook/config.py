@@ -283,6 +283,12 @@ class GenerationSettings:
         rule=one_of("auto", "on", "off"),
         label="Drafting",
     )
+    edit_grammar: bool = setting(
+        True,
+        "Hold review and debug diffs to a grammar drawn from the file, so every hunk reads "
+        "the file's own lines and applies (runtimes with grammars: llama.cpp, codenook serve).",
+        label="Edit grammar",
+    )
 
 
 @dataclass(frozen=True)

@@ -244,6 +244,35 @@ def test_review_diff_that_does_not_apply_changes_nothing(db, user, tmp_path: Pat
     assert "hunk 1 of 1" in failure and "def main():" in failure
 
 
+def test_review_and_debug_hold_their_diff_to_the_files_grammar(db, user, tmp_path: Path) -> None:
+    f = tmp_path / "tool.py"
+    f.write_text(MESSY)
+    backend = ScriptedBackend([FIX])
+    jobs.review(session(db, user, backend), path=f, on_text=print)
+    grammar = backend.options[0].grammar
+    assert grammar is not None and grammar.startswith('root ::= prose "```diff\\n--- a/"')
+    assert '" import sys\\n"' in grammar  # the file's own lines, as context
+    d = tmp_path / "div.py"
+    d.write_text(DIVIDE)
+    backend = ScriptedBackend([DIVIDE_FIX])
+    jobs.debug(session(db, user, backend), path=d, on_text=print)
+    assert backend.options[0].grammar and '--- a/" "div.py"' in backend.options[0].grammar
+    # The setting off: no grammar, and nothing said.
+    backend = ScriptedBackend([FIX])
+    off = GenerationOptions(max_tokens=OPTS.max_tokens, edit_grammar=False)
+    r = jobs.review(session(db, user, backend, off), path=f, on_text=print)
+    assert backend.options[0].grammar is None and not r.notes
+
+
+def test_a_runtime_without_grammars_reviews_with_a_note(db, user, tmp_path: Path) -> None:
+    f = tmp_path / "tool.py"
+    f.write_text(MESSY)
+    backend = ScriptedBackend([FIX], grammars=False)
+    r = jobs.review(session(db, user, backend), path=f, apply=True, on_text=print)
+    assert backend.options[0].grammar is None and r.applied
+    assert r.notes == ["The scripted runtime takes no grammar, so the diff is not held to one."]
+
+
 def test_review_of_bash_uses_shellcheck(db, user, tmp_path: Path) -> None:
     f = tmp_path / "run.py"  # a Bash script with a Python name
     f.write_text("#!/bin/bash\nfor f in $(ls); do\n  echo $f\ndone\n")

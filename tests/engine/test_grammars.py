@@ -1,11 +1,12 @@
 """Edit grammars: they parse in llama.cpp and the model can only write edits of the file."""
 
+import llama_cpp
 import pytest
 
 from codenook.assist.tools.edit_formats import apply_edit, edit_request
 from codenook.engine.backend import GenerationOptions, Message
 from codenook.engine.grammars import compile_grammar, literal, unified_diff_grammar
-from codenook.engine.llama import LlamaBackend
+from codenook.engine.llama import SAMPLER, LlamaBackend
 from codenook.errors import GenerationError
 
 SOURCE = "def to_fahrenheit(celsius):\n    return celsius * 9 / 5 + 23\n"
@@ -56,3 +57,44 @@ def test_grammar_bound_answer_is_an_edit_of_the_file(
         assert answer.startswith("<<<<<<< SEARCH\n"), answer
         if stream.result.finish_reason == "stop":
             assert apply_edit(fmt, SOURCE, answer) is not None or "=======" in answer
+
+
+REQUEST = [
+    Message(
+        "user",
+        f"Fix t.py: it adds 23 instead of 32. Explain, then give a diff.\n\n```python\n{SOURCE}```",
+    )
+]
+
+
+def _library_grammar_answer(backend: LlamaBackend, grammar: str, n: int) -> list[int]:
+    """llama-cpp-python's own grammar sampling (the whole vocabulary before each token)."""
+    llm = backend._llm
+    llm.reset()
+    tokens = backend.tokenize_prompt(backend.chat_prompt(REQUEST))
+    out: list[int] = []
+    gen = llm.generate(
+        tokens, temp=0.0, top_p=0.95, grammar=compile_grammar(llm._model.vocab, grammar), **SAMPLER
+    )
+    for token in gen:
+        if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token) or len(out) == n:
+            break
+        out.append(token)
+    gen.close()
+    llm.reset()
+    return out
+
+
+def test_the_grammar_gate_answers_as_the_librarys_grammar_sampling(
+    embedded_backend: LlamaBackend,
+) -> None:
+    grammar = unified_diff_grammar(SOURCE, name="t.py", prose=True)
+    n = 120
+    library = _library_grammar_answer(embedded_backend, grammar, n)
+    for draft in ("off", "on"):  # the gate checks drafted tokens too
+        options = GenerationOptions(max_tokens=n, temperature=0.0, grammar=grammar, draft=draft)
+        stream = embedded_backend.stream_chat(REQUEST, options=options)
+        text = stream.read()
+        expected = embedded_backend._llm.detokenize(library).decode("utf-8", errors="replace")
+        assert text == expected, (draft, text)
+    assert "```diff\n--- a/t.py\n+++ b/t.py\n@@ -" in text, text

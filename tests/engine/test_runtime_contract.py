@@ -240,6 +240,17 @@ def test_the_prefix_cache_carries_a_conversation(transformers_backend: Transform
     assert again.result.cached_tokens == again.result.prompt_tokens - 1
 
 
+def test_a_grammar_holds_where_the_runtime_says_it_takes_one(backend: Backend) -> None:
+    """llama.cpp in process and the remote client (codenook serve passes the field on)
+    answer inside the grammar; transformers says it takes none (the jobs then note it)."""
+    yes_no = 'root ::= "yes" | "no"\n'
+    answer = backend.stream_chat(QUESTION, options=greedy(grammar=yes_no)).read()
+    if backend.info.runtime == "transformers":
+        assert not backend.info.grammars
+    else:
+        assert backend.info.grammars and answer in ("yes", "no"), answer
+
+
 def test_info_names_runtime_and_capabilities(
     embedded_backend: LlamaBackend, transformers_backend: TransformersBackend, tmp_path: Path
 ) -> None:

@@ -51,6 +51,7 @@ def options_from(settings: GenerationSettings) -> GenerationOptions:
         stop=tuple(settings.stop),
         seed=settings.seed,
         draft=settings.draft,
+        edit_grammar=settings.edit_grammar,
     )
 
 
@@ -210,6 +211,7 @@ class ChatSession:
         tool_results: dict[str, Any] | None = None,
         shown: str | None = None,
         drafts: bool = False,
+        grammar: str | None = None,
     ) -> Answer:
         """Ask ``text``; stream the answer to ``on_text``; store both. Returns the answer.
 
@@ -217,6 +219,7 @@ class ChatSession:
         ``shown`` is what the user typed when ``text`` is a job's prompt around it: the
         history shows it, the model gets ``text`` (now and in later turns). ``drafts``:
         the answer copies its input, so "auto" drafting turns on (:func:`drafting`).
+        ``grammar``: a GBNF grammar this answer must follow (where the runtime takes one).
         Runs in the caller's thread (a worker thread in the window).
         """
         if not text.strip():
@@ -230,6 +233,7 @@ class ChatSession:
             language=language,
             tool_results=tool_results,
             drafts=drafts,
+            grammar=grammar,
         )
 
     def _add_question(self, conv_id: int, text: str, shown: str | None) -> None:
@@ -268,6 +272,7 @@ class ChatSession:
         language: str | None,
         tool_results: dict[str, Any] | None = None,
         drafts: bool = False,
+        grammar: str | None = None,
     ) -> Answer:
         conv_id = self.conversation_id
         assert conv_id is not None
@@ -298,7 +303,7 @@ class ChatSession:
         ]
         stream = self.backend.stream_chat(
             messages,
-            options=drafting(self.options, drafts),
+            options=replace(drafting(self.options, drafts), grammar=grammar),
             cache_key=f"conversation:{conv_id}",
         )
         return self._stream_into(

@@ -34,6 +34,9 @@ class GenerationOptions:
     draft: str = "auto"
     #: A GBNF grammar the answer must follow, where the runtime supports grammars.
     grammar: str | None = None
+    #: Whether the edit jobs (review, debug) hold their diffs to a grammar drawn from the
+    #: file (the ``edit_grammar`` setting); they build ``grammar`` from it.
+    edit_grammar: bool = True
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,9 @@ class ModelInfo:
     layer_offload: bool = False
     #: The LoRA adapter file applied to the model ('codenook tune'), or None.
     adapter: str | None = None
+    #: Whether the runtime holds an answer to a GBNF grammar (GenerationOptions.grammar);
+    #: a runtime without grammars ignores the field.
+    grammars: bool = False
 
 
 @dataclass

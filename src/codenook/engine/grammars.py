@@ -9,9 +9,13 @@ them in a request's ``grammar`` field.
 
 from __future__ import annotations
 
+import ctypes
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import llama_cpp
+import numpy as np
 
 from codenook.errors import GenerationError
 
@@ -50,17 +54,24 @@ def _file_lines(text: str) -> list[str]:
     return lines
 
 
-def unified_diff_grammar(text: str, *, name: str = "file") -> str:
+#: Free text without a code fence (three backticks), before and after a job's diff.
+PROSE = 'prose ::= ([^`] | "`" [^`] | "``" [^`])*'
+
+
+def unified_diff_grammar(text: str, *, name: str = "file", prose: bool = False) -> str:
     """A fenced unified diff whose hunks read runs of ``text``'s lines and change at least one.
 
     The header's numbers are free (codenook recounts them before applying); each hunk's
     context and removed lines are the file's lines in order, from any starting line.
+    ``prose``: the diff may come between free text (a review's or a fix's explanation).
     """
     lines = _file_lines(text)
     n = len(lines)
+    before, after = ("prose ", " prose") if prose else ("", "")
     rules = [
-        f'root ::= "```diff\\n--- a/" {literal(name)} "\\n+++ b/" {literal(name)} "\\n" '
-        'hunk+ "```"',
+        f'root ::= {before}"```diff\\n--- a/" {literal(name)} "\\n+++ b/" {literal(name)} '
+        f'"\\n" hunk+ "```"{after}',
+        *([PROSE] if prose else []),
         'hunk ::= "@@ -" num ("," num)? " +" num ("," num)? " @@\\n" start',
         "num ::= [0-9] [0-9]?  [0-9]? [0-9]?",
         'add ::= "+" [^\\n]* "\\n"',
@@ -114,3 +125,58 @@ def compile_grammar(vocab: object, grammar: str) -> llama_cpp.LlamaGrammar:
         )
     llama_cpp.llama_sampler_free(probe)
     return llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
+
+
+class GrammarGate:
+    """A grammar over codenook's own token loop, checked one token at a time.
+
+    llama-cpp-python runs a grammar over the whole vocabulary before every token (half
+    the speed on the embedded model). The gate checks only the token the sampler picked;
+    the whole vocabulary is masked only when that pick breaks the grammar, and the token
+    is then picked again from what the grammar allows. Both give the grammar-constrained
+    distribution exactly: a valid first pick is kept with its own probability, and a
+    rejected one is replaced by a draw from the allowed tokens, renormalised.
+    """
+
+    def __init__(self, vocab: object, grammar: str, n_vocab: int) -> None:
+        self._sampler = llama_cpp.llama_sampler_init_grammar(
+            vocab, grammar.encode("utf-8"), b"root"
+        )
+        if not self._sampler:
+            raise GenerationError(
+                "The answer grammar does not parse (GBNF); the answer was not started."
+            )
+        self._one = (llama_cpp.llama_token_data * 1)()
+        self._one_array = llama_cpp.llama_token_data_array(
+            data=ctypes.cast(self._one, llama_cpp.llama_token_data_p), size=1, selected=-1
+        )
+        self._n_vocab = n_vocab
+        self._all: Any = None  # the whole vocabulary's array, made at the first mask
+
+    def allows(self, token: int) -> bool:
+        """Whether ``token`` may come next."""
+        self._one[0].id, self._one[0].logit, self._one[0].p = token, 0.0, 0.0
+        self._one_array.size, self._one_array.selected, self._one_array.sorted = 1, -1, False
+        llama_cpp.llama_sampler_apply(self._sampler, ctypes.byref(self._one_array))
+        return math.isfinite(self._one[0].logit)
+
+    def mask(self, logits: np.ndarray) -> np.ndarray:
+        """``logits`` with every token the grammar forbids next set to minus infinity."""
+        if self._all is None:
+            from llama_cpp._internals import LlamaTokenDataArray
+
+            self._all = LlamaTokenDataArray(n_vocab=self._n_vocab)
+        self._all.copy_logits(logits)
+        self._all.candidates.selected = -1
+        llama_cpp.llama_sampler_apply(self._sampler, ctypes.byref(self._all.candidates))
+        return np.asarray(self._all.candidates_data.logit, dtype=np.float32).copy()
+
+    def accept(self, token: int) -> None:
+        """Move the grammar past ``token``."""
+        llama_cpp.llama_sampler_accept(self._sampler, token)
+
+    def close(self) -> None:
+        """Free the grammar's sampler."""
+        if self._sampler:
+            llama_cpp.llama_sampler_free(self._sampler)
+            self._sampler = None

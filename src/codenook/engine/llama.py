@@ -25,9 +25,9 @@ from codenook.engine.backend import (
 from codenook.engine.fillcut import trim_suffix_repeat
 from codenook.engine.formats import Prompt, chat_format
 from codenook.engine.gguf_file import check_model_file, diagnose_load_failure
-from codenook.engine.grammars import compile_grammar
+from codenook.engine.grammars import GrammarGate, compile_grammar
 from codenook.engine.prompts import PromptModel
-from codenook.engine.speculative import DraftStats, Sampler
+from codenook.engine.speculative import MAX_DRAFT, DraftStats, Sampler
 from codenook.engine.speculative import generate as draft_generate
 from codenook.errors import GenerationError, ModelError
 
@@ -152,6 +152,7 @@ class LlamaBackend(Backend):
             chat_format_note=self.formats.describe_chat(),
             fill_format_note=self.formats.describe_fill(),
             runtime="llama.cpp",
+            grammars=True,
             device=_device(gpu_layers, layers),
             on_gpu=gpu_layers != 0 and gpu_offload_supported(),
             layer_offload=gpu_offload_supported(),
@@ -286,6 +287,7 @@ class LlamaBackend(Backend):
             raise GenerationError("The model is busy with another answer; wait or cancel it.")
         llm = self._llm
         gen = None
+        gate: GrammarGate | None = None
         try:
             self._switch_state(cache_key)
             n = min(llm.n_tokens, len(tokens))
@@ -296,19 +298,23 @@ class LlamaBackend(Backend):
             seed = options.seed if options.seed is not None else random.randrange(2**31)
             llm.set_seed(seed)
             stats = DraftStats()
-            grammar = (
-                compile_grammar(llm._model.vocab, options.grammar) if options.grammar else None
-            )
-            # Drafts are verified without the grammar's sampler, so a grammar answers plainly.
-            if options.draft == "on" and grammar is None and SAMPLER["repeat_penalty"] == 1.0:
+            if options.grammar:
+                gate = GrammarGate(llm._model.vocab, options.grammar, llm.n_vocab())
+            # codenook's own loop drafts and checks a grammar a token at a time (the
+            # sampler chain in NumPy, which a repeat penalty would leave).
+            if (options.draft == "on" or gate is not None) and SAMPLER["repeat_penalty"] == 1.0:
                 sampler = Sampler(
                     options.temperature,
                     top_p=options.top_p,
                     top_k=int(SAMPLER["top_k"]),
                     min_p=SAMPLER["min_p"],
                 )
-                gen = draft_generate(llm, tokens, sampler=sampler, seed=seed, stats=stats)
+                gen = draft_generate(
+                    llm, tokens, sampler=sampler, seed=seed, stats=stats, grammar=gate,
+                    max_draft=MAX_DRAFT if options.draft == "on" else 0,
+                )  # fmt: skip
             else:
+                grammar = compile_grammar(llm._model.vocab, options.grammar) if gate else None
                 gen = llm.generate(
                     tokens,
                     temp=options.temperature,
@@ -347,6 +353,8 @@ class LlamaBackend(Backend):
                 result.draft_rounds = stats.rounds
                 result.drafted = stats.drafted
                 result.draft_accepted = stats.accepted
+            if gate is not None:
+                gate.close()
             self._lock.release()
             self._active = None
 

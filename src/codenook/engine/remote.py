@@ -317,6 +317,8 @@ class RemoteBackend(Backend):
                 FILL_SUFFIX: "the completions endpoint's suffix field",
             }.get(fill, f"{fill} as a raw prompt to the completions endpoint"),
             runtime="remote",
+            # codenook serve and llama-server both take a request's "grammar" field.
+            grammars=True,
             local=False,
             device=self.url,
         )
@@ -499,6 +501,8 @@ class RemoteBackend(Backend):
             body["stop"] = stops
         if options.seed is not None:
             body["seed"] = options.seed
+        if options.grammar:
+            body["grammar"] = options.grammar
         return body
 
     def stream_chat(

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import llama_cpp
 import numpy as np
 
+from codenook.engine.grammars import GrammarGate
+
 #: N-gram sizes tried for a match, longest first (a single token matches too often to pay).
 NGRAM_SIZES = (4, 3, 2)
 #: Most tokens drafted at once.
@@ -240,8 +242,10 @@ def generate(
     seed: int,
     stats: DraftStats | None = None,
     max_draft: int = MAX_DRAFT,
+    grammar: GrammarGate | None = None,
 ) -> Iterator[int]:
-    """Yield the answer's tokens, drafting from the prompt and the answer so far.
+    """Yield the answer's tokens, drafting from the prompt and the answer so far
+    (``max_draft=0``: no drafts; ``grammar``: every token must follow it).
 
     Stops only when the caller closes it (as ``Llama.generate`` does), or when the context
     is full.
@@ -252,8 +256,17 @@ def generate(
     logits = _prefill(llm, tokens)
     index = NgramIndex(tokens)
     pacer = Pacer(max_draft)
-    token = sampler.pick(logits, rng)
+
+    def lawful(row: np.ndarray, token: int) -> int:
+        """``token``, or where the grammar forbids it a pick from what it allows."""
+        if grammar is None or grammar.allows(token):
+            return token
+        return sampler.pick(grammar.mask(row), rng)
+
+    token = lawful(logits, sampler.pick(logits, rng))
     while True:
+        if grammar is not None:
+            grammar.accept(token)
         yield token
         stats.produced += 1
         index.append(token)
@@ -267,11 +280,13 @@ def generate(
         kept = 0
         fresh: int | None = None
         for i, guess in enumerate(draft):
-            chosen = sampler.verify(rows[i], guess, rng)
+            chosen = lawful(rows[i], sampler.verify(rows[i], guess, rng))
             if chosen != guess:
                 fresh = chosen
                 break
             kept += 1
+            if grammar is not None:
+                grammar.accept(guess)
         if draft:
             stats.rounds += 1
             stats.drafted += len(draft)
@@ -282,4 +297,4 @@ def generate(
             yield guess
             stats.produced += 1
             index.append(guess)
-        token = fresh if fresh is not None else sampler.pick(rows[kept], rng)
+        token = fresh if fresh is not None else lawful(rows[kept], sampler.pick(rows[kept], rng))

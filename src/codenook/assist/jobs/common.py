@@ -24,6 +24,7 @@ from codenook.assist.tools.lint import Finding, Validation
 from codenook.assist.tools.sandbox import RunResult
 from codenook.config import PromptSettings
 from codenook.engine.backend import GenerationOptions, TokenStream
+from codenook.errors import GenerationError
 from codenook.safefile import Snapshot, snapshot
 from codenook.store import conversations as store
 
@@ -210,8 +211,9 @@ class JobRun:
             return self.typed
         return request.split("\n", 1)[0]
 
-    def send(self, text: str) -> Answer:
-        """A chat turn in the session, stored with this job's task and language."""
+    def send(self, text: str, *, grammar: str | None = None) -> Answer:
+        """A chat turn in the session, stored with this job's task and language
+        (``grammar``: the GBNF grammar the answer must follow, see :meth:`edit_grammar`)."""
         new = self.session.conversation_id is None
         answer = self.session.send(
             self._preface + text,
@@ -220,10 +222,30 @@ class JobRun:
             language=self.language,
             shown=self.shown_for(text),
             drafts=drafts(self.name),
+            grammar=grammar,
         )
         self._title(new, text)
         self.result.answers.append(answer)
         return answer
+
+    def edit_grammar(self, text: str, name: str) -> str | None:
+        """The grammar for an answer that explains and ends in a diff of ``text`` (called
+        ``name``): every hunk reads the file's own lines. None, with a note saying why,
+        where the runtime takes no grammar or the file is too long for one; None where the
+        ``edit_grammar`` setting is off."""
+        if not self.session.options.edit_grammar:
+            return None
+        if not self.session.backend.info.grammars:
+            runtime = self.session.backend.info.runtime
+            self.note(f"The {runtime} runtime takes no grammar, so the diff is not held to one.")
+            return None
+        from codenook.engine.grammars import unified_diff_grammar  # llama_cpp: when used
+
+        try:
+            return unified_diff_grammar(text, name=name, prose=True)
+        except GenerationError as exc:
+            self.note(str(exc))
+            return None
 
     @property
     def options(self) -> GenerationOptions:

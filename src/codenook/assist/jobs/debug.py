@@ -150,7 +150,7 @@ def _ask(
                 budget=room, project=project,
             ),
         )  # fmt: skip
-    answer = job.send(request)
+    answer = job.send(request, grammar=job.edit_grammar(text, name))
     job.say_sources()
     if r.runs:
         job.log_tools(answer, sandbox_exit=r.runs[0].exit_code)

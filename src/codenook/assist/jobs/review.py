@@ -156,7 +156,7 @@ def review(
 
     at = str(path) if path is not None else None
     prompt = _prompt(job, name, text, ask=request or "", path=at, context=context, project=project)
-    answer = job.send(prompt)
+    answer = job.send(prompt, grammar=job.edit_grammar(text, name))
     job.say_sources()
     job.log_tools(answer, lint_findings=len(r.findings))
     diff = extract_diff(answer.text)
