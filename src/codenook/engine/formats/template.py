@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from codenook.engine.backend import Message
 from codenook.engine.formats.messages import normalize
 from codenook.engine.formats.prompt import Prompt, Segment, ctl, txt
 from codenook.errors import GenerationError
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +27,19 @@ def _raise(message: str) -> None:
     raise GenerationError(f"The model's chat template refused the conversation: {message}")
 
 
+@functools.lru_cache(maxsize=8)
+def _compiled(template: str) -> Template:
+    """The template compiled once per source: compiling took most of a render's time."""
+    # Imported here: only models with a template need Jinja, and every command starts faster.
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(
+        trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"]
+    )
+    env.globals["raise_exception"] = _raise
+    return env.from_string(template)
+
+
 def render_template(
     template: str,
     messages: Sequence[Message],
@@ -31,15 +49,8 @@ def render_template(
     add_generation_prompt: bool = True,
 ) -> str:
     """Render a GGUF's ``tokenizer.chat_template`` in a sandbox (the file is untrusted)."""
-    # Imported here: only models with a template need Jinja, and every command starts faster.
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    env = ImmutableSandboxedEnvironment(
-        trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"]
-    )
-    env.globals["raise_exception"] = _raise
     try:
-        return env.from_string(template).render(
+        return _compiled(template).render(
             messages=[{"role": m.role, "content": m.content} for m in messages],
             bos_token=bos_token,
             eos_token=eos_token,
