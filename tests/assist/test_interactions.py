@@ -59,6 +59,8 @@ def test_an_answers_log_row_holds_every_field(db, users, embedded_backend) -> No
         "top_p": 0.95,
         "stop": [],
         "seed": 1,
+        "draft": "auto",
+        "edit_grammar": True,
         "context_length": 2048,
         "gpu_layers": embedded_backend.info.gpu_layers,
         "threads": 2,

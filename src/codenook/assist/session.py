@@ -147,8 +147,10 @@ class ChatSession:
     def settings_used(self) -> dict[str, Any]:
         """The sampling options and model settings an answer is produced with (logged)."""
         i = self.backend.info
+        # A job's grammar is per answer and as long as its file: edit_grammar says enough.
+        options = {k: v for k, v in asdict(self.options).items() if k != "grammar"}
         return {
-            **asdict(self.options),
+            **options,
             "context_length": i.context_length,
             "gpu_layers": i.gpu_layers,
             "threads": i.threads,

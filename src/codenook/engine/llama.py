@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 #: are tiled; else one row at a time) that round differently, and the first two take only an
 #: f16/f32 cache: a q8_0 cache (half the memory, near-lossless) always takes the third.
 KV_CACHE_TYPE = llama_cpp.GGML_TYPE_Q8_0
+#: Its name, for llama-server (the managed pool server must answer as this process does).
+KV_CACHE_NAME = "q8_0"
 
 #: The sampler beyond temperature and top-p, for every answer this model gives (in process
 #: and through ``codenook serve``, so both machines answer alike).

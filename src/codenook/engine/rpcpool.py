@@ -113,10 +113,11 @@ def plan_for(
 def server_command(tool: Path, spec: PoolSpec, plan: PoolPlan, port: int) -> list[str]:
     """llama-server's command line for ``spec`` laid out as ``plan``, on loopback ``port``.
 
-    No flash attention, one slot, and no automatic fit (the plan decides): the same
-    arithmetic as the in-process model, so the same layers mean the same answers.
+    Flash attention and the KV cache type of the in-process model, one slot, and no
+    automatic fit (the plan decides): the same arithmetic as the in-process model, so the
+    same layers mean the same answers.
     """
-    from codenook.engine.llama import default_threads
+    from codenook.engine.llama import KV_CACHE_NAME, default_threads
 
     cmd = [
         str(tool),
@@ -126,7 +127,8 @@ def server_command(tool: Path, spec: PoolSpec, plan: PoolPlan, port: int) -> lis
         *("--n-gpu-layers", str(plan.gpu_layers)),
         *("--ctx-size", str(spec.context_length), "--parallel", "1"),
         *("--threads", str(spec.threads or default_threads())),
-        *("--flash-attn", "off", "--fit", "off", "--no-warmup"),
+        *("--flash-attn", "on", "--fit", "off", "--no-warmup"),
+        *("--cache-type-k", KV_CACHE_NAME, "--cache-type-v", KV_CACHE_NAME),
         # Its log says where each layer went (a few lines a request, none a token).
         *("--log-verbosity", "4"),
     ]
