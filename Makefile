@@ -87,7 +87,7 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	$(VENV)/bin/lint-imports
 
-bench: $(VENV)/.installed-dev $(LLAMA_TOOLS)/VERSION
+bench: $(VENV)/.installed-bench $(LLAMA_TOOLS)/VERSION
 	@set -e; for b in benchmarks/[!_]*.py; do echo "== $$b"; $(PY) $$b; done
 
 system-deps:
@@ -110,6 +110,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PIP) install $(TORCH)
 	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install $(LLAMA_PIP) -e '.[dev]'
 	@touch $@ $(VENV)/.installed
+
+# The benchmarks' own peers (gpt4all's bindings, for benchmarks/peers.py): not for tests.
+$(VENV)/.installed-bench: $(VENV)/.installed-dev
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install $(LLAMA_PIP) -e '.[dev,bench]'
+	@touch $@
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .import_linter_cache
