@@ -26,7 +26,7 @@ from pathlib import Path
 
 from codenook.engine.backend import GenerationOptions, Message
 from codenook.engine.embedded import embedded_model_path
-from codenook.engine.llama import LlamaBackend, default_threads
+from codenook.engine.llama import DEFAULT_KV_CACHE, LlamaBackend, default_threads
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM = "You are codenook, a concise coding assistant for Python and Bash."
@@ -154,6 +154,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=192)
     parser.add_argument("--no-qwen", action="store_true", help="the embedded model only")
+    parser.add_argument(
+        "--kv-cache", default=DEFAULT_KV_CACHE, help="f16 (the default) or q8_0 (exact drafting)"
+    )
     args = parser.parse_args()
     threads = default_threads()
     print(f"threads {threads}, load average {os.getloadavg()[0]:.1f}")
@@ -166,7 +169,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         os.environ["CODENOOK_HOME"] = home
         for label, path in models:
-            with LlamaBackend(path, context_length=2048, threads=threads, gpu_layers=0) as b:
+            with LlamaBackend(
+                path, context_length=2048, threads=threads, gpu_layers=0, kv_cache=args.kv_cache
+            ) as b:
                 figures = measure(b, rounds=args.rounds, tokens=args.tokens)
             speedups[label] = report(label, figures)
             chat[label] = figures["chat"].ratio

@@ -116,6 +116,16 @@ def embedded_backend() -> Iterator[LlamaBackend]:
 
 
 @pytest.fixture(scope="session")
+def exact_backend() -> Iterator[LlamaBackend]:
+    """The embedded model with a q8_0 KV cache: drafted answers are the plain ones exactly."""
+    backend = LlamaBackend(
+        embedded_model_path(), context_length=2048, threads=2, embedded=True, kv_cache="q8_0"
+    )
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="session")
 def qwen_model() -> Path:
     """The real Qwen2.5-Coder-0.5B-Instruct Q4_K_M file, assembled once and hash-checked."""
     from tests.qwen import qwen_model_path

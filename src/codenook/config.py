@@ -238,6 +238,13 @@ class ModelSettings:
     runtime: str = setting(
         "auto", "Which runtime opens the model; auto chooses by what it is.", rule=one_of(*RUNTIMES)
     )
+    kv_cache: str = setting(
+        "f16",
+        "llama.cpp's attention cache: f16 (the best answers) or q8_0 (half the memory; "
+        "drafted answers are then token for token the plain ones).",
+        rule=one_of("f16", "q8_0"),
+        label="KV cache",
+    )
     four_bit: bool = setting(
         False,
         "transformers on CUDA: load the weights in 4 bits to fit a smaller GPU.",

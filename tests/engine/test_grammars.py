@@ -86,15 +86,15 @@ def _library_grammar_answer(backend: LlamaBackend, grammar: str, n: int) -> list
 
 
 def test_the_grammar_gate_answers_as_the_librarys_grammar_sampling(
-    embedded_backend: LlamaBackend,
+    exact_backend: LlamaBackend,
 ) -> None:
     grammar = unified_diff_grammar(SOURCE, name="t.py", prose=True)
     n = 120
-    library = _library_grammar_answer(embedded_backend, grammar, n)
+    library = _library_grammar_answer(exact_backend, grammar, n)
     for draft in ("off", "on"):  # the gate checks drafted tokens too
         options = GenerationOptions(max_tokens=n, temperature=0.0, grammar=grammar, draft=draft)
-        stream = embedded_backend.stream_chat(REQUEST, options=options)
+        stream = exact_backend.stream_chat(REQUEST, options=options)
         text = stream.read()
-        expected = embedded_backend._llm.detokenize(library).decode("utf-8", errors="replace")
+        expected = exact_backend._llm.detokenize(library).decode("utf-8", errors="replace")
         assert text == expected, (draft, text)
     assert "```diff\n--- a/t.py\n+++ b/t.py\n@@ -" in text, text

@@ -80,10 +80,10 @@ def _tokens(
 
 @pytest.mark.parametrize("text", EDIT_PROMPTS, ids=[f"edit{i}" for i in range(10)])
 def test_drafted_edit_is_token_for_token_the_plain_one(
-    embedded_backend: LlamaBackend, text: str
+    exact_backend: LlamaBackend, text: str
 ) -> None:
-    plain, _ = _tokens(embedded_backend, text, draft=False, limit=64)
-    drafted, stats = _tokens(embedded_backend, text, draft=True, limit=64)
+    plain, _ = _tokens(exact_backend, text, draft=False, limit=64)
+    drafted, stats = _tokens(exact_backend, text, draft=True, limit=64)
     assert drafted == plain
     # The edit repeats its input, so drafts were tried: otherwise this proves nothing.
     assert stats.rounds > 0, stats
@@ -91,19 +91,19 @@ def test_drafted_edit_is_token_for_token_the_plain_one(
 
 @pytest.mark.parametrize("text", CHAT_PROMPTS, ids=[f"chat{i}" for i in range(10)])
 def test_drafted_chat_is_token_for_token_the_plain_one(
-    embedded_backend: LlamaBackend, text: str
+    exact_backend: LlamaBackend, text: str
 ) -> None:
-    plain, _ = _tokens(embedded_backend, text, draft=False, limit=40)
-    drafted, _ = _tokens(embedded_backend, text, draft=True, limit=40)
+    plain, _ = _tokens(exact_backend, text, draft=False, limit=40)
+    drafted, _ = _tokens(exact_backend, text, draft=True, limit=40)
     assert drafted == plain
 
 
-def test_backend_answer_is_the_same_with_draft_on_and_off(embedded_backend: LlamaBackend) -> None:
+def test_backend_answer_is_the_same_with_draft_on_and_off(exact_backend: LlamaBackend) -> None:
     messages = [SYSTEM, Message("user", EDIT_PROMPTS[0])]
-    off = embedded_backend.stream_chat(
+    off = exact_backend.stream_chat(
         messages, options=GenerationOptions(max_tokens=80, temperature=0.0, draft="off")
     )
-    on = embedded_backend.stream_chat(
+    on = exact_backend.stream_chat(
         messages, options=GenerationOptions(max_tokens=80, temperature=0.0, draft="on")
     )
     assert on.read() == off.read()
@@ -111,7 +111,7 @@ def test_backend_answer_is_the_same_with_draft_on_and_off(embedded_backend: Llam
     assert on.result.drafted > 0 and on.result.draft_accepted > 0
     assert off.result.drafted == 0
     # The next turn reuses what the drafted answer left in the context.
-    again = embedded_backend.stream_chat(
+    again = exact_backend.stream_chat(
         messages, options=GenerationOptions(max_tokens=80, temperature=0.0, draft="off")
     )
     assert again.read() == off.result.text

@@ -33,15 +33,16 @@ from codenook.errors import GenerationError, ModelError
 
 log = logging.getLogger(__name__)
 
-#: The KV cache's type, for batch-invariant attention: a drafted answer (verified in
-#: batches) is then token for token the plain one (one token at a time), and an answer does
-#: not depend on how much of the prompt was cached. llama.cpp's CPU flash attention has
-#: three kernels (one query over 512+ cached cells splits them across threads; 64+ queries
-#: are tiled; else one row at a time) that round differently, and the first two take only an
-#: f16/f32 cache: a q8_0 cache (half the memory, near-lossless) always takes the third.
-KV_CACHE_TYPE = llama_cpp.GGML_TYPE_Q8_0
-#: Its name, for llama-server (the managed pool server must answer as this process does).
-KV_CACHE_NAME = "q8_0"
+#: The KV cache's types, by the name the ``kv_cache`` setting and llama-server use.
+#: Flash attention is always on (it is as fast, and a cached prompt then answers as a fresh
+#: one more often). llama.cpp's CPU flash attention has three kernels (one query over 512+
+#: cached cells splits them across threads; 64+ queries are tiled; else one row at a time)
+#: that round differently, and the first two take only an f16/f32 cache: a q8_0 cache always
+#: takes the third, so a drafted answer (verified in batches) is token for token the plain
+#: one (one token at a time). f16 is the default: on Qwen2.5-Coder-0.5B, q8_0 turned 4 of
+#: 33 HumanEval passes into failures (README, "Drafting and edit grammars").
+KV_CACHE_TYPES = {"f16": llama_cpp.GGML_TYPE_F16, "q8_0": llama_cpp.GGML_TYPE_Q8_0}
+DEFAULT_KV_CACHE = "f16"
 
 #: The sampler beyond temperature and top-p, for every answer this model gives (in process
 #: and through ``codenook serve``, so both machines answer alike).
@@ -91,9 +92,14 @@ class LlamaBackend(Backend):
         embedded: bool = False,
         chat_format_name: str | None = None,
         lora_path: str | Path | None = None,
+        kv_cache: str = DEFAULT_KV_CACHE,
     ) -> None:
         super().__init__()
         model_path = check_model_file(path)
+        if kv_cache not in KV_CACHE_TYPES:
+            raise ModelError(f"Unknown KV cache type {kv_cache!r}: {', '.join(KV_CACHE_TYPES)}.")
+        #: The KV cache's type (``kv_cache`` setting): q8_0 makes drafting exact.
+        self.kv_cache = kv_cache
         if chat_format_name:
             chat_format(chat_format_name)  # a wrong name fails before the slow load
         threads = threads or default_threads()
@@ -107,8 +113,8 @@ class LlamaBackend(Backend):
                 n_gpu_layers=gpu_layers,
                 lora_path=str(lora_path) if lora_path else None,
                 flash_attn=True,
-                type_k=KV_CACHE_TYPE,
-                type_v=KV_CACHE_TYPE,
+                type_k=KV_CACHE_TYPES[kv_cache],
+                type_v=KV_CACHE_TYPES[kv_cache],
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:

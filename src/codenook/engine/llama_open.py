@@ -82,6 +82,7 @@ def open_llama(
                 embedded=embedded,
                 chat_format_name=model.chat_format,
                 lora_path=model.adapter,
+                kv_cache=model.kv_cache,
             )
             break
         except ModelError as exc:

@@ -117,7 +117,7 @@ def server_command(tool: Path, spec: PoolSpec, plan: PoolPlan, port: int) -> lis
     automatic fit (the plan decides): the same arithmetic as the in-process model, so the
     same layers mean the same answers.
     """
-    from codenook.engine.llama import KV_CACHE_NAME, default_threads
+    from codenook.engine.llama import DEFAULT_KV_CACHE, default_threads
 
     cmd = [
         str(tool),
@@ -128,7 +128,7 @@ def server_command(tool: Path, spec: PoolSpec, plan: PoolPlan, port: int) -> lis
         *("--ctx-size", str(spec.context_length), "--parallel", "1"),
         *("--threads", str(spec.threads or default_threads())),
         *("--flash-attn", "on", "--fit", "off", "--no-warmup"),
-        *("--cache-type-k", KV_CACHE_NAME, "--cache-type-v", KV_CACHE_NAME),
+        *("--cache-type-k", DEFAULT_KV_CACHE, "--cache-type-v", DEFAULT_KV_CACHE),
         # Its log says where each layer went (a few lines a request, none a token).
         *("--log-verbosity", "4"),
     ]
