@@ -9,6 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 import numpy as np
@@ -79,6 +80,19 @@ def _split_stop(text: str, stops: Sequence[str]) -> tuple[str, str, bool]:
     return text[: len(text) - hold], text[len(text) - hold :], False
 
 
+def _kv_cache(name: str) -> str:
+    """``name`` when it is one of :data:`KV_CACHE_TYPES`, else a clear error."""
+    if name not in KV_CACHE_TYPES:
+        raise ModelError(f"Unknown KV cache type {name!r}: {', '.join(KV_CACHE_TYPES)}.")
+    return name
+
+
+def _attention(kv_cache: str) -> dict[str, Any]:
+    """llama.cpp's attention settings: flash attention, and the KV cache's type."""
+    kind = KV_CACHE_TYPES[kv_cache]
+    return {"flash_attn": True, "type_k": kind, "type_v": kind}
+
+
 class LlamaBackend(Backend):
     """A GGUF model loaded in this process by llama.cpp."""
 
@@ -96,10 +110,8 @@ class LlamaBackend(Backend):
     ) -> None:
         super().__init__()
         model_path = check_model_file(path)
-        if kv_cache not in KV_CACHE_TYPES:
-            raise ModelError(f"Unknown KV cache type {kv_cache!r}: {', '.join(KV_CACHE_TYPES)}.")
         #: The KV cache's type (``kv_cache`` setting): q8_0 makes drafting exact.
-        self.kv_cache = kv_cache
+        self.kv_cache = _kv_cache(kv_cache)
         if chat_format_name:
             chat_format(chat_format_name)  # a wrong name fails before the slow load
         threads = threads or default_threads()
@@ -112,9 +124,7 @@ class LlamaBackend(Backend):
                 n_threads_batch=threads,
                 n_gpu_layers=gpu_layers,
                 lora_path=str(lora_path) if lora_path else None,
-                flash_attn=True,
-                type_k=KV_CACHE_TYPES[kv_cache],
-                type_v=KV_CACHE_TYPES[kv_cache],
+                **_attention(self.kv_cache),
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
@@ -283,6 +293,35 @@ class LlamaBackend(Backend):
             llm.load_state(state)
         self._owner = key
 
+    def _tokens(
+        self,
+        tokens: list[int],
+        options: GenerationOptions,
+        *,
+        seed: int,
+        stats: DraftStats,
+        gate: GrammarGate | None,
+    ) -> Iterator[int]:
+        """The answer's token source: codenook's own loop where it drafts or checks a
+        grammar a token at a time (its sampler chain is in NumPy, which a repeat penalty
+        would leave), else llama-cpp-python's."""
+        llm = self._llm
+        if (options.draft == "on" or gate is not None) and SAMPLER["repeat_penalty"] == 1.0:
+            sampler = Sampler(
+                options.temperature,
+                top_p=options.top_p,
+                top_k=int(SAMPLER["top_k"]),
+                min_p=SAMPLER["min_p"],
+            )
+            return draft_generate(
+                llm, tokens, sampler=sampler, seed=seed, stats=stats, grammar=gate,
+                max_draft=MAX_DRAFT if options.draft == "on" else 0,
+            )  # fmt: skip
+        grammar = compile_grammar(llm._model.vocab, options.grammar) if options.grammar else None
+        return llm.generate(
+            tokens, temp=options.temperature, top_p=options.top_p, grammar=grammar, **SAMPLER
+        )
+
     def _generate(
         self,
         tokens: list[int],
@@ -308,28 +347,7 @@ class LlamaBackend(Backend):
             stats = DraftStats()
             if options.grammar:
                 gate = GrammarGate(llm._model.vocab, options.grammar, llm.n_vocab())
-            # codenook's own loop drafts and checks a grammar a token at a time (the
-            # sampler chain in NumPy, which a repeat penalty would leave).
-            if (options.draft == "on" or gate is not None) and SAMPLER["repeat_penalty"] == 1.0:
-                sampler = Sampler(
-                    options.temperature,
-                    top_p=options.top_p,
-                    top_k=int(SAMPLER["top_k"]),
-                    min_p=SAMPLER["min_p"],
-                )
-                gen = draft_generate(
-                    llm, tokens, sampler=sampler, seed=seed, stats=stats, grammar=gate,
-                    max_draft=MAX_DRAFT if options.draft == "on" else 0,
-                )  # fmt: skip
-            else:
-                grammar = compile_grammar(llm._model.vocab, options.grammar) if gate else None
-                gen = llm.generate(
-                    tokens,
-                    temp=options.temperature,
-                    top_p=options.top_p,
-                    grammar=grammar,
-                    **SAMPLER,
-                )
+            gen = self._tokens(tokens, options, seed=seed, stats=stats, gate=gate)
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             vocab = llm._model.vocab
             room = self.info.context_length - len(tokens)
