@@ -109,22 +109,26 @@ def whole_function_grammar(names: Sequence[str], *, language: str = "python") ->
         raise GenerationError("The file defines no function to rewrite.")
     alternatives = " | ".join(literal(n + "(") for n in names)
     return (
-        f'root ::= "```{language}\\n" ("async ")? "def " name body "```"\n'
-        f"name ::= {alternatives}\n"
-        'body ::= ([^`] | "`" [^`] | "``" [^`])*\n'
+        f'root ::= "```{language}\\n" ("async ")? "def " name prose "```"\n'
+        f"name ::= {alternatives}\n{PROSE}\n"
     )
 
 
 def compile_grammar(vocab: object, grammar: str) -> llama_cpp.LlamaGrammar:
     """The grammar for a llama.cpp sampler, checked against the model's vocabulary first."""
+    llama_cpp.llama_sampler_free(grammar_sampler(vocab, grammar))
+    return llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
+
+
+def grammar_sampler(vocab: object, grammar: str) -> Any:
+    """llama.cpp's grammar sampler for ``grammar`` (the caller frees it), or a clear error."""
     # llama.cpp answers a grammar it cannot parse with NULL, which a sampler chain would crash on.
-    probe = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
-    if not probe:
+    sampler = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
+    if not sampler:
         raise GenerationError(
             "The answer grammar does not parse (GBNF); the answer was not started."
         )
-    llama_cpp.llama_sampler_free(probe)
-    return llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
+    return sampler
 
 
 class GrammarGate:
@@ -139,13 +143,7 @@ class GrammarGate:
     """
 
     def __init__(self, vocab: object, grammar: str, n_vocab: int) -> None:
-        self._sampler = llama_cpp.llama_sampler_init_grammar(
-            vocab, grammar.encode("utf-8"), b"root"
-        )
-        if not self._sampler:
-            raise GenerationError(
-                "The answer grammar does not parse (GBNF); the answer was not started."
-            )
+        self._sampler = grammar_sampler(vocab, grammar)
         self._one = (llama_cpp.llama_token_data * 1)()
         self._one_array = llama_cpp.llama_token_data_array(
             data=ctypes.cast(self._one, llama_cpp.llama_token_data_p), size=1, selected=-1

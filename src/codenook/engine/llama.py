@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 #: that round differently, and the first two take only an f16/f32 cache: a q8_0 cache always
 #: takes the third, so a drafted answer (verified in batches) is token for token the plain
 #: one (one token at a time). f16 is the default: on Qwen2.5-Coder-0.5B, q8_0 turned 4 of
-#: 33 HumanEval passes into failures (README, "Drafting and edit grammars").
+#: 34 HumanEval passes into failures (README, "Drafting and edit grammars").
 KV_CACHE_TYPES = {"f16": llama_cpp.GGML_TYPE_F16, "q8_0": llama_cpp.GGML_TYPE_Q8_0}
 DEFAULT_KV_CACHE = "f16"
 
